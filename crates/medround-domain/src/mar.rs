@@ -1,0 +1,213 @@
+//! The state of each dose slot, the round overview, closing unresolved slots (S8, S15) and
+//! repeated omissions (S11).
+
+use crate::ids::{OrderId, ResidentId};
+use crate::order::{Order, OrderStatus};
+use crate::outcome::OutcomeCode;
+use crate::record::{standing, Administration, Subject};
+use crate::resident::{Presence, Resident};
+use crate::schedule::{slots_between, window, SlotWindow};
+use chrono::{DateTime, Duration, Utc};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", content = "outcome", rename_all = "snake_case")]
+pub enum SlotState {
+    /// Its window has not opened yet.
+    Upcoming,
+    /// In its window now.
+    Due,
+    /// Past its window, still open: can be given late with a reason.
+    Late,
+    /// Has an outcome.
+    Done(OutcomeCode),
+}
+
+/// The outcome a slot stands at: the latest standing staff record, else a system MISSED.
+pub fn slot_outcome<'a>(
+    records: impl Iterator<Item = &'a Administration>,
+) -> Option<&'a Administration> {
+    let mut best: Option<&Administration> = None;
+    for r in records {
+        best = match best {
+            None => Some(r),
+            Some(b) if b.is_system() && !r.is_system() => Some(r),
+            Some(b) if b.is_system() == r.is_system() && r.recorded_at > b.recorded_at => Some(r),
+            keep => keep,
+        };
+    }
+    best
+}
+
+pub fn slot_state(
+    w: &SlotWindow,
+    outcome: Option<&Administration>,
+    now: DateTime<Utc>,
+) -> SlotState {
+    match outcome {
+        Some(r) => SlotState::Done(r.outcome),
+        None if now < w.opens => SlotState::Upcoming,
+        None if now <= w.late_after => SlotState::Due,
+        None => SlotState::Late,
+    }
+}
+
+/// A slot still without an outcome whose window has closed, and what it resolves to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Closure {
+    pub order: OrderId,
+    pub at: DateTime<Utc>,
+    /// MISSED, or HOSPITAL/LEAVE while the resident is away (S15).
+    pub outcome: OutcomeCode,
+}
+
+/// S8/S15: the slots in `[since, now)` whose window closed with no outcome.
+pub fn closures(
+    resident: &Resident,
+    orders: &[Order],
+    history: &[Administration],
+    since: DateTime<Utc>,
+    now: DateTime<Utc>,
+    tz: Tz,
+) -> Vec<Closure> {
+    let mut out = Vec::new();
+    let stand: Vec<&Administration> = standing(history).collect();
+    for o in orders.iter().filter(|o| o.status == OrderStatus::Active && o.resident == resident.id) {
+        for at in slots_between(o, since, now, tz) {
+            let w = window(o, at, tz);
+            if w.closes > now {
+                continue;
+            }
+            let subject = Subject::Slot {
+                order: o.id.clone(),
+                at,
+            };
+            if stand.iter().any(|r| r.subject == subject) {
+                continue;
+            }
+            let outcome = match resident.presence {
+                Presence::InHospital { since } if since <= at => OutcomeCode::Hospital,
+                Presence::OnLeave { since } if since <= at => OutcomeCode::Leave,
+                _ => OutcomeCode::Missed,
+            };
+            out.push(Closure {
+                order: o.id.clone(),
+                at,
+                outcome,
+            });
+        }
+    }
+    out
+}
+
+/// How near to due a time-critical dose must be to raise its alert before it becomes late (S3).
+pub const TIME_CRITICAL_ALERT_MINUTES: i64 = 30;
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResidentRound {
+    pub due_now: u32,
+    pub late: u32,
+    /// Closed as MISSED in the lookback period and never answered by staff.
+    pub missed: u32,
+    pub time_critical_soon: u32,
+    pub away: bool,
+    pub locked_for_reconciliation: bool,
+    /// Earliest due or late slot, to sort the round by.
+    pub next_due: Option<DateTime<Utc>>,
+}
+
+/// The round overview for one resident at `now`, looking back `lookback` for late and missed
+/// doses. Reads only the slots in that period, so it costs the same on day 365 as on day 1.
+pub fn resident_round(
+    resident: &Resident,
+    orders: &[Order],
+    history: &[Administration],
+    now: DateTime<Utc>,
+    lookback: Duration,
+    tz: Tz,
+) -> ResidentRound {
+    let mut r = ResidentRound {
+        away: resident.is_away(),
+        locked_for_reconciliation: resident.reconciliation_pending,
+        ..Default::default()
+    };
+    let stand: Vec<&Administration> = standing(history).collect();
+    let horizon = now + Duration::minutes(90);
+    for o in orders.iter().filter(|o| o.status == OrderStatus::Active && o.resident == resident.id) {
+        for at in slots_between(o, now - lookback, horizon, tz) {
+            let w = window(o, at, tz);
+            let subject = Subject::Slot {
+                order: o.id.clone(),
+                at,
+            };
+            let outcome = slot_outcome(stand.iter().copied().filter(|x| x.subject == subject));
+            match (outcome.map(|x| x.outcome), slot_state(&w, outcome, now)) {
+                (Some(OutcomeCode::Missed), _) => r.missed += 1,
+                (_, SlotState::Due) => {
+                    r.due_now += 1;
+                    r.next_due = r.next_due.min(Some(at)).or(Some(at));
+                }
+                (_, SlotState::Late) if now <= w.closes => {
+                    r.late += 1;
+                    r.next_due = r.next_due.min(Some(at)).or(Some(at));
+                }
+                (None, SlotState::Late) => r.missed += 1,
+                _ => {}
+            }
+            if o.time_critical
+                && outcome.is_none()
+                && now >= at - Duration::minutes(TIME_CRITICAL_ALERT_MINUTES)
+                && now <= w.late_after
+            {
+                r.time_critical_soon += 1;
+            }
+        }
+    }
+    r
+}
+
+/// A review task for the GP or pharmacist (S11).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OmissionReview {
+    pub resident: ResidentId,
+    pub order: OrderId,
+    pub outcomes: Vec<OutcomeCode>,
+}
+
+/// Consecutive not-given outcomes of one order that raise a review (S11).
+pub const OMISSIONS_FOR_REVIEW: usize = 3;
+
+/// S11: the order's last three slot outcomes were all omissions.
+pub fn omission_review(order: &Order, history: &[Administration]) -> Option<OmissionReview> {
+    let stand: Vec<&Administration> = standing(history)
+        .filter(|r| matches!(&r.subject, Subject::Slot { order: o, .. } if o == &order.id))
+        .collect();
+    let mut slots: Vec<DateTime<Utc>> = stand
+        .iter()
+        .filter_map(|r| r.subject.slot().map(|(_, at)| at))
+        .collect();
+    slots.sort();
+    slots.dedup();
+    let last: Vec<OutcomeCode> = slots
+        .iter()
+        .rev()
+        .take(OMISSIONS_FOR_REVIEW)
+        .filter_map(|at| {
+            slot_outcome(
+                stand
+                    .iter()
+                    .copied()
+                    .filter(|r| r.subject.slot().map(|(_, a)| a) == Some(*at)),
+            )
+            .map(|r| r.outcome)
+        })
+        .collect();
+    (last.len() == OMISSIONS_FOR_REVIEW && last.iter().all(|o| o.is_omission())).then(|| {
+        OmissionReview {
+            resident: order.resident.clone(),
+            order: order.id.clone(),
+            outcomes: last.into_iter().rev().collect(),
+        }
+    })
+}

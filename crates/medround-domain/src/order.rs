@@ -1,0 +1,209 @@
+//! Orders: one prescription line each.
+
+use crate::ids::{OrderId, ResidentId, StaffId};
+use crate::medicine::Medicine;
+use crate::qty::Qty;
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc, Weekday};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Dose {
+    Fixed { qty: Qty },
+    /// A variable dose such as "1 or 2": the quantity given is recorded.
+    Range { min: Qty, max: Qty },
+}
+
+impl Dose {
+    pub fn is_variable(self) -> bool {
+        matches!(self, Dose::Range { .. })
+    }
+    pub fn allows(self, q: Qty) -> bool {
+        match self {
+            Dose::Fixed { qty } => q == qty,
+            Dose::Range { min, max } => q >= min && q <= max,
+        }
+    }
+    pub fn max(self) -> Qty {
+        match self {
+            Dose::Fixed { qty } => qty,
+            Dose::Range { max, .. } => max,
+        }
+    }
+    pub fn describe(self, unit: &str) -> String {
+        match self {
+            Dose::Fixed { qty } => format!("{qty} {unit}"),
+            Dose::Range { min, max } => format!("{min} or {max} {unit}"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Route {
+    Oral,
+    Topical,
+    Transdermal,
+    Eye,
+    Ear,
+    Nasal,
+    Inhaled,
+    Subcutaneous,
+    Rectal,
+}
+
+impl Route {
+    pub fn label(self) -> &'static str {
+        match self {
+            Route::Oral => "by mouth",
+            Route::Topical => "to the skin",
+            Route::Transdermal => "transdermal patch",
+            Route::Eye => "into the eye",
+            Route::Ear => "into the ear",
+            Route::Nasal => "into the nose",
+            Route::Inhaled => "inhaled",
+            Route::Subcutaneous => "subcutaneous injection",
+            Route::Rectal => "rectal",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Schedule {
+    /// Every day at these local times.
+    Daily { times: Vec<NaiveTime> },
+    /// On these weekdays at these local times (e.g. alendronic acid on Mondays).
+    Weekly {
+        days: Vec<Weekday>,
+        times: Vec<NaiveTime>,
+    },
+    /// Every `every` days counted from the order's start date (e.g. a 72-hour patch).
+    EveryNDays { every: u32, times: Vec<NaiveTime> },
+    /// When required: no slots; governed by the PRN protocol (S4).
+    Prn,
+}
+
+impl Schedule {
+    pub fn times(&self) -> &[NaiveTime] {
+        match self {
+            Schedule::Daily { times }
+            | Schedule::Weekly { times, .. }
+            | Schedule::EveryNDays { times, .. } => times,
+            Schedule::Prn => &[],
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PrnProtocol {
+    pub indication: String,
+    pub min_interval_minutes: u32,
+    /// In the order's own units (e.g. 8 tablets).
+    pub max_per_24h: Qty,
+    /// When to ask "was it effective?".
+    pub follow_up_minutes: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CdSchedule {
+    Schedule2,
+    Schedule3,
+}
+
+/// How the medicine goes on: S13 needs a body site for patches and creams.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Application {
+    #[default]
+    Standard,
+    /// A patch: the previous one must be removed first, and a site rests this many days.
+    Patch { site_rest_days: u32 },
+    /// A cream or ointment: the site is recorded.
+    Topical,
+}
+
+impl Application {
+    pub fn needs_site(self) -> bool {
+        !matches!(self, Application::Standard)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum OrderStatus {
+    /// Arrived (from the pharmacy or typed by hand) and not yet checked in by a senior (S16).
+    Pending,
+    Active,
+    Discontinued {
+        at: DateTime<Utc>,
+        reason: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderSource {
+    Pharmacy,
+    HandEntered,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Order {
+    pub id: OrderId,
+    pub resident: ResidentId,
+    pub medicine: Medicine,
+    pub dose: Dose,
+    /// "tablet", "ml", "patch", "drop", "application".
+    pub unit: String,
+    pub route: Route,
+    pub schedule: Schedule,
+    pub instructions: String,
+    pub prescriber: String,
+    pub start: NaiveDate,
+    /// Last day on which doses are due.
+    pub end: Option<NaiveDate>,
+    pub status: OrderStatus,
+    pub source: OrderSource,
+    /// Who checked it in (S16); a hand-entered order needs two different people.
+    #[serde(default)]
+    pub checked_in_by: Vec<StaffId>,
+    #[serde(default)]
+    pub cd: Option<CdSchedule>,
+    #[serde(default)]
+    pub time_critical: bool,
+    #[serde(default)]
+    pub covert_allowed: bool,
+    #[serde(default)]
+    pub application: Application,
+    #[serde(default)]
+    pub prn: Option<PrnProtocol>,
+}
+
+impl Order {
+    pub fn is_prn(&self) -> bool {
+        matches!(self.schedule, Schedule::Prn)
+    }
+
+    /// Minutes either side of the slot in which the dose may be given (S3).
+    pub fn window_minutes(&self) -> i64 {
+        if self.time_critical {
+            30
+        } else {
+            60
+        }
+    }
+
+    pub fn runs_on(&self, date: NaiveDate) -> bool {
+        date >= self.start && self.end.is_none_or(|e| date <= e)
+    }
+
+    pub fn is_ended(&self, today: NaiveDate) -> bool {
+        self.end.is_some_and(|e| today > e)
+    }
+
+    pub fn dose_text(&self) -> String {
+        self.dose.describe(&self.unit)
+    }
+}

@@ -1,0 +1,130 @@
+//! Records. Every one is immutable once written (S9): corrections are new records that point at
+//! the record they void. Every record names its author and device.
+
+use crate::barcode::Scan;
+use crate::ids::{DeviceId, OrderId, RecordId, RemedyId, ResidentId, StaffId};
+use crate::outcome::OutcomeCode;
+use crate::qty::Qty;
+use crate::rules::FindingCode;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// How the product was confirmed (S2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ProductCheck {
+    Scanned { gtin: String },
+    /// No scanner to hand: the carer tapped to confirm the product. Recorded as "not scanned".
+    TappedNotScanned,
+}
+
+/// What the record is about: a scheduled slot, a PRN dose of an order, or a homely remedy.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Subject {
+    Slot { order: OrderId, at: DateTime<Utc> },
+    Prn { order: OrderId },
+    Homely { remedy: RemedyId },
+}
+
+impl Subject {
+    pub fn order(&self) -> Option<&OrderId> {
+        match self {
+            Subject::Slot { order, .. } | Subject::Prn { order } => Some(order),
+            Subject::Homely { .. } => None,
+        }
+    }
+    pub fn slot(&self) -> Option<(&OrderId, DateTime<Utc>)> {
+        match self {
+            Subject::Slot { order, at } => Some((order, *at)),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Administration {
+    pub id: RecordId,
+    pub resident: ResidentId,
+    pub subject: Subject,
+    pub outcome: OutcomeCode,
+    #[serde(default)]
+    pub quantity: Option<Qty>,
+    #[serde(default)]
+    pub note: Option<String>,
+    /// When it happened, by the device's clock (S10).
+    pub occurred_at: DateTime<Utc>,
+    /// When it was written down.
+    pub recorded_at: DateTime<Utc>,
+    #[serde(default)]
+    pub late_reason: Option<String>,
+    #[serde(default)]
+    pub retrospective_reason: Option<String>,
+    pub author: StaffId,
+    pub device: DeviceId,
+    #[serde(default)]
+    pub witness: Option<StaffId>,
+    #[serde(default)]
+    pub product: Option<ProductCheck>,
+    #[serde(default)]
+    pub scans: Vec<Scan>,
+    #[serde(default)]
+    pub covert: bool,
+    #[serde(default)]
+    pub site: Option<String>,
+    #[serde(default)]
+    pub prn_reason: Option<String>,
+    #[serde(default)]
+    pub allergy_override: Option<String>,
+    /// Warnings shown and acknowledged before recording.
+    #[serde(default)]
+    pub acknowledged: Vec<FindingCode>,
+    /// Set on an ENTERED_IN_ERROR correction: the record it voids.
+    #[serde(default)]
+    pub voids: Option<RecordId>,
+}
+
+impl Administration {
+    pub fn is_late(&self) -> bool {
+        self.late_reason.is_some()
+    }
+    pub fn is_retrospective(&self) -> bool {
+        self.retrospective_reason.is_some()
+    }
+    pub fn is_system(&self) -> bool {
+        self.outcome == OutcomeCode::Missed
+    }
+}
+
+/// The records that still stand: those not voided by a correction, and not corrections themselves.
+pub fn standing(records: &[Administration]) -> impl Iterator<Item = &Administration> {
+    let voided: std::collections::HashSet<&RecordId> =
+        records.iter().filter_map(|r| r.voids.as_ref()).collect();
+    records
+        .iter()
+        .filter(move |r| r.voids.is_none() && !voided.contains(&r.id))
+}
+
+/// S13: removal of a patch, recorded before the next one goes on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PatchRemoval {
+    pub id: RecordId,
+    pub resident: ResidentId,
+    pub order: OrderId,
+    pub site: String,
+    pub occurred_at: DateTime<Utc>,
+    pub author: StaffId,
+    pub device: DeviceId,
+}
+
+/// The answer to "was it effective?" for a PRN dose, recorded later.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PrnFollowUp {
+    pub id: RecordId,
+    pub administration: RecordId,
+    pub effective: bool,
+    pub note: Option<String>,
+    pub occurred_at: DateTime<Utc>,
+    pub author: StaffId,
+    pub device: DeviceId,
+}

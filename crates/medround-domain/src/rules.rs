@@ -1,0 +1,1125 @@
+//! The safety rules (S1-S19 of `shared/domain.md`) applied to one attempt to record a dose.
+//!
+//! [`assess`] returns every finding at once, so the carer sees all that stands in the way rather
+//! than one problem at a time. [`record`] turns an attempt into an immutable record only when
+//! nothing blocks and every warning has been acknowledged.
+
+use crate::barcode::Scan;
+use crate::homely::HomelyRemedy;
+use crate::ids::{DeviceId, RecordId, StaffId};
+use crate::medicine::{IngredientLimit, Medicine};
+use crate::order::{Application, Order, OrderStatus};
+use crate::outcome::OutcomeCode;
+use crate::qty::Qty;
+use crate::record::{standing, Administration, PatchRemoval, ProductCheck, Subject};
+use crate::resident::Resident;
+use crate::schedule::window;
+use crate::staff::Staff;
+use chrono::{DateTime, Duration, Utc};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Rule {
+    S1,
+    S2,
+    S3,
+    S4,
+    S5,
+    S6,
+    S7,
+    S8,
+    S9,
+    S10,
+    S11,
+    S12,
+    S13,
+    S14,
+    S15,
+    S16,
+    S17,
+    S18,
+    S19,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Block,
+    Warn,
+}
+
+/// A stable code for each finding, so the UI and the audit trail never match on message text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FindingCode {
+    // S1
+    WrongResident,
+    WrongResidentLabel,
+    WrongOrderLabel,
+    // S2
+    WrongProduct,
+    ProductExpired,
+    ProductNotConfirmed,
+    // S3
+    TooEarly,
+    LateReasonNeeded,
+    SlotClosed,
+    // S4
+    NoPrnProtocol,
+    PrnReasonNeeded,
+    PrnIntervalNotMet,
+    PrnMaxExceeded,
+    IngredientMaxExceeded,
+    // S5
+    OrderPending,
+    OrderNotActive,
+    OrderEnded,
+    OrderNotStarted,
+    UnknownOrder,
+    // S6
+    AllergyMatch,
+    AllergyOverridden,
+    // S7
+    WitnessNeeded,
+    WitnessSamePerson,
+    WitnessNotTrained,
+    WitnessNotAuthenticated,
+    CdBalanceNegative,
+    CdCountDiscrepancy,
+    // S8
+    NoteNeeded,
+    OutcomeNotAllowed,
+    QuantityNeeded,
+    QuantityOutOfRange,
+    AlreadyRecorded,
+    // S9
+    NothingToCorrect,
+    AlreadyCorrected,
+    // S10
+    FutureTime,
+    RetrospectiveReasonNeeded,
+    // S12
+    CovertNotAllowed,
+    CovertPlanOutOfDate,
+    // S13
+    SiteNeeded,
+    PreviousPatchNotRemoved,
+    SiteReusedTooSoon,
+    // S15
+    ResidentAway,
+    ReconciliationPending,
+    // S16
+    SecondCheckerNeeded,
+    // S17
+    RemedyNotOnList,
+    NotAuthorisedForRemedies,
+    RemedyDaysExceeded,
+    // S19
+    RoleNotAllowed,
+    ResetNeedsAnotherSenior,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    pub rule: Rule,
+    pub severity: Severity,
+    pub code: FindingCode,
+    /// Plain English for the person at the bedside: what is wrong and what to do.
+    pub message: String,
+}
+
+impl Finding {
+    pub fn block(rule: Rule, code: FindingCode, message: impl Into<String>) -> Self {
+        Finding {
+            rule,
+            severity: Severity::Block,
+            code,
+            message: message.into(),
+        }
+    }
+    pub fn warn(rule: Rule, code: FindingCode, message: impl Into<String>) -> Self {
+        Finding {
+            rule,
+            severity: Severity::Warn,
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Assessment {
+    pub findings: Vec<Finding>,
+    /// Warnings not yet acknowledged by the person recording.
+    pub unacknowledged: Vec<FindingCode>,
+}
+
+impl Assessment {
+    pub fn blocked(&self) -> bool {
+        self.findings.iter().any(|f| f.severity == Severity::Block)
+    }
+    pub fn ready(&self) -> bool {
+        !self.blocked() && self.unacknowledged.is_empty()
+    }
+    pub fn has(&self, code: FindingCode) -> bool {
+        self.findings.iter().any(|f| f.code == code)
+    }
+    pub fn blocks(&self) -> impl Iterator<Item = &Finding> {
+        self.findings.iter().filter(|f| f.severity == Severity::Block)
+    }
+}
+
+/// The second person for a controlled drug, as the shell established them.
+#[derive(Debug, Clone, Copy)]
+pub struct Witness<'a> {
+    pub staff: &'a Staff,
+    /// The witness's own PIN was checked on this device just now.
+    pub authenticated: bool,
+}
+
+/// Everything the rules need to know, gathered by the caller. Nothing here is fetched lazily, so
+/// the rules stay pure and the same inputs always give the same findings.
+#[derive(Debug, Clone, Copy)]
+pub struct DoseContext<'a> {
+    pub now: DateTime<Utc>,
+    pub tz: Tz,
+    pub resident: &'a Resident,
+    /// All of this resident's orders (for ingredients across products, S4).
+    pub orders: &'a [Order],
+    /// The home's homely-remedy list (S17).
+    pub remedies: &'a [HomelyRemedy],
+    pub limits: &'a [IngredientLimit],
+    /// This resident's administration records, corrections included.
+    pub history: &'a [Administration],
+    pub patch_removals: &'a [PatchRemoval],
+    pub author: &'a Staff,
+    pub witness: Option<Witness<'a>>,
+    /// The CD register balance for this resident's supply of the order's drug (S7).
+    pub cd_balance: Option<Qty>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DoseAttempt {
+    pub subject: Subject,
+    pub outcome: OutcomeCode,
+    #[serde(default)]
+    pub quantity: Option<Qty>,
+    #[serde(default)]
+    pub note: Option<String>,
+    /// When it happened, if not now (S10).
+    #[serde(default)]
+    pub occurred_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub late_reason: Option<String>,
+    #[serde(default)]
+    pub retrospective_reason: Option<String>,
+    #[serde(default)]
+    pub scans: Vec<Scan>,
+    /// No scanner: the carer confirmed the product by tapping it (S2).
+    #[serde(default)]
+    pub product_tapped: bool,
+    #[serde(default)]
+    pub covert: bool,
+    #[serde(default)]
+    pub site: Option<String>,
+    #[serde(default)]
+    pub prn_reason: Option<String>,
+    #[serde(default)]
+    pub allergy_override: Option<String>,
+    #[serde(default)]
+    pub acknowledged: Vec<FindingCode>,
+}
+
+impl DoseAttempt {
+    pub fn new(subject: Subject, outcome: OutcomeCode) -> Self {
+        DoseAttempt {
+            subject,
+            outcome,
+            quantity: None,
+            note: None,
+            occurred_at: None,
+            late_reason: None,
+            retrospective_reason: None,
+            scans: vec![],
+            product_tapped: false,
+            covert: false,
+            site: None,
+            prn_reason: None,
+            allergy_override: None,
+            acknowledged: vec![],
+        }
+    }
+}
+
+/// A record entered more than this long after the event is retrospective (S10).
+pub const RETROSPECTIVE_AFTER_MINUTES: i64 = 15;
+
+fn filled(s: &Option<String>) -> bool {
+    s.as_deref().is_some_and(|s| !s.trim().is_empty())
+}
+
+/// What is being given: an order or a homely remedy, seen through the same lens.
+struct Product<'a> {
+    medicine: &'a Medicine,
+    dose: crate::order::Dose,
+    unit: &'a str,
+    /// (min interval, max per 24h) where the product is "when required".
+    prn: Option<(u32, Qty)>,
+}
+
+impl<'a> DoseContext<'a> {
+    fn order(&self, id: &crate::ids::OrderId) -> Option<&'a Order> {
+        self.orders.iter().find(|o| &o.id == id)
+    }
+    fn remedy(&self, id: &crate::ids::RemedyId) -> Option<&'a HomelyRemedy> {
+        self.remedies.iter().find(|r| &r.id == id)
+    }
+    fn medicine_of(&self, s: &Subject) -> Option<&'a Medicine> {
+        match s {
+            Subject::Slot { order, .. } | Subject::Prn { order } => {
+                self.order(order).map(|o| &o.medicine)
+            }
+            Subject::Homely { remedy } => self.remedy(remedy).map(|r| &r.medicine),
+        }
+    }
+    /// Standing records of doses that went in.
+    fn taken(&self) -> impl Iterator<Item = &'a Administration> {
+        standing(self.history).filter(|r| r.outcome.is_taken())
+    }
+}
+
+/// Applies every rule to the attempt.
+pub fn assess(ctx: &DoseContext<'_>, a: &DoseAttempt) -> Assessment {
+    let mut f: Vec<Finding> = Vec::new();
+    let t = a.occurred_at.unwrap_or(ctx.now);
+    let today = t.with_timezone(&ctx.tz).date_naive();
+    let taken = a.outcome.is_taken();
+
+    // S19: only trained staff in a role that administers.
+    if !ctx.author.may_administer() {
+        f.push(Finding::block(
+            Rule::S19,
+            FindingCode::RoleNotAllowed,
+            format!("{} is not authorised to give medicines.", ctx.author.name),
+        ));
+    }
+
+    // S8: the outcome must be one staff may choose, with a note where needed.
+    if !a.outcome.staff_may_choose() {
+        f.push(Finding::block(
+            Rule::S8,
+            FindingCode::OutcomeNotAllowed,
+            format!("{} is set by the system, not chosen.", a.outcome.code()),
+        ));
+    }
+    if a.outcome.needs_note() && !filled(&a.note) {
+        f.push(Finding::block(
+            Rule::S8,
+            FindingCode::NoteNeeded,
+            format!("{} needs a note saying what happened.", a.outcome.code()),
+        ));
+    }
+
+    // S10: honest time.
+    if t > ctx.now + Duration::minutes(1) {
+        f.push(Finding::block(
+            Rule::S10,
+            FindingCode::FutureTime,
+            "A dose cannot be recorded for a time that has not happened yet.",
+        ));
+    }
+    if ctx.now - t > Duration::minutes(RETROSPECTIVE_AFTER_MINUTES)
+        && !filled(&a.retrospective_reason)
+    {
+        f.push(Finding::block(
+            Rule::S10,
+            FindingCode::RetrospectiveReasonNeeded,
+            "This is being recorded after the event: say why it was not recorded at the time.",
+        ));
+    }
+
+    // S15: away, or back and not yet reconciled.
+    if ctx.resident.is_away()
+        && !matches!(a.outcome, OutcomeCode::Hospital | OutcomeCode::Leave)
+    {
+        f.push(Finding::block(
+            Rule::S15,
+            FindingCode::ResidentAway,
+            format!(
+                "{} is away from the home; doses resolve as HOSPITAL or LEAVE.",
+                ctx.resident.full_name()
+            ),
+        ));
+    }
+    if ctx.resident.reconciliation_pending && taken {
+        f.push(Finding::block(
+            Rule::S15,
+            FindingCode::ReconciliationPending,
+            "Back from hospital: a senior must confirm the medicines before any dose.",
+        ));
+    }
+
+    let product = match &a.subject {
+        Subject::Slot { order, .. } | Subject::Prn { order } => match ctx.order(order) {
+            Some(o) => {
+                assess_order(ctx, a, o, t, today, &mut f);
+                Some(Product {
+                    medicine: &o.medicine,
+                    dose: o.dose,
+                    unit: &o.unit,
+                    prn: o
+                        .prn
+                        .as_ref()
+                        .map(|p| (p.min_interval_minutes, p.max_per_24h)),
+                })
+            }
+            None => {
+                f.push(Finding::block(
+                    Rule::S5,
+                    FindingCode::UnknownOrder,
+                    "This order is not on the resident's chart.",
+                ));
+                None
+            }
+        },
+        Subject::Homely { remedy } => match ctx.remedy(remedy) {
+            Some(r) => {
+                assess_homely(ctx, a, r, t, &mut f);
+                Some(Product {
+                    medicine: &r.medicine,
+                    dose: r.dose,
+                    unit: &r.unit,
+                    prn: Some((r.min_interval_minutes, r.max_per_24h)),
+                })
+            }
+            None => {
+                f.push(Finding::block(
+                    Rule::S17,
+                    FindingCode::RemedyNotOnList,
+                    "Only remedies on the home's homely-remedy list may be given.",
+                ));
+                None
+            }
+        },
+    };
+
+    if let Some(p) = &product {
+        // S8: quantities.
+        if a.outcome == OutcomeCode::Given {
+            match a.quantity {
+                None if p.dose.is_variable() => f.push(Finding::block(
+                    Rule::S8,
+                    FindingCode::QuantityNeeded,
+                    format!("Say how many were given ({}).", p.dose.describe(p.unit)),
+                )),
+                Some(q) if !p.dose.allows(q) => f.push(Finding::block(
+                    Rule::S8,
+                    FindingCode::QuantityOutOfRange,
+                    format!(
+                        "{q} {} is not the prescribed dose ({}).",
+                        p.unit,
+                        p.dose.describe(p.unit)
+                    ),
+                )),
+                _ => {}
+            }
+        }
+        if taken {
+            assess_product_scan(ctx, a, p.medicine, today, &mut f);
+            assess_allergy(ctx, a, p.medicine, &mut f);
+            assess_ingredient_limits(ctx, a, p, t, &mut f);
+            if let Some((interval, max)) = p.prn {
+                assess_prn(ctx, a, p, interval, max, t, &mut f);
+            }
+        }
+    }
+
+    let acknowledged: BTreeSet<FindingCode> = a.acknowledged.iter().copied().collect();
+    let unacknowledged = f
+        .iter()
+        .filter(|x| x.severity == Severity::Warn && !acknowledged.contains(&x.code))
+        .map(|x| x.code)
+        .collect();
+    Assessment {
+        findings: f,
+        unacknowledged,
+    }
+}
+
+fn assess_order(
+    ctx: &DoseContext<'_>,
+    a: &DoseAttempt,
+    o: &Order,
+    t: DateTime<Utc>,
+    today: chrono::NaiveDate,
+    f: &mut Vec<Finding>,
+) {
+    let taken = a.outcome.is_taken();
+    // S1: the order must be this resident's, and any label scanned must be this resident's and
+    // this order's.
+    if o.resident != ctx.resident.id {
+        f.push(Finding::block(
+            Rule::S1,
+            FindingCode::WrongResident,
+            "This medicine is prescribed for someone else.",
+        ));
+    }
+    for s in &a.scans {
+        if let Scan::Label { resident, order } = s {
+            if resident != &ctx.resident.id {
+                f.push(Finding::block(
+                    Rule::S1,
+                    FindingCode::WrongResidentLabel,
+                    format!(
+                        "STOP: this label is for another resident, not {}.",
+                        ctx.resident.full_name()
+                    ),
+                ));
+            } else if order != &o.id {
+                f.push(Finding::block(
+                    Rule::S1,
+                    FindingCode::WrongOrderLabel,
+                    format!(
+                        "This label is for a different medicine of {}, not {}.",
+                        ctx.resident.full_name(),
+                        o.medicine.name
+                    ),
+                ));
+            }
+        }
+    }
+
+    // S5: active orders only.
+    match &o.status {
+        OrderStatus::Pending => f.push(Finding::block(
+            Rule::S5,
+            FindingCode::OrderPending,
+            "This order is waiting to be checked in by a senior.",
+        )),
+        OrderStatus::Discontinued { reason, .. } => f.push(Finding::block(
+            Rule::S5,
+            FindingCode::OrderNotActive,
+            format!("This order was stopped: {reason}."),
+        )),
+        OrderStatus::Active => {
+            if o.is_ended(today) {
+                f.push(Finding::block(
+                    Rule::S5,
+                    FindingCode::OrderEnded,
+                    "This order has ended.",
+                ));
+            } else if today < o.start {
+                f.push(Finding::block(
+                    Rule::S5,
+                    FindingCode::OrderNotStarted,
+                    format!("This order starts on {}.", o.start.format("%-d %b %Y")),
+                ));
+            }
+        }
+    }
+
+    match &a.subject {
+        Subject::Slot { at, .. } => {
+            // S8: one outcome per slot; a MISSED set by the system may be answered by staff.
+            let existing = standing(ctx.history).any(|r| {
+                r.subject == a.subject && !r.is_system()
+            });
+            if existing {
+                f.push(Finding::block(
+                    Rule::S8,
+                    FindingCode::AlreadyRecorded,
+                    "This dose already has an outcome. To change it, correct the earlier record.",
+                ));
+            }
+            if o.is_prn() {
+                f.push(Finding::block(
+                    Rule::S4,
+                    FindingCode::NoPrnProtocol,
+                    "A when-required medicine has no scheduled doses.",
+                ));
+            }
+            if a.outcome == OutcomeCode::NotRequired && !o.dose.is_variable() {
+                f.push(Finding::block(
+                    Rule::S8,
+                    FindingCode::OutcomeNotAllowed,
+                    "NOT_REQUIRED is only for when-required or variable doses.",
+                ));
+            }
+            // S3: right time, judged at the moment it happened.
+            let w = window(o, *at, ctx.tz);
+            let away_outcome = matches!(a.outcome, OutcomeCode::Hospital | OutcomeCode::Leave);
+            if t < w.opens && !away_outcome {
+                f.push(Finding::block(
+                    Rule::S3,
+                    FindingCode::TooEarly,
+                    format!(
+                        "Too early: this dose can be given from {}.",
+                        w.opens.with_timezone(&ctx.tz).format("%H:%M")
+                    ),
+                ));
+            } else if t > w.closes && !away_outcome {
+                f.push(Finding::block(
+                    Rule::S3,
+                    FindingCode::SlotClosed,
+                    "This dose's window has closed and it is recorded as MISSED. If it was given \
+                     earlier, record it with the time it was given.",
+                ));
+            } else if t > w.late_after && taken && !filled(&a.late_reason) {
+                f.push(Finding::block(
+                    Rule::S3,
+                    FindingCode::LateReasonNeeded,
+                    "This dose is late: give a reason.",
+                ));
+            }
+        }
+        Subject::Prn { .. } => {
+            if o.prn.is_none() {
+                f.push(Finding::block(
+                    Rule::S4,
+                    FindingCode::NoPrnProtocol,
+                    "No when-required dose without a protocol: ask the prescriber for one.",
+                ));
+            }
+        }
+        Subject::Homely { .. } => {}
+    }
+
+    // S7: controlled drugs need a witness, and the register can never go negative.
+    if o.cd.is_some() && (taken || a.outcome == OutcomeCode::Destroyed) {
+        assess_witness(ctx, f);
+        let q = a.quantity.unwrap_or(o.dose.max());
+        let bal = ctx.cd_balance.unwrap_or(Qty::ZERO);
+        if (bal - q).is_negative() {
+            f.push(Finding::block(
+                Rule::S7,
+                FindingCode::CdBalanceNegative,
+                format!(
+                    "The register shows {bal} {} in stock; {q} cannot be taken from it. Count \
+                     the stock and report the discrepancy.",
+                    o.unit
+                ),
+            ));
+        }
+    }
+
+    // S12: covert only with an in-date plan that covers this medicine.
+    if a.covert {
+        match &ctx.resident.covert_plan {
+            Some(p) if p.in_date(today) => {
+                if !o.covert_allowed {
+                    f.push(Finding::block(
+                        Rule::S12,
+                        FindingCode::CovertNotAllowed,
+                        "The covert plan does not cover this medicine.",
+                    ));
+                }
+            }
+            Some(_) => f.push(Finding::block(
+                Rule::S12,
+                FindingCode::CovertPlanOutOfDate,
+                "The covert plan is past its review date: it cannot be used until reviewed.",
+            )),
+            None => f.push(Finding::block(
+                Rule::S12,
+                FindingCode::CovertNotAllowed,
+                "There is no covert administration plan for this resident.",
+            )),
+        }
+    }
+
+    // S13: patches and creams.
+    if taken && o.application.needs_site() {
+        let site = a.site.as_deref().map(str::trim).unwrap_or("");
+        if site.is_empty() {
+            f.push(Finding::block(
+                Rule::S13,
+                FindingCode::SiteNeeded,
+                "Record where on the body it was applied.",
+            ));
+        }
+        if let Application::Patch { site_rest_days } = o.application {
+            let previous = ctx
+                .taken()
+                .filter(|r| r.subject.order() == Some(&o.id))
+                .max_by_key(|r| r.occurred_at);
+            if let Some(prev) = previous {
+                let removed = ctx
+                    .patch_removals
+                    .iter()
+                    .any(|pr| pr.order == o.id && pr.occurred_at >= prev.occurred_at);
+                if !removed {
+                    f.push(Finding::block(
+                        Rule::S13,
+                        FindingCode::PreviousPatchNotRemoved,
+                        format!(
+                            "Remove the previous patch ({}) and record its removal first.",
+                            prev.site.as_deref().unwrap_or("site not recorded")
+                        ),
+                    ));
+                }
+            }
+            let rest = Duration::days(i64::from(site_rest_days));
+            let reused = ctx.taken().any(|r| {
+                r.subject.order() == Some(&o.id)
+                    && r.site.as_deref().map(str::trim).is_some_and(|s| {
+                        !site.is_empty() && s.eq_ignore_ascii_case(site)
+                    })
+                    && t - r.occurred_at < rest
+            });
+            if reused {
+                f.push(Finding::warn(
+                    Rule::S13,
+                    FindingCode::SiteReusedTooSoon,
+                    format!(
+                        "{site} was used within the last {site_rest_days} days: choose another site \
+                         if you can."
+                    ),
+                ));
+            }
+        }
+    }
+}
+
+fn assess_witness(ctx: &DoseContext<'_>, f: &mut Vec<Finding>) {
+    match ctx.witness {
+        None => f.push(Finding::block(
+            Rule::S7,
+            FindingCode::WitnessNeeded,
+            "A controlled drug needs a second trained person to witness, with their own PIN.",
+        )),
+        Some(w) if w.staff.id == ctx.author.id => f.push(Finding::block(
+            Rule::S7,
+            FindingCode::WitnessSamePerson,
+            "The witness must be a different person.",
+        )),
+        Some(w) if !w.staff.may_witness() => f.push(Finding::block(
+            Rule::S7,
+            FindingCode::WitnessNotTrained,
+            format!("{} is not trained to witness controlled drugs.", w.staff.name),
+        )),
+        Some(w) if !w.authenticated => f.push(Finding::block(
+            Rule::S7,
+            FindingCode::WitnessNotAuthenticated,
+            "The witness must enter their own PIN.",
+        )),
+        Some(_) => {}
+    }
+}
+
+fn assess_homely(
+    ctx: &DoseContext<'_>,
+    a: &DoseAttempt,
+    r: &HomelyRemedy,
+    t: DateTime<Utc>,
+    f: &mut Vec<Finding>,
+) {
+    if a.outcome.is_taken() && !ctx.author.homely_authorised {
+        f.push(Finding::block(
+            Rule::S17,
+            FindingCode::NotAuthorisedForRemedies,
+            format!(
+                "{} is not on the list of staff authorised to give homely remedies.",
+                ctx.author.name
+            ),
+        ));
+    }
+    if a.outcome.is_taken() {
+        // Days on which this remedy was given in the fortnight up to now, today included.
+        let mut days: BTreeSet<chrono::NaiveDate> = ctx
+            .taken()
+            .filter(|x| x.subject == a.subject && t - x.occurred_at < Duration::days(14))
+            .map(|x| x.occurred_at.with_timezone(&ctx.tz).date_naive())
+            .collect();
+        days.insert(t.with_timezone(&ctx.tz).date_naive());
+        if days.len() as u32 > r.max_days {
+            f.push(Finding::warn(
+                Rule::S17,
+                FindingCode::RemedyDaysExceeded,
+                format!(
+                    "{} has been given on {} days: the home's limit is {} days. Refer to the GP.",
+                    r.medicine.name,
+                    days.len(),
+                    r.max_days
+                ),
+            ));
+        }
+    }
+}
+
+fn assess_product_scan(
+    ctx: &DoseContext<'_>,
+    a: &DoseAttempt,
+    m: &Medicine,
+    today: chrono::NaiveDate,
+    f: &mut Vec<Finding>,
+) {
+    let _ = ctx;
+    let products: Vec<_> = a
+        .scans
+        .iter()
+        .filter_map(|s| match s {
+            Scan::Product { gtin, expiry, .. } => Some((gtin, expiry)),
+            Scan::Label { .. } => None,
+        })
+        .collect();
+    if products.is_empty() && !a.product_tapped {
+        f.push(Finding::block(
+            Rule::S2,
+            FindingCode::ProductNotConfirmed,
+            "Scan the pack, or tap to confirm the product if there is no barcode.",
+        ));
+    }
+    for (gtin, expiry) in products {
+        if !m.gtins.iter().any(|g| g == gtin) {
+            f.push(Finding::block(
+                Rule::S2,
+                FindingCode::WrongProduct,
+                format!("STOP: the pack scanned is not {}.", m.label()),
+            ));
+        }
+        if let Some(e) = expiry {
+            if *e < today {
+                f.push(Finding::block(
+                    Rule::S2,
+                    FindingCode::ProductExpired,
+                    format!("This pack expired on {}.", e.format("%-d %b %Y")),
+                ));
+            }
+        }
+    }
+}
+
+fn assess_allergy(ctx: &DoseContext<'_>, a: &DoseAttempt, m: &Medicine, f: &mut Vec<Finding>) {
+    for ing in &m.ingredients {
+        if let Some(al) = ctx.resident.allergic_to(&ing.substance) {
+            if filled(&a.allergy_override) {
+                f.push(Finding::warn(
+                    Rule::S6,
+                    FindingCode::AllergyOverridden,
+                    format!(
+                        "Allergy to {} ({}) overridden on the prescriber's note.",
+                        al.substance, al.reaction
+                    ),
+                ));
+            } else {
+                f.push(Finding::block(
+                    Rule::S6,
+                    FindingCode::AllergyMatch,
+                    format!(
+                        "STOP: {} is allergic to {} ({}).",
+                        ctx.resident.full_name(),
+                        al.substance,
+                        al.reaction
+                    ),
+                ));
+            }
+        }
+    }
+}
+
+/// S4: a ceiling per substance over 24 hours, across every product that contains it, prescribed or
+/// homely, regular or when required.
+fn assess_ingredient_limits(
+    ctx: &DoseContext<'_>,
+    a: &DoseAttempt,
+    p: &Product<'_>,
+    t: DateTime<Utc>,
+    f: &mut Vec<Finding>,
+) {
+    let q = a.quantity.unwrap_or(p.dose.max());
+    for ing in &p.medicine.ingredients {
+        let (Some(per_unit), Some(limit)) = (
+            ing.mg_per_unit,
+            ctx.limits
+                .iter()
+                .find(|l| crate::medicine::same_substance(&l.substance, &ing.substance)),
+        ) else {
+            continue;
+        };
+        let so_far: Qty = ctx
+            .taken()
+            .filter(|r| r.occurred_at <= t && t - r.occurred_at < Duration::hours(24))
+            .filter_map(|r| {
+                let m = ctx.medicine_of(&r.subject)?;
+                let mg = m.ingredient(&ing.substance)?.mg_per_unit?;
+                Some(r.quantity.unwrap_or(Qty::ZERO).times(mg))
+            })
+            .sum();
+        let this = q.times(per_unit);
+        if so_far + this > limit.max_mg_24h {
+            f.push(Finding::block(
+                Rule::S4,
+                FindingCode::IngredientMaxExceeded,
+                format!(
+                    "{} mg of {} in the last 24 hours (from every product); {} mg more would pass \
+                     the maximum of {} mg.",
+                    so_far, ing.substance, this, limit.max_mg_24h
+                ),
+            ));
+        }
+    }
+}
+
+fn assess_prn(
+    ctx: &DoseContext<'_>,
+    a: &DoseAttempt,
+    p: &Product<'_>,
+    interval_min: u32,
+    max_24h: Qty,
+    t: DateTime<Utc>,
+    f: &mut Vec<Finding>,
+) {
+    if !filled(&a.prn_reason) {
+        f.push(Finding::block(
+            Rule::S4,
+            FindingCode::PrnReasonNeeded,
+            "Say why this when-required dose is needed.",
+        ));
+    }
+    let interval = Duration::minutes(i64::from(interval_min));
+    // The most recent dose of any product sharing an ingredient.
+    let last = ctx
+        .taken()
+        .filter(|r| r.occurred_at <= t)
+        .filter_map(|r| {
+            let m = ctx.medicine_of(&r.subject)?;
+            let shared = p.medicine.shared_substances(m).next()?.to_string();
+            Some((r.occurred_at, shared, m))
+        })
+        .max_by_key(|(at, _, _)| *at);
+    if let Some((at, substance, m)) = last {
+        if t - at < interval {
+            let next = (at + interval).with_timezone(&ctx.tz);
+            f.push(Finding::block(
+                Rule::S4,
+                FindingCode::PrnIntervalNotMet,
+                format!(
+                    "{} ({}) was given at {}; the next dose of {} can be given from {}.",
+                    m.name,
+                    substance,
+                    at.with_timezone(&ctx.tz).format("%H:%M"),
+                    substance,
+                    next.format("%H:%M")
+                ),
+            ));
+        }
+    }
+    let q = a.quantity.unwrap_or(p.dose.max());
+    let same_product: Qty = ctx
+        .taken()
+        .filter(|r| r.subject == a.subject && r.occurred_at <= t && t - r.occurred_at < Duration::hours(24))
+        .map(|r| r.quantity.unwrap_or(Qty::ZERO))
+        .sum();
+    if same_product + q > max_24h {
+        f.push(Finding::block(
+            Rule::S4,
+            FindingCode::PrnMaxExceeded,
+            format!(
+                "{same_product} {} given in the last 24 hours; the maximum is {max_24h}.",
+                p.unit
+            ),
+        ));
+    }
+}
+
+/// Turns an attempt into a record, if nothing blocks and every warning is acknowledged.
+pub fn record(
+    ctx: &DoseContext<'_>,
+    a: &DoseAttempt,
+    id: RecordId,
+    device: DeviceId,
+) -> Result<Administration, Assessment> {
+    let assessment = assess(ctx, a);
+    if !assessment.ready() {
+        return Err(assessment);
+    }
+    let occurred_at = a.occurred_at.unwrap_or(ctx.now);
+    let dose = match &a.subject {
+        Subject::Slot { order, .. } | Subject::Prn { order } => ctx.order(order).map(|o| o.dose),
+        Subject::Homely { remedy } => ctx.remedy(remedy).map(|r| r.dose),
+    };
+    let quantity = if a.outcome.is_taken() {
+        a.quantity.or(dose.map(|d| d.max()))
+    } else {
+        None
+    };
+    let product = if a.outcome.is_taken() {
+        a.scans
+            .iter()
+            .find_map(|s| match s {
+                Scan::Product { gtin, .. } => Some(ProductCheck::Scanned { gtin: gtin.clone() }),
+                Scan::Label { .. } => None,
+            })
+            .or(Some(ProductCheck::TappedNotScanned))
+    } else {
+        None
+    };
+    let retrospective = ctx.now - occurred_at > Duration::minutes(RETROSPECTIVE_AFTER_MINUTES);
+    let late = match &a.subject {
+        Subject::Slot { order, at } => ctx
+            .order(order)
+            .is_some_and(|o| occurred_at > window(o, *at, ctx.tz).late_after),
+        _ => false,
+    };
+    Ok(Administration {
+        id,
+        resident: ctx.resident.id.clone(),
+        subject: a.subject.clone(),
+        outcome: a.outcome,
+        quantity,
+        note: a.note.clone().filter(|n| !n.trim().is_empty()),
+        occurred_at,
+        recorded_at: ctx.now,
+        late_reason: if late && a.outcome.is_taken() {
+            a.late_reason.clone()
+        } else {
+            None
+        },
+        retrospective_reason: if retrospective {
+            a.retrospective_reason.clone()
+        } else {
+            None
+        },
+        author: ctx.author.id.clone(),
+        device,
+        witness: ctx.witness.map(|w| w.staff.id.clone()),
+        product,
+        scans: a.scans.clone(),
+        covert: a.covert,
+        site: a.site.clone().filter(|s| !s.trim().is_empty()),
+        prn_reason: a.prn_reason.clone().filter(|s| !s.trim().is_empty()),
+        allergy_override: a.allergy_override.clone().filter(|s| !s.trim().is_empty()),
+        acknowledged: a.acknowledged.clone(),
+        voids: None,
+    })
+}
+
+/// S9: a correction is a new ENTERED_IN_ERROR record pointing at the record it voids. The earlier
+/// record stays, shown struck through.
+pub fn correct(
+    history: &[Administration],
+    target: &RecordId,
+    reason: &str,
+    author: &Staff,
+    now: DateTime<Utc>,
+    id: RecordId,
+    device: DeviceId,
+) -> Result<Administration, Vec<Finding>> {
+    let mut f = Vec::new();
+    let Some(t) = history.iter().find(|r| &r.id == target) else {
+        return Err(vec![Finding::block(
+            Rule::S9,
+            FindingCode::NothingToCorrect,
+            "There is no such record to correct.",
+        )]);
+    };
+    if t.voids.is_some() {
+        f.push(Finding::block(
+            Rule::S9,
+            FindingCode::NothingToCorrect,
+            "A correction cannot itself be corrected; record what happened instead.",
+        ));
+    }
+    if history.iter().any(|r| r.voids.as_ref() == Some(target)) {
+        f.push(Finding::block(
+            Rule::S9,
+            FindingCode::AlreadyCorrected,
+            "This record has already been corrected.",
+        ));
+    }
+    if reason.trim().is_empty() {
+        f.push(Finding::block(
+            Rule::S8,
+            FindingCode::NoteNeeded,
+            "Say why the record was wrong.",
+        ));
+    }
+    if author.role == crate::staff::Role::Auditor || !author.active {
+        f.push(Finding::block(
+            Rule::S19,
+            FindingCode::RoleNotAllowed,
+            "This account cannot correct records.",
+        ));
+    }
+    if !f.is_empty() {
+        return Err(f);
+    }
+    Ok(Administration {
+        id,
+        resident: t.resident.clone(),
+        subject: t.subject.clone(),
+        outcome: OutcomeCode::EnteredInError,
+        quantity: None,
+        note: Some(reason.trim().to_string()),
+        occurred_at: now,
+        recorded_at: now,
+        late_reason: None,
+        retrospective_reason: None,
+        author: author.id.clone(),
+        device,
+        witness: None,
+        product: None,
+        scans: vec![],
+        covert: false,
+        site: None,
+        prn_reason: None,
+        allergy_override: None,
+        acknowledged: vec![],
+        voids: Some(target.clone()),
+    })
+}
+
+/// S16: who may check in an order. A hand-entered order needs a second, different senior.
+pub fn check_in(order: &Order, by: &Staff, second: Option<&Staff>) -> Result<Vec<StaffId>, Finding> {
+    if !by.role.is_senior() || !by.active {
+        return Err(Finding::block(
+            Rule::S16,
+            FindingCode::RoleNotAllowed,
+            "Only a senior carer or manager can check in an order.",
+        ));
+    }
+    if order.status != OrderStatus::Pending {
+        return Err(Finding::block(
+            Rule::S16,
+            FindingCode::OrderNotActive,
+            "Only a pending order can be checked in.",
+        ));
+    }
+    let mut ids = vec![by.id.clone()];
+    if order.source == crate::order::OrderSource::HandEntered {
+        match second {
+            Some(s) if s.id != by.id && s.active && s.medication_trained && s.role != crate::staff::Role::Auditor => {
+                ids.push(s.id.clone())
+            }
+            _ => {
+                return Err(Finding::block(
+                    Rule::S16,
+                    FindingCode::SecondCheckerNeeded,
+                    "An order typed in by hand needs a second trained person to check it.",
+                ))
+            }
+        }
+    }
+    Ok(ids)
+}
+
+/// S15: reconciliation after a return from hospital needs a senior.
+pub fn reconcile(resident: &Resident, by: &Staff) -> Result<(), Finding> {
+    if !by.role.is_senior() || !by.active {
+        return Err(Finding::block(
+            Rule::S15,
+            FindingCode::RoleNotAllowed,
+            "Only a senior carer or manager can reconcile medicines after a return.",
+        ));
+    }
+    if !resident.reconciliation_pending {
+        return Err(Finding::block(
+            Rule::S15,
+            FindingCode::ReconciliationPending,
+            "Nothing is waiting to be reconciled.",
+        ));
+    }
+    Ok(())
+}
