@@ -71,7 +71,7 @@ pub fn parse_scan(raw: &str) -> Result<Scan, BarcodeError> {
             order: OrderId::new(o),
         });
     }
-    if s.bytes().all(|b| b.is_ascii_digit()) && matches!(s.len(), 8 | 12 | 13) {
+    if s.bytes().all(|b| b.is_ascii_digit()) && matches!(s.len(), 8 | 12 | 13 | 14) {
         return if gtin_is_valid(s) {
             Ok(Scan::Product {
                 gtin: gtin14(s),
@@ -211,9 +211,9 @@ mod tests {
     #[test]
     fn ean13_becomes_gtin14() {
         assert_eq!(
-            parse_scan("5000000000017\r"),
+            parse_scan("5000000000012\r"),
             Ok(Scan::Product {
-                gtin: "05000000000017".into(),
+                gtin: "05000000000012".into(),
                 expiry: None,
                 batch: None,
                 serial: None
@@ -223,7 +223,7 @@ mod tests {
 
     #[test]
     fn datamatrix_with_group_separators() {
-        let raw = "]d2010500000000001717271231\u{1d}10AB12\u{1d}21XYZ9";
+        let raw = "]d2010500000000001217271231\u{1d}10AB12\u{1d}21XYZ9";
         let Scan::Product {
             gtin,
             expiry,
@@ -233,7 +233,7 @@ mod tests {
         else {
             panic!("not a product")
         };
-        assert_eq!(gtin, "05000000000017");
+        assert_eq!(gtin, "05000000000012");
         assert_eq!(expiry, NaiveDate::from_ymd_opt(2027, 12, 31));
         assert_eq!(batch.as_deref(), Some("AB12"));
         assert_eq!(serial.as_deref(), Some("XYZ9"));
@@ -242,7 +242,7 @@ mod tests {
     #[test]
     fn bracketed_form_and_end_of_month_expiry() {
         let Scan::Product { expiry, batch, .. } =
-            parse_scan("(01)05000000000017(17)270200(10)B7").unwrap()
+            parse_scan("(01)05000000000012(17)270200(10)B7").unwrap()
         else {
             panic!()
         };
@@ -253,18 +253,21 @@ mod tests {
     #[test]
     fn malformed_barcodes_are_refused_with_a_reason() {
         assert_eq!(parse_scan("  "), Err(BarcodeError::Empty));
-        assert_eq!(parse_scan("5000000000018"), Err(BarcodeError::BadCheckDigit));
+        assert_eq!(
+            parse_scan("5000000000013"),
+            Err(BarcodeError::BadCheckDigit)
+        );
         assert_eq!(parse_scan("hello"), Err(BarcodeError::Unrecognised));
         assert!(matches!(
             parse_scan("0105000000"),
             Err(BarcodeError::MalformedGs1(_))
         ));
         assert!(matches!(
-            parse_scan("010500000000001717279999"),
+            parse_scan("010500000000001217279999"),
             Err(BarcodeError::MalformedGs1(_))
         ));
         assert!(matches!(
-            parse_scan("01050000000000179912"),
+            parse_scan("01050000000000129912"),
             Err(BarcodeError::MalformedGs1(_))
         ));
         assert_eq!(parse_scan("MRL1:r1"), Err(BarcodeError::MalformedLabel));

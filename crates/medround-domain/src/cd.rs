@@ -10,12 +10,24 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum CdMovement {
-    Received { qty: Qty, from: String },
-    Administered { qty: Qty, administration: RecordId },
-    Destroyed { qty: Qty },
-    Returned { qty: Qty },
+    Received {
+        qty: Qty,
+        from: String,
+    },
+    Administered {
+        qty: Qty,
+        administration: RecordId,
+    },
+    Destroyed {
+        qty: Qty,
+    },
+    Returned {
+        qty: Qty,
+    },
     /// A physical count. It changes nothing; a mismatch opens an incident.
-    Count { counted: Qty },
+    Count {
+        counted: Qty,
+    },
 }
 
 impl CdMovement {
@@ -83,10 +95,23 @@ mod tests {
     fn s07_balance_never_negative() {
         let b = Qty::from_f64(5.0);
         assert_eq!(
-            next_balance(b, &CdMovement::Destroyed { qty: Qty::from_f64(2.5) }, "ml"),
+            next_balance(
+                b,
+                &CdMovement::Destroyed {
+                    qty: Qty::from_f64(2.5)
+                },
+                "ml"
+            ),
             Ok(Qty::from_f64(2.5))
         );
-        let err = next_balance(b, &CdMovement::Destroyed { qty: Qty::from_f64(5.5) }, "ml").unwrap_err();
+        let err = next_balance(
+            b,
+            &CdMovement::Destroyed {
+                qty: Qty::from_f64(5.5),
+            },
+            "ml",
+        )
+        .unwrap_err();
         assert_eq!(err.code, FindingCode::CdBalanceNegative);
     }
 
@@ -96,7 +121,10 @@ mod tests {
         let f = count_discrepancy(Qty::whole(10), Qty::whole(9), "ml").unwrap();
         assert_eq!(f.code, FindingCode::CdCountDiscrepancy);
         assert_eq!(
-            CdMovement::Count { counted: Qty::whole(9) }.delta(),
+            CdMovement::Count {
+                counted: Qty::whole(9)
+            }
+            .delta(),
             Qty::ZERO
         );
     }

@@ -73,7 +73,10 @@ pub fn closures(
 ) -> Vec<Closure> {
     let mut out = Vec::new();
     let stand: Vec<&Administration> = standing(history).collect();
-    for o in orders.iter().filter(|o| o.status == OrderStatus::Active && o.resident == resident.id) {
+    for o in orders
+        .iter()
+        .filter(|o| o.status == OrderStatus::Active && o.resident == resident.id)
+    {
         for at in slots_between(o, since, now, tz) {
             let w = window(o, at, tz);
             if w.closes > now {
@@ -134,7 +137,10 @@ pub fn resident_round(
     };
     let stand: Vec<&Administration> = standing(history).collect();
     let horizon = now + Duration::minutes(90);
-    for o in orders.iter().filter(|o| o.status == OrderStatus::Active && o.resident == resident.id) {
+    for o in orders
+        .iter()
+        .filter(|o| o.status == OrderStatus::Active && o.resident == resident.id)
+    {
         for at in slots_between(o, now - lookback, horizon, tz) {
             let w = window(o, at, tz);
             let subject = Subject::Slot {

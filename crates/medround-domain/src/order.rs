@@ -9,9 +9,14 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Dose {
-    Fixed { qty: Qty },
+    Fixed {
+        qty: Qty,
+    },
     /// A variable dose such as "1 or 2": the quantity given is recorded.
-    Range { min: Qty, max: Qty },
+    Range {
+        min: Qty,
+        max: Qty,
+    },
 }
 
 impl Dose {

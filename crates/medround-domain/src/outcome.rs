@@ -153,7 +153,13 @@ mod tests {
             .collect();
         assert_eq!(
             needing,
-            ["REFUSED", "WITHHELD", "DESTROYED", "OTHER", "ENTERED_IN_ERROR"]
+            [
+                "REFUSED",
+                "WITHHELD",
+                "DESTROYED",
+                "OTHER",
+                "ENTERED_IN_ERROR"
+            ]
         );
         assert!(!OutcomeCode::Missed.staff_may_choose());
     }

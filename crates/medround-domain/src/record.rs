@@ -13,7 +13,9 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ProductCheck {
-    Scanned { gtin: String },
+    Scanned {
+        gtin: String,
+    },
     /// No scanner to hand: the carer tapped to confirm the product. Recorded as "not scanned".
     TappedNotScanned,
 }

@@ -167,7 +167,9 @@ impl Assessment {
         self.findings.iter().any(|f| f.code == code)
     }
     pub fn blocks(&self) -> impl Iterator<Item = &Finding> {
-        self.findings.iter().filter(|f| f.severity == Severity::Block)
+        self.findings
+            .iter()
+            .filter(|f| f.severity == Severity::Block)
     }
 }
 
@@ -341,9 +343,7 @@ pub fn assess(ctx: &DoseContext<'_>, a: &DoseAttempt) -> Assessment {
     }
 
     // S15: away, or back and not yet reconciled.
-    if ctx.resident.is_away()
-        && !matches!(a.outcome, OutcomeCode::Hospital | OutcomeCode::Leave)
-    {
+    if ctx.resident.is_away() && !matches!(a.outcome, OutcomeCode::Hospital | OutcomeCode::Leave) {
         f.push(Finding::block(
             Rule::S15,
             FindingCode::ResidentAway,
@@ -523,9 +523,7 @@ fn assess_order(
     match &a.subject {
         Subject::Slot { at, .. } => {
             // S8: one outcome per slot; a MISSED set by the system may be answered by staff.
-            let existing = standing(ctx.history).any(|r| {
-                r.subject == a.subject && !r.is_system()
-            });
+            let existing = standing(ctx.history).any(|r| r.subject == a.subject && !r.is_system());
             if existing {
                 f.push(Finding::block(
                     Rule::S8,
@@ -663,9 +661,10 @@ fn assess_order(
             let rest = Duration::days(i64::from(site_rest_days));
             let reused = ctx.taken().any(|r| {
                 r.subject.order() == Some(&o.id)
-                    && r.site.as_deref().map(str::trim).is_some_and(|s| {
-                        !site.is_empty() && s.eq_ignore_ascii_case(site)
-                    })
+                    && r.site
+                        .as_deref()
+                        .map(str::trim)
+                        .is_some_and(|s| !site.is_empty() && s.eq_ignore_ascii_case(site))
                     && t - r.occurred_at < rest
             });
             if reused {
@@ -697,7 +696,10 @@ fn assess_witness(ctx: &DoseContext<'_>, f: &mut Vec<Finding>) {
         Some(w) if !w.staff.may_witness() => f.push(Finding::block(
             Rule::S7,
             FindingCode::WitnessNotTrained,
-            format!("{} is not trained to witness controlled drugs.", w.staff.name),
+            format!(
+                "{} is not trained to witness controlled drugs.",
+                w.staff.name
+            ),
         )),
         Some(w) if !w.authenticated => f.push(Finding::block(
             Rule::S7,
@@ -909,7 +911,9 @@ fn assess_prn(
     let q = a.quantity.unwrap_or(p.dose.max());
     let same_product: Qty = ctx
         .taken()
-        .filter(|r| r.subject == a.subject && r.occurred_at <= t && t - r.occurred_at < Duration::hours(24))
+        .filter(|r| {
+            r.subject == a.subject && r.occurred_at <= t && t - r.occurred_at < Duration::hours(24)
+        })
         .map(|r| r.quantity.unwrap_or(Qty::ZERO))
         .sum();
     if same_product + q > max_24h {
@@ -1072,7 +1076,11 @@ pub fn correct(
 }
 
 /// S16: who may check in an order. A hand-entered order needs a second, different senior.
-pub fn check_in(order: &Order, by: &Staff, second: Option<&Staff>) -> Result<Vec<StaffId>, Finding> {
+pub fn check_in(
+    order: &Order,
+    by: &Staff,
+    second: Option<&Staff>,
+) -> Result<Vec<StaffId>, Finding> {
     if !by.role.is_senior() || !by.active {
         return Err(Finding::block(
             Rule::S16,
@@ -1090,7 +1098,12 @@ pub fn check_in(order: &Order, by: &Staff, second: Option<&Staff>) -> Result<Vec
     let mut ids = vec![by.id.clone()];
     if order.source == crate::order::OrderSource::HandEntered {
         match second {
-            Some(s) if s.id != by.id && s.active && s.medication_trained && s.role != crate::staff::Role::Auditor => {
+            Some(s)
+                if s.id != by.id
+                    && s.active
+                    && s.medication_trained
+                    && s.role != crate::staff::Role::Auditor =>
+            {
                 ids.push(s.id.clone())
             }
             _ => {
@@ -1123,3 +1136,7 @@ pub fn reconcile(resident: &Resident, by: &Staff) -> Result<(), Finding> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+#[path = "rules_tests.rs"]
+mod tests;

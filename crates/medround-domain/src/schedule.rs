@@ -45,7 +45,12 @@ pub fn due_on(order: &Order, date: NaiveDate) -> bool {
 }
 
 /// Slot instants of one order in `[from, to)`.
-pub fn slots_between(order: &Order, from: DateTime<Utc>, to: DateTime<Utc>, tz: Tz) -> Vec<DateTime<Utc>> {
+pub fn slots_between(
+    order: &Order,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    tz: Tz,
+) -> Vec<DateTime<Utc>> {
     let mut out = Vec::new();
     if order.is_prn() || to <= from {
         return out;
@@ -72,9 +77,14 @@ pub fn slots_between(order: &Order, from: DateTime<Utc>, to: DateTime<Utc>, tz: 
 
 /// The slot at or after `at` (exclusive), searching up to 40 days ahead.
 pub fn next_slot_after(order: &Order, at: DateTime<Utc>, tz: Tz) -> Option<DateTime<Utc>> {
-    slots_between(order, at + Duration::seconds(1), at + Duration::days(40), tz)
-        .into_iter()
-        .next()
+    slots_between(
+        order,
+        at + Duration::seconds(1),
+        at + Duration::days(40),
+        tz,
+    )
+    .into_iter()
+    .next()
 }
 
 /// The times around one slot.
@@ -156,33 +166,83 @@ mod tests {
 
     #[test]
     fn summer_and_winter_times_map_to_utc() {
-        let o = order(Schedule::Daily { times: vec![t(8, 0)] }, d(2026, 1, 1), None);
-        let jan = slots_between(&o, utc("2026-01-10T00:00:00Z"), utc("2026-01-11T00:00:00Z"), HOME_TZ);
+        let o = order(
+            Schedule::Daily {
+                times: vec![t(8, 0)],
+            },
+            d(2026, 1, 1),
+            None,
+        );
+        let jan = slots_between(
+            &o,
+            utc("2026-01-10T00:00:00Z"),
+            utc("2026-01-11T00:00:00Z"),
+            HOME_TZ,
+        );
         assert_eq!(jan, vec![utc("2026-01-10T08:00:00Z")]);
-        let jul = slots_between(&o, utc("2026-07-10T00:00:00Z"), utc("2026-07-11T00:00:00Z"), HOME_TZ);
+        let jul = slots_between(
+            &o,
+            utc("2026-07-10T00:00:00Z"),
+            utc("2026-07-11T00:00:00Z"),
+            HOME_TZ,
+        );
         assert_eq!(jul, vec![utc("2026-07-10T07:00:00Z")]);
     }
 
     #[test]
     fn spring_forward_day_keeps_a_dose_in_the_missing_hour() {
         // 29 March 2026: clocks go from 01:00 GMT to 02:00 BST. 01:30 does not exist.
-        let o = order(Schedule::Daily { times: vec![t(1, 30), t(8, 0)] }, d(2026, 3, 1), None);
-        let s = slots_between(&o, utc("2026-03-29T00:00:00Z"), utc("2026-03-30T00:00:00Z"), HOME_TZ);
-        assert_eq!(s, vec![utc("2026-03-29T01:00:00Z"), utc("2026-03-29T07:00:00Z")]);
+        let o = order(
+            Schedule::Daily {
+                times: vec![t(1, 30), t(8, 0)],
+            },
+            d(2026, 3, 1),
+            None,
+        );
+        let s = slots_between(
+            &o,
+            utc("2026-03-29T00:00:00Z"),
+            utc("2026-03-30T00:00:00Z"),
+            HOME_TZ,
+        );
+        assert_eq!(
+            s,
+            vec![utc("2026-03-29T01:00:00Z"), utc("2026-03-29T07:00:00Z")]
+        );
     }
 
     #[test]
     fn fall_back_day_gives_a_repeated_hour_dose_once() {
         // 25 October 2026: 01:30 happens twice; the dose is due once, at the first.
-        let o = order(Schedule::Daily { times: vec![t(1, 30)] }, d(2026, 10, 1), None);
-        let s = slots_between(&o, utc("2026-10-24T12:00:00Z"), utc("2026-10-25T12:00:00Z"), HOME_TZ);
+        let o = order(
+            Schedule::Daily {
+                times: vec![t(1, 30)],
+            },
+            d(2026, 10, 1),
+            None,
+        );
+        let s = slots_between(
+            &o,
+            utc("2026-10-24T12:00:00Z"),
+            utc("2026-10-25T12:00:00Z"),
+            HOME_TZ,
+        );
         assert_eq!(s, vec![utc("2026-10-25T00:30:00Z")]);
     }
 
     #[test]
     fn day_lengths_differ_on_change_days_but_slot_counts_do_not() {
-        let o = order(Schedule::Daily { times: vec![t(8, 0), t(12, 0), t(17, 0), t(22, 0)] }, d(2026, 1, 1), None);
-        for (a, b) in [("2026-03-29T00:00:00Z", "2026-03-29T23:00:00Z"), ("2026-10-24T23:00:00Z", "2026-10-26T00:00:00Z")] {
+        let o = order(
+            Schedule::Daily {
+                times: vec![t(8, 0), t(12, 0), t(17, 0), t(22, 0)],
+            },
+            d(2026, 1, 1),
+            None,
+        );
+        for (a, b) in [
+            ("2026-03-29T00:00:00Z", "2026-03-29T23:00:00Z"),
+            ("2026-10-24T23:00:00Z", "2026-10-26T00:00:00Z"),
+        ] {
             let s = slots_between(&o, utc(a), utc(b), HOME_TZ);
             assert_eq!(s.len(), 4, "{a}..{b}: {s:?}");
         }
@@ -191,9 +251,23 @@ mod tests {
     #[test]
     fn round_across_midnight() {
         // A night round at 22:00 and a 02:00 time-critical dose fall on different dates.
-        let o = order(Schedule::Daily { times: vec![t(2, 0), t(22, 0)] }, d(2026, 1, 1), None);
-        let s = slots_between(&o, utc("2026-01-10T21:00:00Z"), utc("2026-01-11T03:00:00Z"), HOME_TZ);
-        assert_eq!(s, vec![utc("2026-01-10T22:00:00Z"), utc("2026-01-11T02:00:00Z")]);
+        let o = order(
+            Schedule::Daily {
+                times: vec![t(2, 0), t(22, 0)],
+            },
+            d(2026, 1, 1),
+            None,
+        );
+        let s = slots_between(
+            &o,
+            utc("2026-01-10T21:00:00Z"),
+            utc("2026-01-11T03:00:00Z"),
+            HOME_TZ,
+        );
+        assert_eq!(
+            s,
+            vec![utc("2026-01-10T22:00:00Z"), utc("2026-01-11T02:00:00Z")]
+        );
         let w = window(&o, utc("2026-01-10T22:00:00Z"), HOME_TZ);
         assert_eq!(w.late_after, utc("2026-01-10T23:00:00Z"));
         // Closes two hours after the window, still before the 02:00 dose's window opens at 01:00.
@@ -202,8 +276,20 @@ mod tests {
 
     #[test]
     fn weekly_order_falls_on_its_weekday_only() {
-        let o = order(Schedule::Weekly { days: vec![Weekday::Mon], times: vec![t(7, 0)] }, d(2026, 11, 1), None);
-        let s = slots_between(&o, utc("2026-11-01T00:00:00Z"), utc("2026-11-29T00:00:00Z"), HOME_TZ);
+        let o = order(
+            Schedule::Weekly {
+                days: vec![Weekday::Mon],
+                times: vec![t(7, 0)],
+            },
+            d(2026, 11, 1),
+            None,
+        );
+        let s = slots_between(
+            &o,
+            utc("2026-11-01T00:00:00Z"),
+            utc("2026-11-29T00:00:00Z"),
+            HOME_TZ,
+        );
         assert_eq!(s.len(), 4);
         for at in s {
             assert_eq!(at.with_timezone(&HOME_TZ).weekday(), Weekday::Mon);
@@ -212,16 +298,39 @@ mod tests {
 
     #[test]
     fn every_other_day_counts_from_the_start_date() {
-        let o = order(Schedule::EveryNDays { every: 2, times: vec![t(9, 0)] }, d(2026, 11, 3), None);
-        let s = slots_between(&o, utc("2026-11-01T00:00:00Z"), utc("2026-11-10T00:00:00Z"), HOME_TZ);
+        let o = order(
+            Schedule::EveryNDays {
+                every: 2,
+                times: vec![t(9, 0)],
+            },
+            d(2026, 11, 3),
+            None,
+        );
+        let s = slots_between(
+            &o,
+            utc("2026-11-01T00:00:00Z"),
+            utc("2026-11-10T00:00:00Z"),
+            HOME_TZ,
+        );
         let days: Vec<u32> = s.iter().map(|a| a.with_timezone(&HOME_TZ).day()).collect();
         assert_eq!(days, vec![3, 5, 7, 9]);
     }
 
     #[test]
     fn orders_starting_and_ending_mid_cycle() {
-        let o = order(Schedule::Daily { times: vec![t(8, 0), t(20, 0)] }, d(2026, 11, 10), Some(d(2026, 11, 12)));
-        let s = slots_between(&o, utc("2026-11-01T00:00:00Z"), utc("2026-11-29T00:00:00Z"), HOME_TZ);
+        let o = order(
+            Schedule::Daily {
+                times: vec![t(8, 0), t(20, 0)],
+            },
+            d(2026, 11, 10),
+            Some(d(2026, 11, 12)),
+        );
+        let s = slots_between(
+            &o,
+            utc("2026-11-01T00:00:00Z"),
+            utc("2026-11-29T00:00:00Z"),
+            HOME_TZ,
+        );
         assert_eq!(s.len(), 6);
         assert_eq!(s[0], utc("2026-11-10T08:00:00Z"));
         assert_eq!(s[5], utc("2026-11-12T20:00:00Z"));
@@ -230,12 +339,24 @@ mod tests {
     #[test]
     fn prn_has_no_slots() {
         let o = order(Schedule::Prn, d(2026, 1, 1), None);
-        assert!(slots_between(&o, utc("2026-01-01T00:00:00Z"), utc("2026-02-01T00:00:00Z"), HOME_TZ).is_empty());
+        assert!(slots_between(
+            &o,
+            utc("2026-01-01T00:00:00Z"),
+            utc("2026-02-01T00:00:00Z"),
+            HOME_TZ
+        )
+        .is_empty());
     }
 
     #[test]
     fn time_critical_window_is_thirty_minutes() {
-        let mut o = order(Schedule::Daily { times: vec![t(6, 0), t(10, 0)] }, d(2026, 1, 1), None);
+        let mut o = order(
+            Schedule::Daily {
+                times: vec![t(6, 0), t(10, 0)],
+            },
+            d(2026, 1, 1),
+            None,
+        );
         o.time_critical = true;
         let w = window(&o, utc("2026-01-05T06:00:00Z"), HOME_TZ);
         assert_eq!(w.opens, utc("2026-01-05T05:30:00Z"));

@@ -141,7 +141,10 @@ mod tests {
         assert_eq!(l.attempts_left(), 1);
         l = l.after_failure();
         assert!(l.is_locked());
-        assert!(!PinLock::default().after_failure().after_success().is_locked());
+        assert!(!PinLock::default()
+            .after_failure()
+            .after_success()
+            .is_locked());
     }
 
     #[test]

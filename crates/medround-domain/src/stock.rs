@@ -42,9 +42,9 @@ pub fn daily_use(order: &Order) -> Qty {
         Schedule::Weekly { days, times } => {
             Qty::milli(per_dose.as_milli() * (days.len() * times.len()) as i64 / 7)
         }
-        Schedule::EveryNDays { every, times } => Qty::milli(
-            per_dose.as_milli() * times.len() as i64 / i64::from((*every).max(1)),
-        ),
+        Schedule::EveryNDays { every, times } => {
+            Qty::milli(per_dose.as_milli() * times.len() as i64 / i64::from((*every).max(1)))
+        }
         Schedule::Prn => Qty::milli(per_dose.as_milli() * 2),
     }
 }

@@ -1,0 +1,1292 @@
+//! Each safety rule, holding and refusing. Test names carry the rule.
+
+use super::*;
+use crate::barcode::{label_code, parse_scan};
+use crate::cd::CdMovement;
+use crate::ids::*;
+use crate::incident::{possible_double_doses, DoubleDose};
+use crate::mar::{closures, omission_review, resident_round};
+use crate::medicine::Ingredient;
+use crate::order::*;
+use crate::resident::*;
+use crate::schedule::HOME_TZ;
+use crate::staff::Role;
+use chrono::{NaiveDate, NaiveTime};
+
+const PARA_GTIN: &str = "02000000000015";
+const COCOD_GTIN: &str = "02000000000022";
+
+fn utc(s: &str) -> DateTime<Utc> {
+    s.parse().unwrap()
+}
+fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).unwrap()
+}
+fn hm(h: u32, m: u32) -> NaiveTime {
+    NaiveTime::from_hms_opt(h, m, 0).unwrap()
+}
+
+fn staff(id: &str, role: Role) -> Staff {
+    Staff {
+        id: StaffId::new(id),
+        name: format!("Staff {id}"),
+        initials: id.to_uppercase(),
+        role,
+        medication_trained: true,
+        homely_authorised: true,
+        active: true,
+    }
+}
+
+fn resident() -> Resident {
+    Resident {
+        id: ResidentId::new("r1"),
+        unit: UnitId::new("u1"),
+        room: "1".into(),
+        given_name: "Edith".into(),
+        family_name: "Walker".into(),
+        preferred_name: Some("Edie".into()),
+        date_of_birth: day(1936, 4, 2),
+        nhs_number: "9434765919".into(),
+        photo: None,
+        allergies: vec![Allergy {
+            substance: "penicillin".into(),
+            reaction: "rash".into(),
+        }],
+        presence: Presence::Present,
+        reconciliation_pending: false,
+        covert_plan: None,
+    }
+}
+
+fn medicine(name: &str, gtin: &str, ingredients: &[(&str, Option<i64>)]) -> Medicine {
+    Medicine {
+        name: name.into(),
+        strength: "".into(),
+        form: "tablets".into(),
+        dmd: None,
+        gtins: vec![gtin.into()],
+        ingredients: ingredients
+            .iter()
+            .map(|(s, mg)| Ingredient {
+                substance: s.to_string(),
+                mg_per_unit: mg.map(Qty::whole),
+            })
+            .collect(),
+    }
+}
+
+fn regular(id: &str, times: &[NaiveTime]) -> Order {
+    Order {
+        id: OrderId::new(id),
+        resident: ResidentId::new("r1"),
+        medicine: medicine("Amlodipine", "02000000000039", &[("amlodipine", Some(5))]),
+        dose: Dose::Fixed { qty: Qty::whole(1) },
+        unit: "tablet".into(),
+        route: Route::Oral,
+        schedule: Schedule::Daily {
+            times: times.to_vec(),
+        },
+        instructions: String::new(),
+        prescriber: "Dr Patel".into(),
+        start: day(2026, 1, 1),
+        end: None,
+        status: OrderStatus::Active,
+        source: OrderSource::Pharmacy,
+        checked_in_by: vec![StaffId::new("s1")],
+        cd: None,
+        time_critical: false,
+        covert_allowed: false,
+        application: Application::Standard,
+        prn: None,
+    }
+}
+
+fn prn(id: &str, m: Medicine, dose: Dose, interval: u32, max: i64) -> Order {
+    Order {
+        medicine: m,
+        dose,
+        schedule: Schedule::Prn,
+        prn: Some(PrnProtocol {
+            indication: "pain".into(),
+            min_interval_minutes: interval,
+            max_per_24h: Qty::whole(max),
+            follow_up_minutes: 60,
+        }),
+        ..regular(id, &[])
+    }
+}
+
+fn paracetamol() -> Order {
+    prn(
+        "para",
+        medicine(
+            "Paracetamol 500mg tablets",
+            PARA_GTIN,
+            &[("paracetamol", Some(500))],
+        ),
+        Dose::Range {
+            min: Qty::whole(1),
+            max: Qty::whole(2),
+        },
+        240,
+        8,
+    )
+}
+
+fn cocodamol() -> Order {
+    prn(
+        "cocod",
+        medicine(
+            "Co-codamol 30mg/500mg tablets",
+            COCOD_GTIN,
+            &[("codeine", Some(30)), ("paracetamol", Some(500))],
+        ),
+        Dose::Range {
+            min: Qty::whole(1),
+            max: Qty::whole(2),
+        },
+        240,
+        8,
+    )
+}
+
+struct World {
+    now: DateTime<Utc>,
+    resident: Resident,
+    orders: Vec<Order>,
+    remedies: Vec<HomelyRemedy>,
+    limits: Vec<IngredientLimit>,
+    history: Vec<Administration>,
+    removals: Vec<PatchRemoval>,
+    author: Staff,
+    witness: Option<(Staff, bool)>,
+    cd_balance: Option<Qty>,
+    next_id: u32,
+}
+
+impl World {
+    fn new(now: &str) -> Self {
+        World {
+            now: utc(now),
+            resident: resident(),
+            orders: vec![regular("aml", &[hm(8, 0)]), paracetamol(), cocodamol()],
+            remedies: vec![],
+            limits: vec![IngredientLimit {
+                substance: "paracetamol".into(),
+                max_mg_24h: Qty::whole(4000),
+            }],
+            history: vec![],
+            removals: vec![],
+            author: staff("c1", Role::Carer),
+            witness: None,
+            cd_balance: None,
+            next_id: 0,
+        }
+    }
+
+    fn ctx(&self) -> DoseContext<'_> {
+        DoseContext {
+            now: self.now,
+            tz: HOME_TZ,
+            resident: &self.resident,
+            orders: &self.orders,
+            remedies: &self.remedies,
+            limits: &self.limits,
+            history: &self.history,
+            patch_removals: &self.removals,
+            author: &self.author,
+            witness: self.witness.as_ref().map(|(s, a)| Witness {
+                staff: s,
+                authenticated: *a,
+            }),
+            cd_balance: self.cd_balance,
+        }
+    }
+
+    fn assess(&self, a: &DoseAttempt) -> Assessment {
+        assess(&self.ctx(), a)
+    }
+
+    /// Records the attempt, panicking with the findings if it is refused.
+    fn record(&mut self, a: &DoseAttempt) -> RecordId {
+        self.next_id += 1;
+        let id = RecordId::new(format!("rec{}", self.next_id));
+        let rec = record(&self.ctx(), a, id.clone(), DeviceId::new("tab1"))
+            .unwrap_or_else(|e| panic!("refused: {:#?}", e.findings));
+        self.history.push(rec);
+        id
+    }
+
+    fn at(&mut self, now: &str) -> &mut Self {
+        self.now = utc(now);
+        self
+    }
+}
+
+fn slot(order: &str, at: &str) -> Subject {
+    Subject::Slot {
+        order: OrderId::new(order),
+        at: utc(at),
+    }
+}
+
+fn give(subject: Subject, gtin: &str) -> DoseAttempt {
+    let mut a = DoseAttempt::new(subject, OutcomeCode::Given);
+    a.scans = vec![parse_scan(gtin).unwrap()];
+    a
+}
+
+fn give_prn(order: &str, gtin: &str, qty: i64) -> DoseAttempt {
+    let mut a = give(
+        Subject::Prn {
+            order: OrderId::new(order),
+        },
+        gtin,
+    );
+    a.quantity = Some(Qty::whole(qty));
+    a.prn_reason = Some("headache".into());
+    a
+}
+
+fn codes(a: &Assessment) -> Vec<FindingCode> {
+    a.findings.iter().map(|f| f.code).collect()
+}
+
+// --- S1 right person -------------------------------------------------------------------------
+
+#[test]
+fn s01_own_label_is_accepted() {
+    let w = World::new("2026-01-05T08:00:00Z");
+    let mut a = give(slot("aml", "2026-01-05T08:00:00Z"), "02000000000039");
+    a.scans
+        .push(parse_scan(&label_code(&ResidentId::new("r1"), &OrderId::new("aml"))).unwrap());
+    assert!(w.assess(&a).ready(), "{:?}", w.assess(&a));
+}
+
+#[test]
+fn s01_another_residents_label_blocks() {
+    let w = World::new("2026-01-05T08:00:00Z");
+    let mut a = give(slot("aml", "2026-01-05T08:00:00Z"), "02000000000039");
+    a.scans
+        .push(parse_scan(&label_code(&ResidentId::new("r2"), &OrderId::new("aml"))).unwrap());
+    let got = w.assess(&a);
+    assert!(got.blocked());
+    assert!(got.has(FindingCode::WrongResidentLabel));
+}
+
+#[test]
+fn s01_label_for_another_medicine_of_the_same_resident_blocks() {
+    let w = World::new("2026-01-05T08:00:00Z");
+    let mut a = give(slot("aml", "2026-01-05T08:00:00Z"), "02000000000039");
+    a.scans
+        .push(parse_scan(&label_code(&ResidentId::new("r1"), &OrderId::new("para"))).unwrap());
+    assert!(w.assess(&a).has(FindingCode::WrongOrderLabel));
+}
+
+#[test]
+fn s01_order_of_another_resident_blocks() {
+    let mut w = World::new("2026-01-05T08:00:00Z");
+    w.orders[0].resident = ResidentId::new("r2");
+    let a = give(slot("aml", "2026-01-05T08:00:00Z"), "02000000000039");
+    assert!(w.assess(&a).has(FindingCode::WrongResident));
+}
+
+// --- S2 right medicine -----------------------------------------------------------------------
+
+#[test]
+fn s02_matching_gtin_is_accepted_and_recorded_as_scanned() {
+    let mut w = World::new("2026-01-05T08:00:00Z");
+    let id = w.record(&give(slot("aml", "2026-01-05T08:00:00Z"), "02000000000039"));
+    let r = w.history.iter().find(|r| r.id == id).unwrap();
+    assert_eq!(
+        r.product,
+        Some(ProductCheck::Scanned {
+            gtin: "02000000000039".into()
+        })
+    );
+}
+
+#[test]
+fn s02_wrong_gtin_blocks() {
+    let w = World::new("2026-01-05T08:00:00Z");
+    let a = give(slot("aml", "2026-01-05T08:00:00Z"), PARA_GTIN);
+    assert_eq!(codes(&w.assess(&a)), vec![FindingCode::WrongProduct]);
+}
+
+#[test]
+fn s02_expired_pack_blocks() {
+    let w = World::new("2026-01-05T08:00:00Z");
+    let mut a = DoseAttempt::new(slot("aml", "2026-01-05T08:00:00Z"), OutcomeCode::Given);
+    a.scans = vec![parse_scan("(01)02000000000039(17)251231(10)B1").unwrap()];
+    assert_eq!(codes(&w.assess(&a)), vec![FindingCode::ProductExpired]);
+}
+
+#[test]
+fn s02_no_scan_needs_a_tap_and_is_recorded_as_not_scanned() {
+    let mut w = World::new("2026-01-05T08:00:00Z");
+    let mut a = DoseAttempt::new(slot("aml", "2026-01-05T08:00:00Z"), OutcomeCode::Given);
+    assert_eq!(codes(&w.assess(&a)), vec![FindingCode::ProductNotConfirmed]);
+    a.product_tapped = true;
+    let id = w.record(&a);
+    assert_eq!(
+        w.history.iter().find(|r| r.id == id).unwrap().product,
+        Some(ProductCheck::TappedNotScanned)
+    );
+}
+
+// --- S3 right time ---------------------------------------------------------------------------
+
+#[test]
+fn s03_in_window_is_on_time() {
+    let mut w = World::new("2026-01-05T07:10:00Z");
+    let id = w.record(&give(slot("aml", "2026-01-05T08:00:00Z"), "02000000000039"));
+    assert!(!w.history.iter().find(|r| r.id == id).unwrap().is_late());
+}
+
+#[test]
+fn s03_early_dose_blocks() {
+    let w = World::new("2026-01-05T06:59:00Z");
+    let a = give(slot("aml", "2026-01-05T08:00:00Z"), "02000000000039");
+    assert_eq!(codes(&w.assess(&a)), vec![FindingCode::TooEarly]);
+}
+
+#[test]
+fn s03_late_dose_needs_a_reason_and_is_recorded_late() {
+    let mut w = World::new("2026-01-05T09:30:00Z");
+    let mut a = give(slot("aml", "2026-01-05T08:00:00Z"), "02000000000039");
+    assert_eq!(codes(&w.assess(&a)), vec![FindingCode::LateReasonNeeded]);
+    a.late_reason = Some("resident at the hairdresser".into());
+    let id = w.record(&a);
+    assert!(w.history.iter().find(|r| r.id == id).unwrap().is_late());
+}
+
+#[test]
+fn s03_time_critical_window_is_thirty_minutes() {
+    let mut w = World::new("2026-01-05T08:31:00Z");
+    w.orders[0].time_critical = true;
+    let a = give(slot("aml", "2026-01-05T08:00:00Z"), "02000000000039");
+    assert_eq!(codes(&w.assess(&a)), vec![FindingCode::LateReasonNeeded]);
+    w.at("2026-01-05T07:29:00Z");
+    assert_eq!(codes(&w.assess(&a)), vec![FindingCode::TooEarly]);
+}
+
+#[test]
+fn s03_time_critical_alerts_before_it_is_late() {
+    let mut w = World::new("2026-01-05T07:40:00Z");
+    w.orders[0].time_critical = true;
+    let r = resident_round(
+        &w.resident,
+        &w.orders,
+        &w.history,
+        w.now,
+        Duration::hours(24),
+        HOME_TZ,
+    );
+    assert_eq!(r.time_critical_soon, 1);
+    w.at("2026-01-05T07:20:00Z");
+    let r = resident_round(
+        &w.resident,
+        &w.orders,
+        &w.history,
+        w.now,
+        Duration::hours(24),
+        HOME_TZ,
+    );
+    assert_eq!(r.time_critical_soon, 0);
+}
+
+#[test]
+fn s03_after_the_window_closes_the_dose_cannot_be_given() {
+    let w = World::new("2026-01-05T11:01:00Z");
+    let mut a = give(slot("aml", "2026-01-05T08:00:00Z"), "02000000000039");
+    a.late_reason = Some("busy".into());
+    assert_eq!(codes(&w.assess(&a)), vec![FindingCode::SlotClosed]);
+}
+
+// --- S4 PRN limits ---------------------------------------------------------------------------
+
+#[test]
+fn s04_prn_within_protocol_is_accepted() {
+    let mut w = World::new("2026-01-05T10:00:00Z");
+    w.record(&give_prn("para", PARA_GTIN, 2));
+    w.at("2026-01-05T14:00:00Z");
+    w.record(&give_prn("para", PARA_GTIN, 2));
+}
+
+#[test]
+fn s04_prn_interval_blocks_second_paracetamol() {
+    let mut w = World::new("2026-01-05T10:00:00Z");
+    w.record(&give_prn("para", PARA_GTIN, 2));
+    w.at("2026-01-05T13:00:00Z");
+    let got = w.assess(&give_prn("para", PARA_GTIN, 1));
+    assert_eq!(codes(&got), vec![FindingCode::PrnIntervalNotMet]);
+    assert!(
+        got.findings[0].message.contains("14:00"),
+        "{}",
+        got.findings[0].message
+    );
+}
+
+#[test]
+fn s04_prn_interval_counts_paracetamol_in_co_codamol() {
+    let mut w = World::new("2026-01-05T10:00:00Z");
+    w.record(&give_prn("cocod", COCOD_GTIN, 2));
+    w.at("2026-01-05T12:00:00Z");
+    let got = w.assess(&give_prn("para", PARA_GTIN, 1));
+    assert_eq!(codes(&got), vec![FindingCode::PrnIntervalNotMet]);
+    assert!(got.findings[0].message.contains("paracetamol"));
+}
+
+#[test]
+fn s04_daily_ingredient_maximum_across_products_and_homely_remedies() {
+    let mut w = World::new("2026-01-05T06:00:00Z");
+    w.remedies.push(HomelyRemedy {
+        id: RemedyId::new("hr-para"),
+        medicine: medicine(
+            "Paracetamol 500mg tablets",
+            PARA_GTIN,
+            &[("paracetamol", Some(500))],
+        ),
+        dose: Dose::Range {
+            min: Qty::whole(1),
+            max: Qty::whole(2),
+        },
+        unit: "tablet".into(),
+        indication: "mild pain".into(),
+        min_interval_minutes: 240,
+        max_per_24h: Qty::whole(8),
+        max_days: 2,
+    });
+    // 06:00 paracetamol 1 g, 10:00 co-codamol (1 g paracetamol), 14:00 homely 1 g: 3 g so far.
+    w.record(&give_prn("para", PARA_GTIN, 2));
+    w.at("2026-01-05T10:00:00Z");
+    w.record(&give_prn("cocod", COCOD_GTIN, 2));
+    w.at("2026-01-05T14:00:00Z");
+    let mut hr = give(
+        Subject::Homely {
+            remedy: RemedyId::new("hr-para"),
+        },
+        PARA_GTIN,
+    );
+    hr.quantity = Some(Qty::whole(2));
+    hr.prn_reason = Some("headache".into());
+    w.record(&hr);
+    // 18:00: 1 g more reaches 4 g exactly, allowed; 22:00 anything more passes it.
+    w.at("2026-01-05T18:00:00Z");
+    w.record(&give_prn("para", PARA_GTIN, 2));
+    w.at("2026-01-05T22:00:00Z");
+    let got = w.assess(&give_prn("para", PARA_GTIN, 1));
+    assert_eq!(codes(&got), vec![FindingCode::IngredientMaxExceeded]);
+    // Next morning the 06:00 dose has dropped out of the 24 hours.
+    w.at("2026-01-06T06:01:00Z");
+    assert!(w.assess(&give_prn("para", PARA_GTIN, 2)).ready());
+}
+
+#[test]
+fn s04_per_order_maximum_in_24_hours() {
+    let mut w = World::new("2026-01-05T00:00:00Z");
+    w.orders[1].prn.as_mut().unwrap().max_per_24h = Qty::whole(3);
+    w.record(&give_prn("para", PARA_GTIN, 2));
+    w.at("2026-01-05T04:00:00Z");
+    let got = w.assess(&give_prn("para", PARA_GTIN, 2));
+    assert_eq!(codes(&got), vec![FindingCode::PrnMaxExceeded]);
+    assert!(w.assess(&give_prn("para", PARA_GTIN, 1)).ready());
+}
+
+#[test]
+fn s04_no_prn_dose_without_a_protocol_or_a_reason() {
+    let mut w = World::new("2026-01-05T10:00:00Z");
+    w.orders[1].prn = None;
+    let got = w.assess(&give_prn("para", PARA_GTIN, 1));
+    assert!(got.has(FindingCode::NoPrnProtocol));
+    let w = World::new("2026-01-05T10:00:00Z");
+    let mut a = give_prn("para", PARA_GTIN, 1);
+    a.prn_reason = Some("  ".into());
+    assert_eq!(codes(&w.assess(&a)), vec![FindingCode::PrnReasonNeeded]);
+}
+
+// --- S5 active orders only -------------------------------------------------------------------
+
+#[test]
+fn s05_pending_discontinued_and_ended_orders_cannot_be_given() {
+    let a = give(slot("aml", "2026-01-05T08:00:00Z"), "02000000000039");
+    let mut w = World::new("2026-01-05T08:00:00Z");
+    assert!(w.assess(&a).ready());
+    w.orders[0].status = OrderStatus::Pending;
+    assert_eq!(codes(&w.assess(&a)), vec![FindingCode::OrderPending]);
+    w.orders[0].status = OrderStatus::Discontinued {
+        at: utc("2026-01-04T12:00:00Z"),
+        reason: "GP stopped it".into(),
+    };
+    assert_eq!(codes(&w.assess(&a)), vec![FindingCode::OrderNotActive]);
+    w.orders[0].status = OrderStatus::Active;
+    w.orders[0].end = Some(day(2026, 1, 4));
+    assert_eq!(codes(&w.assess(&a)), vec![FindingCode::OrderEnded]);
+}
+
+#[test]
+fn s05_unknown_order_blocks() {
+    let w = World::new("2026-01-05T08:00:00Z");
+    let a = give(slot("nope", "2026-01-05T08:00:00Z"), "02000000000039");
+    assert_eq!(codes(&w.assess(&a)), vec![FindingCode::UnknownOrder]);
+}
+
+// --- S6 allergies ----------------------------------------------------------------------------
+
+fn amoxicillin() -> Order {
+    Order {
+        medicine: medicine(
+            "Amoxicillin 500mg capsules",
+            "02000000000046",
+            &[("amoxicillin", None), ("Penicillin", None)],
+        ),
+        ..regular("amox", &[hm(8, 0)])
+    }
+}
+
+#[test]
+fn s06_allergy_match_blocks() {
+    let mut w = World::new("2026-01-05T08:00:00Z");
+    w.orders.push(amoxicillin());
+    let a = give(slot("amox", "2026-01-05T08:00:00Z"), "02000000000046");
+    let got = w.assess(&a);
+    assert_eq!(codes(&got), vec![FindingCode::AllergyMatch]);
+    assert!(got.findings[0].message.contains("penicillin"));
+}
+
+#[test]
+fn s06_prescriber_override_is_a_warning_that_must_be_acknowledged_and_is_recorded() {
+    let mut w = World::new("2026-01-05T08:00:00Z");
+    w.orders.push(amoxicillin());
+    let mut a = give(slot("amox", "2026-01-05T08:00:00Z"), "02000000000046");
+    a.allergy_override = Some("Dr Patel 4 Jan: rash was not allergic, tolerated since".into());
+    let got = w.assess(&a);
+    assert!(!got.blocked());
+    assert!(!got.ready());
+    assert_eq!(got.unacknowledged, vec![FindingCode::AllergyOverridden]);
+    a.acknowledged.push(FindingCode::AllergyOverridden);
+    let id = w.record(&a);
+    let r = w.history.iter().find(|r| r.id == id).unwrap();
+    assert!(r.allergy_override.is_some());
+    assert_eq!(r.acknowledged, vec![FindingCode::AllergyOverridden]);
+}
+
+// --- S7 controlled drugs ---------------------------------------------------------------------
+
+fn morphine() -> Order {
+    Order {
+        medicine: medicine(
+            "Morphine sulfate 10mg/5ml oral solution",
+            "02000000000053",
+            &[("morphine", Some(2))],
+        ),
+        dose: Dose::Fixed {
+            qty: Qty::from_f64(2.5),
+        },
+        unit: "ml".into(),
+        cd: Some(CdSchedule::Schedule2),
+        ..regular("mor", &[hm(8, 0)])
+    }
+}
+
+#[test]
+fn s07_cd_with_a_trained_authenticated_witness_is_accepted() {
+    let mut w = World::new("2026-01-05T08:00:00Z");
+    w.orders.push(morphine());
+    w.witness = Some((staff("s1", Role::Senior), true));
+    w.cd_balance = Some(Qty::whole(100));
+    let id = w.record(&give(slot("mor", "2026-01-05T08:00:00Z"), "02000000000053"));
+    let r = w.history.iter().find(|r| r.id == id).unwrap();
+    assert_eq!(r.witness, Some(StaffId::new("s1")));
+    assert_eq!(r.quantity, Some(Qty::from_f64(2.5)));
+}
+
+#[test]
+fn s07_cd_without_witness_or_with_same_untrained_or_unauthenticated_witness_blocks() {
+    let mut w = World::new("2026-01-05T08:00:00Z");
+    w.orders.push(morphine());
+    w.cd_balance = Some(Qty::whole(100));
+    let a = give(slot("mor", "2026-01-05T08:00:00Z"), "02000000000053");
+    assert_eq!(codes(&w.assess(&a)), vec![FindingCode::WitnessNeeded]);
+    w.witness = Some((w.author.clone(), true));
+    assert_eq!(codes(&w.assess(&a)), vec![FindingCode::WitnessSamePerson]);
+    let mut untrained = staff("s2", Role::Senior);
+    untrained.medication_trained = false;
+    w.witness = Some((untrained, true));
+    assert_eq!(codes(&w.assess(&a)), vec![FindingCode::WitnessNotTrained]);
+    w.witness = Some((staff("s1", Role::Senior), false));
+    assert_eq!(
+        codes(&w.assess(&a)),
+        vec![FindingCode::WitnessNotAuthenticated]
+    );
+}
+
+#[test]
+fn s07_cd_balance_can_never_go_negative() {
+    let mut w = World::new("2026-01-05T08:00:00Z");
+    w.orders.push(morphine());
+    w.witness = Some((staff("s1", Role::Senior), true));
+    w.cd_balance = Some(Qty::from_f64(2.0));
+    let a = give(slot("mor", "2026-01-05T08:00:00Z"), "02000000000053");
+    assert_eq!(codes(&w.assess(&a)), vec![FindingCode::CdBalanceNegative]);
+    w.cd_balance = Some(Qty::from_f64(2.5));
+    assert!(w.assess(&a).ready());
+    assert_eq!(
+        crate::cd::next_balance(
+            Qty::from_f64(2.5),
+            &CdMovement::Administered {
+                qty: Qty::from_f64(2.5),
+                administration: RecordId::new("x")
+            },
+            "ml"
+        ),
+        Ok(Qty::ZERO)
+    );
+}
+
+// --- S8 no blanks ----------------------------------------------------------------------------
+
+#[test]
+fn s08_refusal_needs_a_note() {
+    let mut w = World::new("2026-01-05T08:00:00Z");
+    let mut a = DoseAttempt::new(slot("aml", "2026-01-05T08:00:00Z"), OutcomeCode::Refused);
+    assert_eq!(codes(&w.assess(&a)), vec![FindingCode::NoteNeeded]);
+    a.note = Some("Said she would take it later; offered again at 09:00, declined".into());
+    w.record(&a);
+}
+
+#[test]
+fn s08_staff_cannot_choose_missed() {
+    let w = World::new("2026-01-05T08:00:00Z");
+    let a = DoseAttempt::new(slot("aml", "2026-01-05T08:00:00Z"), OutcomeCode::Missed);
+    assert_eq!(codes(&w.assess(&a)), vec![FindingCode::OutcomeNotAllowed]);
+}
+
+#[test]
+fn s08_variable_dose_needs_a_quantity_in_range() {
+    let w = World::new("2026-01-05T10:00:00Z");
+    let mut a = give_prn("para", PARA_GTIN, 3);
+    assert_eq!(codes(&w.assess(&a)), vec![FindingCode::QuantityOutOfRange]);
+    a.quantity = None;
+    assert_eq!(codes(&w.assess(&a)), vec![FindingCode::QuantityNeeded]);
+}
+
+#[test]
+fn s08_unresolved_slots_close_as_missed_and_show_on_the_round() {
+    let mut w = World::new("2026-01-05T11:30:00Z");
+    w.orders[0].schedule = Schedule::Daily {
+        times: vec![hm(8, 0), hm(17, 0)],
+    };
+    let c = closures(
+        &w.resident,
+        &w.orders,
+        &w.history,
+        utc("2026-01-05T00:00:00Z"),
+        w.now,
+        HOME_TZ,
+    );
+    assert_eq!(c.len(), 1);
+    assert_eq!(c[0].outcome, OutcomeCode::Missed);
+    assert_eq!(c[0].at, utc("2026-01-05T08:00:00Z"));
+    // Not yet closed at 10:59: the late allowance still runs.
+    let early = closures(
+        &w.resident,
+        &w.orders,
+        &w.history,
+        utc("2026-01-05T00:00:00Z"),
+        utc("2026-01-05T10:59:00Z"),
+        HOME_TZ,
+    );
+    assert!(early.is_empty());
+    // The system's MISSED record shows on the round.
+    // (Yesterday's 17:00 dose was never closed in this test, so it counts as missed too.)
+    w.history
+        .push(system_missed("m1", "aml", "2026-01-05T08:00:00Z", w.now));
+    let r = resident_round(
+        &w.resident,
+        &w.orders,
+        &w.history,
+        w.now,
+        Duration::hours(6),
+        HOME_TZ,
+    );
+    assert_eq!(r.missed, 1);
+    let r = resident_round(
+        &w.resident,
+        &w.orders,
+        &w.history,
+        w.now,
+        Duration::hours(24),
+        HOME_TZ,
+    );
+    assert_eq!(r.missed, 2);
+    // And is not closed twice.
+    assert!(closures(
+        &w.resident,
+        &w.orders,
+        &w.history,
+        utc("2026-01-05T00:00:00Z"),
+        w.now,
+        HOME_TZ
+    )
+    .is_empty());
+}
+
+fn system_missed(id: &str, order: &str, at: &str, now: DateTime<Utc>) -> Administration {
+    Administration {
+        id: RecordId::new(id),
+        resident: ResidentId::new("r1"),
+        subject: slot(order, at),
+        outcome: OutcomeCode::Missed,
+        quantity: None,
+        note: None,
+        occurred_at: now,
+        recorded_at: now,
+        late_reason: None,
+        retrospective_reason: None,
+        author: StaffId::new("system"),
+        device: DeviceId::new("tab1"),
+        witness: None,
+        product: None,
+        scans: vec![],
+        covert: false,
+        site: None,
+        prn_reason: None,
+        allergy_override: None,
+        acknowledged: vec![],
+        voids: None,
+    }
+}
+
+#[test]
+fn s08_one_outcome_per_slot() {
+    let mut w = World::new("2026-01-05T08:00:00Z");
+    let a = give(slot("aml", "2026-01-05T08:00:00Z"), "02000000000039");
+    w.record(&a);
+    assert_eq!(codes(&w.assess(&a)), vec![FindingCode::AlreadyRecorded]);
+}
+
+// --- S9 append-only corrections --------------------------------------------------------------
+
+#[test]
+fn s09_correction_voids_without_deleting() {
+    let mut w = World::new("2026-01-05T08:00:00Z");
+    let id = w.record(&give(slot("aml", "2026-01-05T08:00:00Z"), "02000000000039"));
+    let before = w.history.clone();
+    let c = correct(
+        &w.history,
+        &id,
+        "recorded for the wrong resident",
+        &w.author,
+        w.now,
+        RecordId::new("c1"),
+        DeviceId::new("tab1"),
+    )
+    .unwrap();
+    assert_eq!(c.outcome, OutcomeCode::EnteredInError);
+    assert_eq!(c.voids.as_ref(), Some(&id));
+    w.history.push(c);
+    // The original is untouched and still present.
+    assert_eq!(&w.history[..before.len()], &before[..]);
+    assert_eq!(standing(&w.history).count(), 0);
+    // The slot is open again and can be recorded properly.
+    let mut a = DoseAttempt::new(slot("aml", "2026-01-05T08:00:00Z"), OutcomeCode::Asleep);
+    a.note = None;
+    assert!(w.assess(&a).ready());
+}
+
+#[test]
+fn s09_correction_needs_a_reason_and_only_once() {
+    let mut w = World::new("2026-01-05T08:00:00Z");
+    let id = w.record(&give(slot("aml", "2026-01-05T08:00:00Z"), "02000000000039"));
+    let e = correct(
+        &w.history,
+        &id,
+        " ",
+        &w.author,
+        w.now,
+        RecordId::new("c1"),
+        DeviceId::new("t"),
+    )
+    .unwrap_err();
+    assert_eq!(e[0].code, FindingCode::NoteNeeded);
+    let c = correct(
+        &w.history,
+        &id,
+        "wrong",
+        &w.author,
+        w.now,
+        RecordId::new("c1"),
+        DeviceId::new("t"),
+    )
+    .unwrap();
+    w.history.push(c);
+    let e = correct(
+        &w.history,
+        &id,
+        "again",
+        &w.author,
+        w.now,
+        RecordId::new("c2"),
+        DeviceId::new("t"),
+    )
+    .unwrap_err();
+    assert_eq!(e[0].code, FindingCode::AlreadyCorrected);
+    let e = correct(
+        &w.history,
+        &RecordId::new("c1"),
+        "undo",
+        &w.author,
+        w.now,
+        RecordId::new("c3"),
+        DeviceId::new("t"),
+    )
+    .unwrap_err();
+    assert_eq!(e[0].code, FindingCode::NothingToCorrect);
+    let e = correct(
+        &w.history,
+        &RecordId::new("zzz"),
+        "x",
+        &w.author,
+        w.now,
+        RecordId::new("c4"),
+        DeviceId::new("t"),
+    )
+    .unwrap_err();
+    assert_eq!(e[0].code, FindingCode::NothingToCorrect);
+}
+
+// --- S10 honest time -------------------------------------------------------------------------
+
+#[test]
+fn s10_retrospective_entry_needs_a_reason_and_is_marked() {
+    let mut w = World::new("2026-01-05T11:30:00Z");
+    w.history.push(system_missed(
+        "m1",
+        "aml",
+        "2026-01-05T08:00:00Z",
+        utc("2026-01-05T11:00:00Z"),
+    ));
+    let mut a = give(slot("aml", "2026-01-05T08:00:00Z"), "02000000000039");
+    a.occurred_at = Some(utc("2026-01-05T08:05:00Z"));
+    assert_eq!(
+        codes(&w.assess(&a)),
+        vec![FindingCode::RetrospectiveReasonNeeded]
+    );
+    a.retrospective_reason = Some("tablet battery flat during the round".into());
+    let id = w.record(&a);
+    let r = w.history.iter().find(|r| r.id == id).unwrap();
+    assert!(r.is_retrospective());
+    assert_eq!(r.occurred_at, utc("2026-01-05T08:05:00Z"));
+    assert_eq!(r.recorded_at, utc("2026-01-05T11:30:00Z"));
+    // The staff record now stands over the system's MISSED.
+    let stand: Vec<_> = standing(&w.history).collect();
+    assert_eq!(
+        crate::mar::slot_outcome(stand.into_iter()).unwrap().outcome,
+        OutcomeCode::Given
+    );
+}
+
+#[test]
+fn s10_future_time_blocks() {
+    let w = World::new("2026-01-05T08:00:00Z");
+    let mut a = give(slot("aml", "2026-01-05T08:00:00Z"), "02000000000039");
+    a.occurred_at = Some(utc("2026-01-05T08:30:00Z"));
+    assert!(w.assess(&a).has(FindingCode::FutureTime));
+}
+
+// --- S11 repeated omissions ------------------------------------------------------------------
+
+#[test]
+fn s11_three_consecutive_omissions_raise_a_review() {
+    let mut w = World::new("2026-01-05T08:00:00Z");
+    let refuse = |w: &mut World, d: &str| {
+        w.at(&format!("{d}T08:00:00Z"));
+        let mut a = DoseAttempt::new(slot("aml", &format!("{d}T08:00:00Z")), OutcomeCode::Refused);
+        a.note = Some("declined".into());
+        w.record(&a);
+    };
+    refuse(&mut w, "2026-01-05");
+    refuse(&mut w, "2026-01-06");
+    assert!(omission_review(&w.orders[0], &w.history).is_none());
+    w.history.push(system_missed(
+        "m",
+        "aml",
+        "2026-01-07T08:00:00Z",
+        utc("2026-01-07T11:00:00Z"),
+    ));
+    let r = omission_review(&w.orders[0], &w.history).unwrap();
+    assert_eq!(
+        r.outcomes,
+        vec![
+            OutcomeCode::Refused,
+            OutcomeCode::Refused,
+            OutcomeCode::Missed
+        ]
+    );
+}
+
+#[test]
+fn s11_a_dose_given_in_between_resets_the_count() {
+    let mut w = World::new("2026-01-05T08:00:00Z");
+    for (d, given) in [
+        ("2026-01-05", false),
+        ("2026-01-06", true),
+        ("2026-01-07", false),
+        ("2026-01-08", false),
+    ] {
+        w.at(&format!("{d}T08:00:00Z"));
+        let s = slot("aml", &format!("{d}T08:00:00Z"));
+        if given {
+            w.record(&give(s, "02000000000039"));
+        } else {
+            let mut a = DoseAttempt::new(s, OutcomeCode::Refused);
+            a.note = Some("no".into());
+            w.record(&a);
+        }
+    }
+    assert!(omission_review(&w.orders[0], &w.history).is_none());
+}
+
+// --- S12 covert ------------------------------------------------------------------------------
+
+#[test]
+fn s12_covert_only_with_an_in_date_plan() {
+    let mut w = World::new("2026-01-05T08:00:00Z");
+    w.orders[0].covert_allowed = true;
+    let mut a = give(slot("aml", "2026-01-05T08:00:00Z"), "02000000000039");
+    a.covert = true;
+    assert_eq!(codes(&w.assess(&a)), vec![FindingCode::CovertNotAllowed]);
+    w.resident.covert_plan = Some(CovertPlan {
+        agreed_on: day(2025, 6, 1),
+        review_by: day(2025, 12, 1),
+        how: "crushed in yoghurt".into(),
+    });
+    assert_eq!(codes(&w.assess(&a)), vec![FindingCode::CovertPlanOutOfDate]);
+    w.resident.covert_plan = Some(CovertPlan {
+        agreed_on: day(2025, 12, 1),
+        review_by: day(2026, 6, 1),
+        how: "crushed in yoghurt".into(),
+    });
+    assert!(w.assess(&a).ready());
+    w.orders[0].covert_allowed = false;
+    assert_eq!(codes(&w.assess(&a)), vec![FindingCode::CovertNotAllowed]);
+}
+
+// --- S13 patches and creams ------------------------------------------------------------------
+
+fn fentanyl() -> Order {
+    Order {
+        medicine: medicine(
+            "Fentanyl 12micrograms/hour transdermal patches",
+            "02000000000060",
+            &[("fentanyl", None)],
+        ),
+        unit: "patch".into(),
+        route: Route::Transdermal,
+        schedule: Schedule::EveryNDays {
+            every: 3,
+            times: vec![hm(9, 0)],
+        },
+        cd: Some(CdSchedule::Schedule2),
+        application: Application::Patch { site_rest_days: 7 },
+        ..regular("fen", &[])
+    }
+}
+
+#[test]
+fn s13_patch_needs_a_site_and_removal_of_the_previous_one() {
+    let mut w = World::new("2026-01-01T09:00:00Z");
+    w.orders.push(fentanyl());
+    w.witness = Some((staff("s1", Role::Senior), true));
+    w.cd_balance = Some(Qty::whole(5));
+    let mut a = give(slot("fen", "2026-01-01T09:00:00Z"), "02000000000060");
+    assert_eq!(codes(&w.assess(&a)), vec![FindingCode::SiteNeeded]);
+    a.site = Some("left upper arm".into());
+    w.record(&a);
+
+    w.at("2026-01-04T09:00:00Z");
+    let mut b = give(slot("fen", "2026-01-04T09:00:00Z"), "02000000000060");
+    b.site = Some("right upper arm".into());
+    assert_eq!(
+        codes(&w.assess(&b)),
+        vec![FindingCode::PreviousPatchNotRemoved]
+    );
+    w.removals.push(PatchRemoval {
+        id: RecordId::new("rm1"),
+        resident: ResidentId::new("r1"),
+        order: OrderId::new("fen"),
+        site: "left upper arm".into(),
+        occurred_at: utc("2026-01-04T08:58:00Z"),
+        author: StaffId::new("c1"),
+        device: DeviceId::new("tab1"),
+    });
+    assert!(w.assess(&b).ready());
+}
+
+#[test]
+fn s13_site_reused_too_soon_warns() {
+    let mut w = World::new("2026-01-01T09:00:00Z");
+    w.orders.push(fentanyl());
+    w.witness = Some((staff("s1", Role::Senior), true));
+    w.cd_balance = Some(Qty::whole(5));
+    let mut a = give(slot("fen", "2026-01-01T09:00:00Z"), "02000000000060");
+    a.site = Some("left upper arm".into());
+    w.record(&a);
+    w.removals.push(PatchRemoval {
+        id: RecordId::new("rm1"),
+        resident: ResidentId::new("r1"),
+        order: OrderId::new("fen"),
+        site: "left upper arm".into(),
+        occurred_at: utc("2026-01-04T08:58:00Z"),
+        author: StaffId::new("c1"),
+        device: DeviceId::new("tab1"),
+    });
+    w.at("2026-01-04T09:00:00Z");
+    let mut b = give(slot("fen", "2026-01-04T09:00:00Z"), "02000000000060");
+    b.site = Some("Left upper arm".into());
+    let got = w.assess(&b);
+    assert_eq!(got.unacknowledged, vec![FindingCode::SiteReusedTooSoon]);
+    b.acknowledged = vec![FindingCode::SiteReusedTooSoon];
+    assert!(w.assess(&b).ready());
+}
+
+#[test]
+fn s13_cream_needs_a_site() {
+    let mut w = World::new("2026-01-05T08:00:00Z");
+    w.orders[0].application = Application::Topical;
+    let mut a = give(slot("aml", "2026-01-05T08:00:00Z"), "02000000000039");
+    assert_eq!(codes(&w.assess(&a)), vec![FindingCode::SiteNeeded]);
+    a.site = Some("both lower legs".into());
+    assert!(w.assess(&a).ready());
+}
+
+// --- S14 stock -------------------------------------------------------------------------------
+
+#[test]
+fn s14_stock_alerts() {
+    use crate::stock::{alerts, daily_use, StockAlert};
+    let mut o = regular("aml", &[hm(8, 0), hm(20, 0)]);
+    assert_eq!(daily_use(&o), Qty::whole(2));
+    let today = day(2026, 1, 5);
+    assert!(alerts(&o, Qty::whole(28), today).is_empty());
+    assert_eq!(
+        alerts(&o, Qty::whole(5), today),
+        vec![StockAlert::Low {
+            level: Qty::whole(5),
+            days_left: 2
+        }]
+    );
+    assert_eq!(
+        alerts(&o, Qty::whole(-1), today),
+        vec![StockAlert::Negative {
+            level: Qty::whole(-1)
+        }]
+    );
+    o.end = Some(day(2026, 1, 7));
+    assert!(
+        alerts(&o, Qty::whole(28), today).contains(&StockAlert::CourseEnding {
+            on: day(2026, 1, 7)
+        })
+    );
+}
+
+// --- S15 away and reconciliation -------------------------------------------------------------
+
+#[test]
+fn s15_away_resident_slots_resolve_to_hospital() {
+    let mut w = World::new("2026-01-05T08:00:00Z");
+    w.resident.presence = Presence::InHospital {
+        since: utc("2026-01-04T15:00:00Z"),
+    };
+    let a = give(slot("aml", "2026-01-05T08:00:00Z"), "02000000000039");
+    assert_eq!(codes(&w.assess(&a)), vec![FindingCode::ResidentAway]);
+    w.at("2026-01-05T12:00:00Z");
+    let c = closures(
+        &w.resident,
+        &w.orders,
+        &w.history,
+        utc("2026-01-05T00:00:00Z"),
+        w.now,
+        HOME_TZ,
+    );
+    assert_eq!(c[0].outcome, OutcomeCode::Hospital);
+    let r = resident_round(
+        &w.resident,
+        &w.orders,
+        &w.history,
+        w.now,
+        Duration::hours(24),
+        HOME_TZ,
+    );
+    assert!(r.away);
+}
+
+#[test]
+fn s15_back_from_hospital_stays_locked_until_a_senior_reconciles() {
+    let mut w = World::new("2026-01-05T08:00:00Z");
+    w.resident.reconciliation_pending = true;
+    let a = give(slot("aml", "2026-01-05T08:00:00Z"), "02000000000039");
+    assert_eq!(
+        codes(&w.assess(&a)),
+        vec![FindingCode::ReconciliationPending]
+    );
+    assert!(reconcile(&w.resident, &staff("c2", Role::Carer)).is_err());
+    assert!(reconcile(&w.resident, &staff("s1", Role::Senior)).is_ok());
+    w.resident.reconciliation_pending = false;
+    assert!(w.assess(&a).ready());
+}
+
+// --- S16 new and changed orders --------------------------------------------------------------
+
+#[test]
+fn s16_pending_order_checked_in_by_a_senior_hand_entered_by_two() {
+    let mut o = regular("new", &[hm(8, 0)]);
+    o.status = OrderStatus::Pending;
+    let senior = staff("s1", Role::Senior);
+    let other = staff("s2", Role::Senior);
+    assert_eq!(
+        check_in(&o, &staff("c1", Role::Carer), None)
+            .unwrap_err()
+            .code,
+        FindingCode::RoleNotAllowed
+    );
+    assert_eq!(
+        check_in(&o, &senior, None).unwrap(),
+        vec![StaffId::new("s1")]
+    );
+    o.source = OrderSource::HandEntered;
+    assert_eq!(
+        check_in(&o, &senior, None).unwrap_err().code,
+        FindingCode::SecondCheckerNeeded
+    );
+    assert_eq!(
+        check_in(&o, &senior, Some(&senior)).unwrap_err().code,
+        FindingCode::SecondCheckerNeeded
+    );
+    assert_eq!(check_in(&o, &senior, Some(&other)).unwrap().len(), 2);
+    o.status = OrderStatus::Active;
+    assert!(check_in(&o, &senior, Some(&other)).is_err());
+}
+
+// --- S17 homely remedies ---------------------------------------------------------------------
+
+fn with_remedy(w: &mut World) {
+    w.remedies.push(HomelyRemedy {
+        id: RemedyId::new("hr-sen"),
+        medicine: medicine(
+            "Senna 7.5mg tablets",
+            "02000000000077",
+            &[("sennosides", None)],
+        ),
+        dose: Dose::Range {
+            min: Qty::whole(1),
+            max: Qty::whole(2),
+        },
+        unit: "tablet".into(),
+        indication: "constipation".into(),
+        min_interval_minutes: 720,
+        max_per_24h: Qty::whole(2),
+        max_days: 2,
+    });
+}
+
+fn give_remedy(id: &str) -> DoseAttempt {
+    let mut a = give(
+        Subject::Homely {
+            remedy: RemedyId::new(id),
+        },
+        "02000000000077",
+    );
+    a.quantity = Some(Qty::whole(2));
+    a.prn_reason = Some("constipation".into());
+    a
+}
+
+#[test]
+fn s17_homely_remedy_from_the_list_by_authorised_staff() {
+    let mut w = World::new("2026-01-05T20:00:00Z");
+    with_remedy(&mut w);
+    assert!(w.assess(&give_remedy("hr-sen")).ready());
+    assert_eq!(
+        codes(&w.assess(&give_remedy("hr-unknown"))),
+        vec![FindingCode::RemedyNotOnList]
+    );
+    w.author.homely_authorised = false;
+    assert_eq!(
+        codes(&w.assess(&give_remedy("hr-sen"))),
+        vec![FindingCode::NotAuthorisedForRemedies]
+    );
+}
+
+#[test]
+fn s17_homely_remedy_limits_and_gp_referral_after_the_allowed_days() {
+    let mut w = World::new("2026-01-05T20:00:00Z");
+    with_remedy(&mut w);
+    w.record(&give_remedy("hr-sen"));
+    w.at("2026-01-06T02:00:00Z");
+    assert!(w
+        .assess(&give_remedy("hr-sen"))
+        .has(FindingCode::PrnIntervalNotMet));
+    w.at("2026-01-06T20:00:00Z");
+    w.record(&give_remedy("hr-sen"));
+    w.at("2026-01-07T20:00:00Z");
+    let got = w.assess(&give_remedy("hr-sen"));
+    assert_eq!(got.unacknowledged, vec![FindingCode::RemedyDaysExceeded]);
+    assert!(got.findings[0].message.contains("GP"));
+}
+
+// --- S18 one dose, two tablets ---------------------------------------------------------------
+
+#[test]
+fn s18_two_given_records_for_one_slot_are_a_possible_double_dose() {
+    let mut a = World::new("2026-01-05T08:00:00Z");
+    let mut b = World::new("2026-01-05T08:05:00Z");
+    a.record(&give(slot("aml", "2026-01-05T08:00:00Z"), "02000000000039"));
+    b.next_id = 100;
+    b.record(&give(slot("aml", "2026-01-05T08:00:00Z"), "02000000000039"));
+    assert!(possible_double_doses(&a.orders, &[], &a.history).is_empty());
+    let merged: Vec<_> = a.history.iter().chain(&b.history).cloned().collect();
+    let found = possible_double_doses(&a.orders, &[], &merged);
+    assert_eq!(
+        found,
+        vec![DoubleDose::SameSlot {
+            records: vec![RecordId::new("rec1"), RecordId::new("rec101")]
+        }]
+    );
+}
+
+#[test]
+fn s18_prn_doses_inside_the_interval_after_merge() {
+    let mut a = World::new("2026-01-05T10:00:00Z");
+    let mut b = World::new("2026-01-05T11:00:00Z");
+    a.record(&give_prn("para", PARA_GTIN, 2));
+    b.next_id = 100;
+    b.record(&give_prn("cocod", COCOD_GTIN, 2));
+    let merged: Vec<_> = a.history.iter().chain(&b.history).cloned().collect();
+    let found = possible_double_doses(&a.orders, &[], &merged);
+    assert_eq!(found.len(), 1);
+    assert!(
+        matches!(&found[0], DoubleDose::PrnInterval { substance, .. } if substance == "paracetamol")
+    );
+    // Four hours apart is not a double dose.
+    let mut c = World::new("2026-01-05T14:00:00Z");
+    c.next_id = 200;
+    c.record(&give_prn("para", PARA_GTIN, 2));
+    let apart: Vec<_> = a.history.iter().chain(&c.history).cloned().collect();
+    assert!(possible_double_doses(&a.orders, &[], &apart).is_empty());
+}
+
+// --- S19 roles -------------------------------------------------------------------------------
+
+#[test]
+fn s19_auditor_and_untrained_staff_cannot_record() {
+    let mut w = World::new("2026-01-05T08:00:00Z");
+    let a = give(slot("aml", "2026-01-05T08:00:00Z"), "02000000000039");
+    w.author = staff("a1", Role::Auditor);
+    assert_eq!(codes(&w.assess(&a)), vec![FindingCode::RoleNotAllowed]);
+    w.author = staff("c9", Role::Carer);
+    w.author.medication_trained = false;
+    assert_eq!(codes(&w.assess(&a)), vec![FindingCode::RoleNotAllowed]);
+}
