@@ -1,1 +1,696 @@
-//! placeholder
+//! The tablet's encrypted store: the only crate that speaks SQL.
+//!
+//! Replicated records live in Automerge documents, saved as chunks in an SQLCipher database. Each
+//! write changes one document and, in the same SQLite transaction, the query tables ("projections")
+//! that the screens read. Projections can always be dropped and rebuilt from the documents.
+//!
+//! Document layout (see ARCHITECTURE.md for the numbers behind it):
+//! - `home`: the home's name, units, staff, homely remedies, ingredient limits.
+//! - `resident:<id>`: one resident's profile (one key per field, so edits on two tablets merge
+//!   field by field) and orders.
+//! - `cycle:<resident>:<n>`: that resident's records written during 28-day cycle `n`:
+//!   administrations, patch removals, PRN follow-ups, CD register entries, stock movements.
+//!   Old cycles stop changing.
+//!
+//! Every key sits directly under the document root, named `<kind>/<id>`. Nested maps created by
+//! two devices at once would conflict and hide one device's contents; flat keys never do.
+
+mod key;
+pub mod migrate;
+mod pins;
+
+pub use key::Key;
+pub use pins::PinCheck;
+
+use automerge::{
+    transaction::Transactable, ActorId, AutoCommit, ReadDoc, ScalarValue, Value, ROOT,
+};
+use chrono::{DateTime, NaiveDate, Utc};
+use medround_domain::cd::CdEntry;
+use medround_domain::homely::HomelyRemedy;
+use medround_domain::medicine::IngredientLimit;
+use medround_domain::order::Order;
+use medround_domain::record::{Administration, PatchRemoval, PrnFollowUp};
+use medround_domain::resident::Resident;
+use medround_domain::schedule::HOME_TZ;
+use medround_domain::staff::Staff;
+use medround_domain::stock::StockMovement;
+use medround_domain::{DeviceId, OrderId, ResidentId, UnitId};
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use std::collections::HashMap;
+use std::path::Path;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("The database key does not open this database.")]
+    WrongKey,
+    #[error("The database key file is damaged.")]
+    BadKeyFile,
+    #[error(
+        "This database was written by a newer version of Medround (schema {database}; this app \
+         knows up to {app}). Update the app; nothing has been changed."
+    )]
+    TooNew { database: i64, app: i64 },
+    #[error("Record {0} already exists; records are never overwritten.")]
+    Duplicate(String),
+    #[error("Not found: {0}")]
+    NotFound(String),
+    #[error("A stored document is damaged: {0}")]
+    Corrupt(String),
+    #[error("database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("document: {0}")]
+    Automerge(#[from] automerge::AutomergeError),
+    #[error("encoding: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("file: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// One replicated record appended to a resident's cycle document.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "record", rename_all = "snake_case")]
+pub enum Item {
+    Administration(Administration),
+    PatchRemoval(PatchRemoval),
+    PrnFollowUp(PrnFollowUp),
+    CdEntry(CdEntry),
+    StockMovement(StockMovement),
+}
+
+impl Item {
+    fn kind(&self) -> &'static str {
+        match self {
+            Item::Administration(_) => "administration",
+            Item::PatchRemoval(_) => "patch_removal",
+            Item::PrnFollowUp(_) => "prn_follow_up",
+            Item::CdEntry(_) => "cd_entry",
+            Item::StockMovement(_) => "stock_movement",
+        }
+    }
+    fn id(&self) -> &str {
+        match self {
+            Item::Administration(r) => r.id.as_str(),
+            Item::PatchRemoval(r) => r.id.as_str(),
+            Item::PrnFollowUp(r) => r.id.as_str(),
+            Item::CdEntry(r) => r.id.as_str(),
+            Item::StockMovement(r) => r.id.as_str(),
+        }
+    }
+    fn order(&self) -> Option<&str> {
+        match self {
+            Item::Administration(r) => r.subject.order().map(|o| o.as_str()),
+            Item::PatchRemoval(r) => Some(r.order.as_str()),
+            Item::PrnFollowUp(_) => None,
+            Item::CdEntry(r) => Some(r.order.as_str()),
+            Item::StockMovement(r) => Some(r.order.as_str()),
+        }
+    }
+    fn at(&self) -> DateTime<Utc> {
+        match self {
+            Item::Administration(r) => r.occurred_at,
+            Item::PatchRemoval(r) => r.occurred_at,
+            Item::PrnFollowUp(r) => r.occurred_at,
+            Item::CdEntry(r) => r.at,
+            Item::StockMovement(r) => r.at,
+        }
+    }
+    fn json(&self) -> Result<String> {
+        Ok(serde_json::to_string(self)?)
+    }
+}
+
+/// Unit of the home (a floor or wing).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unit {
+    pub id: UnitId,
+    pub name: String,
+}
+
+/// 28-day cycles counted from Monday 3 January 2000, as pharmacies count MAR cycles in weeks.
+pub fn cycle_of(date: NaiveDate) -> i64 {
+    let epoch = NaiveDate::from_ymd_opt(2000, 1, 3).expect("valid date");
+    (date - epoch).num_days().div_euclid(28)
+}
+
+/// Chunks after which a document is compacted into one saved snapshot.
+const COMPACT_AFTER_CHUNKS: u32 = 256;
+
+#[derive(Debug)]
+pub struct Store {
+    conn: Connection,
+    device: DeviceId,
+    docs: HashMap<String, AutoCommit>,
+    chunks: HashMap<String, u32>,
+}
+
+impl Store {
+    /// Opens (creating if needed) the encrypted database at `path` with `key`.
+    pub fn open(path: &Path, key: &Key) -> Result<Store> {
+        let mut conn = Connection::open(path)?;
+        conn.pragma_update(None, "key", key.pragma())?;
+        // A wrong key surfaces as "file is not a database" on the first read.
+        if conn
+            .query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+                r.get::<_, i64>(0)
+            })
+            .is_err()
+        {
+            return Err(StoreError::WrongKey);
+        }
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        // FULL: a record the screen confirmed survives a power cut, not just a crash.
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        migrate::run(&mut conn)?;
+        let device = match conn
+            .query_row(
+                "SELECT value FROM local_meta WHERE key = 'device_id'",
+                [],
+                |r| r.get::<_, String>(0),
+            )
+            .optional()?
+        {
+            Some(d) => DeviceId::new(d),
+            None => {
+                let d = format!("dev-{}", uuid::Uuid::new_v4().simple());
+                conn.execute(
+                    "INSERT INTO local_meta (key, value) VALUES ('device_id', ?1)",
+                    [&d],
+                )?;
+                DeviceId::new(d)
+            }
+        };
+        Ok(Store {
+            conn,
+            device,
+            docs: HashMap::new(),
+            chunks: HashMap::new(),
+        })
+    }
+
+    pub fn device(&self) -> &DeviceId {
+        &self.device
+    }
+
+    /// Direct access for the store's own tests and benchmarks (integrity checks, baselines).
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    // ---- local settings --------------------------------------------------------------------
+
+    pub fn meta(&self, key: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_row("SELECT value FROM local_meta WHERE key = ?1", [key], |r| {
+                r.get(0)
+            })
+            .optional()?)
+    }
+
+    pub fn set_meta(&self, key: &str, value: &str) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO local_meta (key, value) VALUES (?1, ?2)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            params![key, value],
+        )?;
+        Ok(())
+    }
+
+    // ---- documents -------------------------------------------------------------------------
+
+    fn doc(&mut self, doc_id: &str) -> Result<&mut AutoCommit> {
+        if !self.docs.contains_key(doc_id) {
+            let mut stmt = self
+                .conn
+                .prepare_cached("SELECT bytes FROM doc_chunks WHERE doc_id = ?1 ORDER BY seq")?;
+            let mut bytes = Vec::new();
+            let mut n = 0u32;
+            let mut rows = stmt.query([doc_id])?;
+            while let Some(r) = rows.next()? {
+                bytes.extend_from_slice(&r.get::<_, Vec<u8>>(0)?);
+                n += 1;
+            }
+            drop(rows);
+            drop(stmt);
+            let mut doc = if bytes.is_empty() {
+                AutoCommit::new()
+            } else {
+                AutoCommit::load(&bytes)
+                    .map_err(|e| StoreError::Corrupt(format!("{doc_id}: {e}")))?
+            };
+            doc.set_actor(ActorId::from(self.device.as_str().as_bytes()));
+            // Start the incremental save after what is already stored.
+            let _ = doc.save_incremental();
+            self.docs.insert(doc_id.to_string(), doc);
+            self.chunks.insert(doc_id.to_string(), n);
+        }
+        Ok(self.docs.get_mut(doc_id).expect("just inserted"))
+    }
+
+    /// Puts `entries` into one document as one change, then stores the change and updates the
+    /// projections in one SQLite transaction. If anything fails, nothing is written and the
+    /// in-memory copy of the document is dropped so that it is reloaded from disk.
+    fn write(
+        &mut self,
+        doc_id: &str,
+        now: DateTime<Utc>,
+        entries: &[(String, String)],
+    ) -> Result<()> {
+        let result = self.write_inner(doc_id, now, entries);
+        if result.is_err() {
+            self.docs.remove(doc_id);
+            self.chunks.remove(doc_id);
+        }
+        result
+    }
+
+    fn write_inner(
+        &mut self,
+        doc_id: &str,
+        now: DateTime<Utc>,
+        entries: &[(String, String)],
+    ) -> Result<()> {
+        let doc = self.doc(doc_id)?;
+        for (k, v) in entries {
+            doc.put(ROOT, k.as_str(), v.as_str())?;
+        }
+        doc.commit_with(
+            automerge::transaction::CommitOptions::default().with_time(now.timestamp()),
+        );
+        let chunk = doc.save_incremental();
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "INSERT INTO doc_chunks (doc_id, bytes) VALUES (?1, ?2)",
+            params![doc_id, chunk],
+        )?;
+        for (k, v) in entries {
+            project_entry(&tx, doc_id, k, v)?;
+        }
+        if doc_id.starts_with("resident:") {
+            let doc = self.docs.get(doc_id).expect("loaded above");
+            project_resident(&tx, doc)?;
+        }
+        tx.commit()?;
+        let n = self.chunks.entry(doc_id.to_string()).or_insert(0);
+        *n += 1;
+        if *n > COMPACT_AFTER_CHUNKS {
+            self.compact(doc_id)?;
+        }
+        Ok(())
+    }
+
+    /// Replaces a document's chunks by one full save. Loading the one save gives the same document.
+    pub fn compact(&mut self, doc_id: &str) -> Result<()> {
+        let doc = self.doc(doc_id)?;
+        let full = doc.save();
+        let _ = doc.save_incremental();
+        let tx = self.conn.transaction()?;
+        tx.execute("DELETE FROM doc_chunks WHERE doc_id = ?1", [doc_id])?;
+        tx.execute(
+            "INSERT INTO doc_chunks (doc_id, bytes) VALUES (?1, ?2)",
+            params![doc_id, full],
+        )?;
+        tx.commit()?;
+        self.chunks.insert(doc_id.to_string(), 1);
+        Ok(())
+    }
+
+    pub fn document_ids(&self) -> Result<Vec<String>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT DISTINCT doc_id FROM doc_chunks ORDER BY doc_id")?;
+        let ids = stmt
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<Vec<String>, _>>()?;
+        Ok(ids)
+    }
+
+    /// The whole document as saved bytes (for sync and for tests).
+    pub fn document_bytes(&mut self, doc_id: &str) -> Result<Vec<u8>> {
+        Ok(self.doc(doc_id)?.save())
+    }
+
+    /// Drops every projection and rebuilds it from the documents.
+    pub fn rebuild_projections(&mut self) -> Result<()> {
+        let ids = self.document_ids()?;
+        self.docs.clear();
+        self.chunks.clear();
+        for id in &ids {
+            self.doc(id)?;
+        }
+        let tx = self.conn.transaction()?;
+        for t in [
+            "p_home",
+            "p_staff",
+            "p_remedies",
+            "p_residents",
+            "p_orders",
+            "p_records",
+        ] {
+            tx.execute(&format!("DELETE FROM {t}"), [])?;
+        }
+        for id in &ids {
+            let doc = &self.docs[id];
+            for (k, v) in doc_entries(doc)? {
+                project_entry(&tx, id, &k, &v)?;
+            }
+            if id.starts_with("resident:") {
+                project_resident(&tx, doc)?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    // ---- home ------------------------------------------------------------------------------
+
+    pub fn put_home_name(&mut self, name: &str, now: DateTime<Utc>) -> Result<()> {
+        self.write(
+            "home",
+            now,
+            &[("home/name".into(), serde_json::to_string(name)?)],
+        )
+    }
+
+    pub fn put_unit(&mut self, unit: &Unit, now: DateTime<Utc>) -> Result<()> {
+        self.write(
+            "home",
+            now,
+            &[(format!("unit/{}", unit.id), serde_json::to_string(unit)?)],
+        )
+    }
+
+    pub fn put_staff(&mut self, s: &Staff, now: DateTime<Utc>) -> Result<()> {
+        self.write(
+            "home",
+            now,
+            &[(format!("staff/{}", s.id), serde_json::to_string(s)?)],
+        )
+    }
+
+    pub fn put_remedy(&mut self, r: &HomelyRemedy, now: DateTime<Utc>) -> Result<()> {
+        self.write(
+            "home",
+            now,
+            &[(format!("remedy/{}", r.id), serde_json::to_string(r)?)],
+        )
+    }
+
+    pub fn put_limit(&mut self, l: &IngredientLimit, now: DateTime<Utc>) -> Result<()> {
+        let key = format!("limit/{}", l.substance.to_lowercase());
+        self.write("home", now, &[(key, serde_json::to_string(l)?)])
+    }
+
+    pub fn home_name(&self) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_row("SELECT json FROM p_home WHERE key = 'home/name'", [], |r| {
+                r.get::<_, String>(0)
+            })
+            .optional()?
+            .map(|j| serde_json::from_str(&j))
+            .transpose()?)
+    }
+
+    pub fn units(&self) -> Result<Vec<Unit>> {
+        self.home_prefixed("unit/")
+    }
+
+    pub fn limits(&self) -> Result<Vec<IngredientLimit>> {
+        self.home_prefixed("limit/")
+    }
+
+    fn home_prefixed<T: DeserializeOwned>(&self, prefix: &str) -> Result<Vec<T>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT json FROM p_home WHERE key >= ?1 AND key < ?2 ORDER BY key")?;
+        let upper = format!("{prefix}\u{10FFFF}");
+        let rows = stmt.query_map(params![prefix, upper], |r| r.get::<_, String>(0))?;
+        rows.map(|j| Ok(serde_json::from_str(&j?)?)).collect()
+    }
+
+    pub fn staff(&self) -> Result<Vec<Staff>> {
+        self.all_json("SELECT json FROM p_staff ORDER BY id", [])
+    }
+
+    pub fn staff_member(&self, id: &str) -> Result<Option<Staff>> {
+        Ok(self
+            .all_json("SELECT json FROM p_staff WHERE id = ?1", [id])?
+            .pop())
+    }
+
+    pub fn remedies(&self) -> Result<Vec<HomelyRemedy>> {
+        self.all_json("SELECT json FROM p_remedies ORDER BY id", [])
+    }
+
+    // ---- residents and orders --------------------------------------------------------------
+
+    /// Writes the fields of the resident that differ from what is stored, one key each.
+    pub fn put_resident(&mut self, r: &Resident, now: DateTime<Utc>) -> Result<()> {
+        let doc_id = format!("resident:{}", r.id);
+        let value = serde_json::to_value(r)?;
+        let serde_json::Value::Object(fields) = value else {
+            return Err(StoreError::Corrupt("resident is not an object".into()));
+        };
+        let existing: HashMap<String, String> =
+            doc_entries(self.doc(&doc_id)?)?.into_iter().collect();
+        let mut entries = Vec::new();
+        for (k, v) in fields {
+            let key = format!("profile/{k}");
+            let json = serde_json::to_string(&v)?;
+            if existing.get(&key) != Some(&json) {
+                entries.push((key, json));
+            }
+        }
+        if entries.is_empty() {
+            return Ok(());
+        }
+        self.write(&doc_id, now, &entries)
+    }
+
+    pub fn put_order(&mut self, o: &Order, now: DateTime<Utc>) -> Result<()> {
+        let doc_id = format!("resident:{}", o.resident);
+        self.write(
+            &doc_id,
+            now,
+            &[(format!("order/{}", o.id), serde_json::to_string(o)?)],
+        )
+    }
+
+    pub fn residents(&self) -> Result<Vec<Resident>> {
+        self.all_json("SELECT json FROM p_residents ORDER BY unit, id", [])
+    }
+
+    pub fn resident(&self, id: &ResidentId) -> Result<Resident> {
+        self.all_json("SELECT json FROM p_residents WHERE id = ?1", [id.as_str()])?
+            .pop()
+            .ok_or_else(|| StoreError::NotFound(format!("resident {id}")))
+    }
+
+    pub fn orders_for(&self, resident: &ResidentId) -> Result<Vec<Order>> {
+        self.all_json(
+            "SELECT json FROM p_orders WHERE resident = ?1 ORDER BY id",
+            [resident.as_str()],
+        )
+    }
+
+    pub fn all_orders(&self) -> Result<Vec<Order>> {
+        self.all_json("SELECT json FROM p_orders ORDER BY resident, id", [])
+    }
+
+    pub fn order(&self, id: &OrderId) -> Result<Order> {
+        self.all_json("SELECT json FROM p_orders WHERE id = ?1", [id.as_str()])?
+            .pop()
+            .ok_or_else(|| StoreError::NotFound(format!("order {id}")))
+    }
+
+    // ---- records ---------------------------------------------------------------------------
+
+    /// Appends records for one resident as one document change and one durable transaction.
+    /// A record id that already exists is refused: records are never overwritten (S9).
+    pub fn append(
+        &mut self,
+        resident: &ResidentId,
+        now: DateTime<Utc>,
+        items: &[Item],
+    ) -> Result<()> {
+        let mut entries = Vec::with_capacity(items.len());
+        {
+            let mut stmt = self
+                .conn
+                .prepare_cached("SELECT 1 FROM p_records WHERE id = ?1")?;
+            for it in items {
+                if stmt.exists([it.id()])? {
+                    return Err(StoreError::Duplicate(it.id().to_string()));
+                }
+                entries.push((format!("{}/{}", it.kind(), it.id()), it.json()?));
+            }
+        }
+        let cycle = cycle_of(now.with_timezone(&HOME_TZ).date_naive());
+        let doc_id = format!("cycle:{resident}:{cycle}");
+        self.write(&doc_id, now, &entries)
+    }
+
+    /// Records of one resident since `since`, by the time they happened.
+    pub fn items_for(
+        &self,
+        resident: &ResidentId,
+        since: Option<DateTime<Utc>>,
+    ) -> Result<Vec<Item>> {
+        let since = since.map(|s| s.to_rfc3339()).unwrap_or_default();
+        self.all_json(
+            "SELECT json FROM p_records WHERE resident = ?1 AND at >= ?2 ORDER BY at, id",
+            params![resident.as_str(), since],
+        )
+    }
+
+    pub fn administrations_for(
+        &self,
+        resident: &ResidentId,
+        since: Option<DateTime<Utc>>,
+    ) -> Result<Vec<Administration>> {
+        let since = since.map(|s| s.to_rfc3339()).unwrap_or_default();
+        let items: Vec<Item> = self.all_json(
+            "SELECT json FROM p_records WHERE resident = ?1 AND kind = 'administration' AND at >= ?2 ORDER BY at, id",
+            params![resident.as_str(), since],
+        )?;
+        Ok(items
+            .into_iter()
+            .filter_map(|i| match i {
+                Item::Administration(a) => Some(a),
+                _ => None,
+            })
+            .collect())
+    }
+
+    pub fn items_for_order(&self, order: &OrderId, kind: &str) -> Result<Vec<Item>> {
+        self.all_json(
+            "SELECT json FROM p_records WHERE order_id = ?1 AND kind = ?2 ORDER BY at, id",
+            params![order.as_str(), kind],
+        )
+    }
+
+    pub fn record_count(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .query_row("SELECT count(*) FROM p_records", [], |r| r.get(0))?)
+    }
+
+    fn all_json<T: DeserializeOwned, P: rusqlite::Params>(
+        &self,
+        sql: &str,
+        p: P,
+    ) -> Result<Vec<T>> {
+        let mut stmt = self.conn.prepare_cached(sql)?;
+        let rows = stmt.query_map(p, |r| r.get::<_, String>(0))?;
+        rows.map(|j| Ok(serde_json::from_str(&j?)?)).collect()
+    }
+}
+
+/// Every `(key, json)` at the root of a document. Where two devices wrote the same key, the
+/// Automerge winner is taken here; records have unique keys and so never conflict.
+fn doc_entries(doc: &AutoCommit) -> Result<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    for k in doc.keys(ROOT) {
+        if let Some((Value::Scalar(s), _)) = doc.get(ROOT, k.as_str())? {
+            if let ScalarValue::Str(v) = s.as_ref() {
+                out.push((k, v.to_string()));
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn project_entry(
+    tx: &rusqlite::Transaction<'_>,
+    doc_id: &str,
+    key: &str,
+    json: &str,
+) -> Result<()> {
+    let (kind, id) = key.split_once('/').unwrap_or((key, ""));
+    match kind {
+        "home" | "unit" | "limit" => {
+            tx.execute(
+                "INSERT INTO p_home (key, json) VALUES (?1, ?2)
+                 ON CONFLICT (key) DO UPDATE SET json = excluded.json",
+                params![key, json],
+            )?;
+        }
+        "staff" => {
+            tx.execute(
+                "INSERT INTO p_staff (id, json) VALUES (?1, ?2)
+                 ON CONFLICT (id) DO UPDATE SET json = excluded.json",
+                params![id, json],
+            )?;
+        }
+        "remedy" => {
+            tx.execute(
+                "INSERT INTO p_remedies (id, json) VALUES (?1, ?2)
+                 ON CONFLICT (id) DO UPDATE SET json = excluded.json",
+                params![id, json],
+            )?;
+        }
+        "order" => {
+            let o: Order = serde_json::from_str(json)?;
+            tx.execute(
+                "INSERT INTO p_orders (id, resident, json) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (id) DO UPDATE SET resident = excluded.resident, json = excluded.json",
+                params![id, o.resident.as_str(), json],
+            )?;
+        }
+        "profile" => {} // projected as a whole by project_resident
+        _ => {
+            let item: Item = serde_json::from_str(json)?;
+            let resident = doc_id
+                .strip_prefix("cycle:")
+                .and_then(|r| r.rsplit_once(':'))
+                .map(|(r, _)| r)
+                .ok_or_else(|| {
+                    StoreError::Corrupt(format!("record {key} outside a cycle document"))
+                })?;
+            tx.execute(
+                "INSERT INTO p_records (id, kind, resident, order_id, at, doc_id, json)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 ON CONFLICT (id) DO NOTHING",
+                params![
+                    item.id(),
+                    item.kind(),
+                    resident,
+                    item.order(),
+                    item.at().to_rfc3339(),
+                    doc_id,
+                    json
+                ],
+            )?;
+        }
+    }
+    Ok(())
+}
+
+fn project_resident(tx: &rusqlite::Transaction<'_>, doc: &AutoCommit) -> Result<()> {
+    let mut obj = serde_json::Map::new();
+    for (k, v) in doc_entries(doc)? {
+        if let Some(field) = k.strip_prefix("profile/") {
+            obj.insert(field.to_string(), serde_json::from_str(&v)?);
+        }
+    }
+    if obj.is_empty() {
+        return Ok(());
+    }
+    let r: Resident = serde_json::from_value(serde_json::Value::Object(obj))?;
+    tx.execute(
+        "INSERT INTO p_residents (id, unit, json) VALUES (?1, ?2, ?3)
+         ON CONFLICT (id) DO UPDATE SET unit = excluded.unit, json = excluded.json",
+        params![r.id.as_str(), r.unit.as_str(), serde_json::to_string(&r)?],
+    )?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,399 @@
+use super::*;
+use chrono::NaiveTime;
+use medround_domain::ids::*;
+use medround_domain::medicine::{Ingredient, Medicine};
+use medround_domain::order::*;
+use medround_domain::outcome::OutcomeCode;
+use medround_domain::qty::Qty;
+use medround_domain::record::Subject;
+use medround_domain::resident::{Allergy, Presence};
+use medround_domain::staff::Role;
+
+fn now() -> DateTime<Utc> {
+    "2026-11-20T08:00:00Z".parse().unwrap()
+}
+
+fn open(dir: &tempfile::TempDir) -> (Store, Key) {
+    let key = Key::generate();
+    (
+        Store::open(&dir.path().join("medround.db"), &key).unwrap(),
+        key,
+    )
+}
+
+fn resident(id: &str, name: &str) -> Resident {
+    Resident {
+        id: ResidentId::new(id),
+        unit: UnitId::new("rowan"),
+        room: "4".into(),
+        given_name: name.into(),
+        family_name: "Ashworth".into(),
+        preferred_name: None,
+        date_of_birth: NaiveDate::from_ymd_opt(1938, 5, 1).unwrap(),
+        nhs_number: "9434765919".into(),
+        photo: None,
+        allergies: vec![Allergy {
+            substance: "penicillin".into(),
+            reaction: "rash".into(),
+        }],
+        presence: Presence::Present,
+        reconciliation_pending: false,
+        covert_plan: None,
+    }
+}
+
+fn order(id: &str, resident: &str) -> Order {
+    Order {
+        id: OrderId::new(id),
+        resident: ResidentId::new(resident),
+        medicine: Medicine {
+            name: "Amlodipine".into(),
+            strength: "5mg".into(),
+            form: "tablets".into(),
+            dmd: None,
+            gtins: vec![],
+            ingredients: vec![Ingredient {
+                substance: "amlodipine".into(),
+                mg_per_unit: None,
+            }],
+        },
+        dose: Dose::Fixed { qty: Qty::whole(1) },
+        unit: "tablet".into(),
+        route: Route::Oral,
+        schedule: Schedule::Daily {
+            times: vec![NaiveTime::from_hms_opt(8, 0, 0).unwrap()],
+        },
+        instructions: String::new(),
+        prescriber: "Dr Okafor".into(),
+        start: NaiveDate::from_ymd_opt(2026, 11, 1).unwrap(),
+        end: None,
+        status: OrderStatus::Active,
+        source: OrderSource::Pharmacy,
+        checked_in_by: vec![],
+        cd: None,
+        time_critical: false,
+        covert_allowed: false,
+        application: Application::Standard,
+        prn: None,
+    }
+}
+
+fn admin(id: &str, resident: &str, at: &str) -> Administration {
+    let t: DateTime<Utc> = at.parse().unwrap();
+    Administration {
+        id: RecordId::new(id),
+        resident: ResidentId::new(resident),
+        subject: Subject::Slot {
+            order: OrderId::new("o1"),
+            at: t,
+        },
+        outcome: OutcomeCode::Given,
+        quantity: Some(Qty::whole(1)),
+        note: None,
+        occurred_at: t,
+        recorded_at: t,
+        late_reason: None,
+        retrospective_reason: None,
+        author: StaffId::new("c1"),
+        device: DeviceId::new("tab"),
+        witness: None,
+        product: None,
+        scans: vec![],
+        covert: false,
+        site: None,
+        prn_reason: None,
+        allergy_override: None,
+        acknowledged: vec![],
+        voids: None,
+    }
+}
+
+fn fill(s: &mut Store) {
+    s.put_home_name("Larch House", now()).unwrap();
+    s.put_unit(
+        &Unit {
+            id: UnitId::new("rowan"),
+            name: "Rowan".into(),
+        },
+        now(),
+    )
+    .unwrap();
+    s.put_staff(
+        &Staff {
+            id: StaffId::new("c1"),
+            name: "Amy Carer".into(),
+            initials: "AC".into(),
+            role: Role::Carer,
+            medication_trained: true,
+            homely_authorised: false,
+            active: true,
+        },
+        now(),
+    )
+    .unwrap();
+    s.put_resident(&resident("r1", "Winifred"), now()).unwrap();
+    s.put_order(&order("o1", "r1"), now()).unwrap();
+    for (i, d) in ["2026-11-18", "2026-11-19", "2026-11-20"]
+        .iter()
+        .enumerate()
+    {
+        let at = format!("{d}T08:00:00Z");
+        s.append(
+            &ResidentId::new("r1"),
+            at.parse().unwrap(),
+            &[Item::Administration(admin(&format!("a{i}"), "r1", &at))],
+        )
+        .unwrap();
+    }
+}
+
+fn dump(s: &Store) -> Vec<String> {
+    let mut out = Vec::new();
+    for t in [
+        "p_home",
+        "p_staff",
+        "p_remedies",
+        "p_residents",
+        "p_orders",
+        "p_records",
+    ] {
+        let mut st = s
+            .conn
+            .prepare(&format!("SELECT * FROM {t} ORDER BY 1"))
+            .unwrap();
+        let n = st.column_count();
+        let rows = st
+            .query_map([], |r| {
+                let cols: Vec<String> = (0..n)
+                    .map(|i| format!("{:?}", r.get_ref(i).unwrap()))
+                    .collect();
+                Ok(format!("{t}: {}", cols.join(" | ")))
+            })
+            .unwrap();
+        out.extend(rows.map(|r| r.unwrap()));
+    }
+    out
+}
+
+#[test]
+fn migrations_apply_in_order_and_give_the_expected_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    let (s, _) = open(&dir);
+    assert_eq!(migrate::current(&s.conn).unwrap(), migrate::latest());
+    let mut st = s
+        .conn
+        .prepare("SELECT type, name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name")
+        .unwrap();
+    let schema: Vec<String> = st
+        .query_map([], |r| {
+            Ok(format!(
+                "{} {}",
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?
+            ))
+        })
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect();
+    assert_eq!(
+        schema,
+        [
+            "index doc_chunks_doc",
+            "index p_orders_resident",
+            "index p_records_order",
+            "index p_records_resident",
+            "table doc_chunks",
+            "table local_meta",
+            "table local_pins",
+            "table p_home",
+            "table p_orders",
+            "table p_records",
+            "table p_remedies",
+            "table p_residents",
+            "table p_staff",
+        ]
+    );
+    // Numbered files, strictly increasing, one per version.
+    for (i, (v, name, _)) in migrate::MIGRATIONS.iter().enumerate() {
+        assert_eq!(*v, i as i64 + 1);
+        assert!(name.starts_with(&format!("{v:04}_")));
+    }
+}
+
+#[test]
+fn an_older_app_refuses_a_newer_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let (s, key) = open(&dir);
+    s.conn
+        .pragma_update(None, "user_version", migrate::latest() + 1)
+        .unwrap();
+    drop(s);
+    let err = Store::open(&dir.path().join("medround.db"), &key).unwrap_err();
+    assert!(matches!(err, StoreError::TooNew { .. }), "{err}");
+    assert!(err.to_string().contains("newer version"));
+}
+
+#[test]
+fn file_is_encrypted_and_the_key_is_needed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut s, key) = open(&dir);
+    fill(&mut s);
+    s.conn
+        .execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
+        .unwrap();
+    drop(s);
+    let bytes = std::fs::read(dir.path().join("medround.db")).unwrap();
+    assert!(bytes.len() > 4096);
+    assert!(!bytes.starts_with(b"SQLite format 3"));
+    let hay = String::from_utf8_lossy(&bytes);
+    assert!(!hay.contains("Winifred"), "resident's name found in clear");
+    assert!(!hay.contains("Amlodipine"));
+    // The key is not in the file.
+    assert!(!hay.contains(&key.to_hex()));
+    let err = Store::open(&dir.path().join("medround.db"), &Key::generate()).unwrap_err();
+    assert!(matches!(err, StoreError::WrongKey));
+    let s = Store::open(&dir.path().join("medround.db"), &key).unwrap();
+    assert_eq!(
+        s.resident(&ResidentId::new("r1")).unwrap().given_name,
+        "Winifred"
+    );
+}
+
+#[test]
+fn key_file_round_trips_and_bad_key_files_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("keys/medround.key");
+    let k = Key::load_or_create(&p).unwrap();
+    assert_eq!(Key::load_or_create(&p).unwrap(), k);
+    std::fs::write(&p, "not a key").unwrap();
+    assert!(matches!(
+        Key::load_or_create(&p),
+        Err(StoreError::BadKeyFile)
+    ));
+}
+
+#[test]
+fn projections_rebuild_from_documents_identically() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut s, _) = open(&dir);
+    fill(&mut s);
+    let before = dump(&s);
+    assert!(before.len() > 6);
+    s.rebuild_projections().unwrap();
+    assert_eq!(dump(&s), before);
+    // Also from a fresh process's point of view: compacted documents give the same answer.
+    for id in s.document_ids().unwrap() {
+        s.compact(&id).unwrap();
+    }
+    s.rebuild_projections().unwrap();
+    assert_eq!(dump(&s), before);
+}
+
+#[test]
+fn s09_records_are_never_overwritten() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut s, _) = open(&dir);
+    fill(&mut s);
+    let mut again = admin("a0", "r1", "2026-11-20T08:00:00Z");
+    again.outcome = OutcomeCode::Refused;
+    let err = s
+        .append(
+            &ResidentId::new("r1"),
+            now(),
+            &[Item::Administration(again)],
+        )
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Duplicate(_)));
+    let a = s.administrations_for(&ResidentId::new("r1"), None).unwrap();
+    assert_eq!(
+        a.iter().find(|r| r.id.as_str() == "a0").unwrap().outcome,
+        OutcomeCode::Given
+    );
+}
+
+#[test]
+fn everything_survives_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut s, key) = open(&dir);
+    fill(&mut s);
+    let before = dump(&s);
+    let device = s.device().clone();
+    drop(s);
+    let s = Store::open(&dir.path().join("medround.db"), &key).unwrap();
+    assert_eq!(dump(&s), before);
+    assert_eq!(s.device(), &device);
+    assert_eq!(
+        s.administrations_for(&ResidentId::new("r1"), None)
+            .unwrap()
+            .len(),
+        3
+    );
+}
+
+#[test]
+fn resident_edits_write_only_changed_fields() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut s, _) = open(&dir);
+    fill(&mut s);
+    let chunks = |s: &Store| -> i64 {
+        s.conn
+            .query_row("SELECT count(*) FROM doc_chunks", [], |r| r.get(0))
+            .unwrap()
+    };
+    let n = chunks(&s);
+    s.put_resident(&resident("r1", "Winifred"), now()).unwrap();
+    assert_eq!(chunks(&s), n, "an unchanged resident writes nothing");
+    let mut r = resident("r1", "Winifred");
+    r.preferred_name = Some("Winnie".into());
+    s.put_resident(&r, now()).unwrap();
+    assert_eq!(chunks(&s), n + 1);
+    assert_eq!(
+        s.resident(&r.id).unwrap().preferred_name.as_deref(),
+        Some("Winnie")
+    );
+}
+
+#[test]
+fn s19_pins_are_hashed_and_lock_after_repeated_failures() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut s, _) = open(&dir);
+    let id = StaffId::new("c1");
+    assert_eq!(s.check_pin(&id, "4071").unwrap(), PinCheck::NoPin);
+    s.set_pin(&id, "4071").unwrap();
+    let stored: String = s
+        .conn
+        .query_row("SELECT hash FROM local_pins", [], |r| r.get(0))
+        .unwrap();
+    assert!(stored.starts_with("$argon2id$") && !stored.contains("4071"));
+    assert_eq!(s.check_pin(&id, "4071").unwrap(), PinCheck::Ok);
+    for left in (1..5).rev() {
+        assert_eq!(
+            s.check_pin(&id, "0000").unwrap(),
+            PinCheck::Wrong {
+                attempts_left: left
+            }
+        );
+    }
+    assert_eq!(s.check_pin(&id, "0000").unwrap(), PinCheck::Locked);
+    // Even the right PIN is refused until a reset.
+    assert_eq!(s.check_pin(&id, "4071").unwrap(), PinCheck::Locked);
+    s.set_pin(&id, "5182").unwrap();
+    assert_eq!(s.check_pin(&id, "5182").unwrap(), PinCheck::Ok);
+}
+
+#[test]
+fn cycles_split_records_by_28_days() {
+    assert_eq!(cycle_of(NaiveDate::from_ymd_opt(2000, 1, 3).unwrap()), 0);
+    assert_eq!(cycle_of(NaiveDate::from_ymd_opt(2000, 1, 30).unwrap()), 0);
+    assert_eq!(cycle_of(NaiveDate::from_ymd_opt(2000, 1, 31).unwrap()), 1);
+    let dir = tempfile::tempdir().unwrap();
+    let (mut s, _) = open(&dir);
+    fill(&mut s);
+    let cycles: Vec<String> = s
+        .document_ids()
+        .unwrap()
+        .into_iter()
+        .filter(|d| d.starts_with("cycle:"))
+        .collect();
+    assert!(!cycles.is_empty());
+}
