@@ -193,6 +193,14 @@ impl Store {
         })
     }
 
+    /// Seeding a demo or benchmark home writes thousands of records that nobody confirmed at a
+    /// bedside; it may skip waiting for the disk. Everything else runs durable.
+    pub fn set_durable(&self, durable: bool) -> Result<()> {
+        self.conn
+            .pragma_update(None, "synchronous", if durable { "FULL" } else { "OFF" })?;
+        Ok(())
+    }
+
     pub fn device(&self) -> &DeviceId {
         &self.device
     }
