@@ -80,3 +80,45 @@ pub fn possible_double_doses(
     }
     out
 }
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IncidentKind {
+    /// S18.
+    PossibleDoubleDose,
+    /// S8 with S3: a time-critical dose closed as MISSED.
+    MissedTimeCritical,
+    /// S7.
+    CdCountDiscrepancy,
+    /// S11: a review task for the GP or pharmacist.
+    RepeatedOmission,
+    /// S10: listed for the manager.
+    Retrospective,
+    /// S6.
+    AllergyOverride,
+}
+
+impl IncidentKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            IncidentKind::PossibleDoubleDose => "Possible double dose",
+            IncidentKind::MissedTimeCritical => "Time-critical dose missed",
+            IncidentKind::CdCountDiscrepancy => "Controlled drug count discrepancy",
+            IncidentKind::RepeatedOmission => "Repeated omissions: review with GP or pharmacist",
+            IncidentKind::Retrospective => "Retrospective entry",
+            IncidentKind::AllergyOverride => "Allergy override",
+        }
+    }
+}
+
+/// An incident or review task. Raised once, never deleted; acknowledgement is a later record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Incident {
+    pub id: RecordId,
+    pub resident: crate::ids::ResidentId,
+    pub kind: IncidentKind,
+    pub records: Vec<RecordId>,
+    pub message: String,
+    pub raised_at: chrono::DateTime<chrono::Utc>,
+    pub device: crate::ids::DeviceId,
+}

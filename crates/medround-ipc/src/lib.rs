@@ -1,1 +1,274 @@
-//! placeholder
+//! The typed boundary between the UI (wasm) and the shell: one Rust definition per command, with
+//! its arguments, its result, and a serializable error code, so the UI never matches on strings.
+
+use medround_domain::outcome::OutcomeCode;
+use medround_domain::qty::Qty;
+use medround_domain::rules::{DoseAttempt, Finding, FindingCode};
+use medround_domain::staff::Role;
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
+
+/// A command the UI sends to the shell.
+pub trait Command: Serialize + DeserializeOwned {
+    /// The Tauri command name.
+    const NAME: &'static str;
+    type Output: Serialize + DeserializeOwned;
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    WrongPin,
+    AccountLocked,
+    NoPin,
+    NotSignedIn,
+    /// Idle too long: sign in again.
+    SessionLocked,
+    NotFound,
+    /// The safety rules refused: see `findings`.
+    Blocked,
+    BadBarcode,
+    BadInput,
+    NotAllowed,
+    Storage,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IpcError {
+    pub code: ErrorCode,
+    /// For the person: what happened and what to do.
+    pub message: String,
+    #[serde(default)]
+    pub findings: Vec<Finding>,
+}
+
+impl std::fmt::Display for IpcError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+impl std::error::Error for IpcError {}
+
+impl IpcError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        IpcError { code, message: message.into(), findings: vec![] }
+    }
+}
+
+// ---- views ---------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StaffCard {
+    pub id: String,
+    pub name: String,
+    pub initials: String,
+    pub role: Role,
+    pub role_label: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HomeView {
+    pub name: String,
+    pub demo: bool,
+    pub staff: Vec<StaffCard>,
+    pub device: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionView {
+    pub staff: StaffCard,
+    pub idle_lock_minutes: u32,
+    pub lock_after_each_resident: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResidentCard {
+    pub id: String,
+    pub name: String,
+    pub preferred_name: Option<String>,
+    pub room: String,
+    pub photo: Option<String>,
+    pub due_now: u32,
+    pub late: u32,
+    pub missed: u32,
+    pub time_critical_soon: u32,
+    pub away: Option<String>,
+    pub locked_for_reconciliation: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnitRound {
+    pub id: String,
+    pub name: String,
+    pub residents: Vec<ResidentCard>,
+    pub due_now: u32,
+    pub late: u32,
+    pub missed: u32,
+    pub time_critical_soon: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoundView {
+    pub home: String,
+    /// Local time, e.g. "Mon 23 Nov 07:58".
+    pub now_local: String,
+    pub units: Vec<UnitRound>,
+    pub open_incidents: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DoseState {
+    Upcoming,
+    Due,
+    Late,
+    Done,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DoseRow {
+    pub order: String,
+    /// RFC 3339 instant of the slot; empty for when-required lines.
+    pub slot: String,
+    /// Local "08:00".
+    pub time: String,
+    pub window: String,
+    pub medicine: String,
+    pub dose: String,
+    pub route: String,
+    pub instructions: String,
+    pub state: DoseState,
+    pub outcome: Option<OutcomeCode>,
+    pub variable: bool,
+    pub min_qty: Qty,
+    pub max_qty: Qty,
+    pub unit: String,
+    pub controlled: Option<String>,
+    pub time_critical: bool,
+    pub needs_site: bool,
+    pub patch: bool,
+    pub covert_offered: bool,
+    pub prn_indication: Option<String>,
+    /// Why it cannot be given at all (pending, ended...), shown greyed with the reason.
+    pub unavailable: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecordRow {
+    pub id: String,
+    pub time: String,
+    pub medicine: String,
+    pub outcome: OutcomeCode,
+    pub quantity: Option<String>,
+    pub note: Option<String>,
+    pub by: String,
+    pub witness: Option<String>,
+    pub voided: bool,
+    pub correction_of: Option<String>,
+    pub late: bool,
+    pub retrospective: bool,
+    pub device: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FollowUpRow {
+    pub administration: String,
+    pub medicine: String,
+    pub given_at: String,
+    pub due: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AllergyView {
+    pub substance: String,
+    pub reaction: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResidentView {
+    pub id: String,
+    pub name: String,
+    pub preferred_name: Option<String>,
+    pub date_of_birth: String,
+    pub age: u32,
+    pub nhs_number: String,
+    pub room: String,
+    pub photo: Option<String>,
+    pub allergies: Vec<AllergyView>,
+    pub away: Option<String>,
+    pub locked_for_reconciliation: bool,
+    pub covert_plan: Option<String>,
+    pub doses: Vec<DoseRow>,
+    pub prn: Vec<DoseRow>,
+    pub homely: Vec<DoseRow>,
+    pub records: Vec<RecordRow>,
+    pub follow_ups: Vec<FollowUpRow>,
+    pub reviews: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScanView {
+    /// "product" or "label".
+    pub kind: String,
+    pub message: String,
+    /// The order the scan matches on this resident's chart, if any.
+    pub order: Option<String>,
+    pub ok: bool,
+    pub scan: medround_domain::barcode::Scan,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Recorded {
+    pub record: String,
+    pub message: String,
+    /// Warnings the person acknowledged, as recorded.
+    pub acknowledged: Vec<FindingCode>,
+}
+
+// ---- commands ------------------------------------------------------------------------------
+
+macro_rules! command {
+    ($name:ident, $wire:literal, $out:ty { $($field:ident : $ty:ty),* $(,)? }) => {
+        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+        pub struct $name { $(pub $field: $ty),* }
+        impl Command for $name {
+            const NAME: &'static str = $wire;
+            type Output = $out;
+        }
+    };
+}
+
+command!(GetHome, "get_home", HomeView {});
+command!(SignIn, "sign_in", SessionView { staff_id: String, pin: String });
+command!(SignOut, "sign_out", () {});
+command!(GetRound, "get_round", RoundView {});
+command!(OpenResident, "open_resident", ResidentView { resident: String });
+command!(LeaveResident, "leave_resident", bool {});
+command!(ScanCode, "scan_code", ScanView { resident: String, raw: String });
+command!(AssessDose, "assess_dose", medround_domain::rules::Assessment { resident: String, attempt: DoseAttempt });
+command!(RecordDose, "record_dose", Recorded {
+    resident: String,
+    attempt: DoseAttempt,
+    witness: Option<WitnessPin>,
+});
+command!(CorrectRecord, "correct_record", Recorded { resident: String, record: String, reason: String });
+command!(RemovePatch, "remove_patch", Recorded { resident: String, order: String, site: String });
+command!(RecordFollowUp, "record_follow_up", Recorded {
+    resident: String,
+    administration: String,
+    effective: bool,
+    note: Option<String>,
+});
+command!(Reconcile, "reconcile", () { resident: String });
+
+/// A witness's own credentials, checked on the device at the moment of witnessing (S7).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WitnessPin {
+    pub staff_id: String,
+    pub pin: String,
+}
+
+/// The Tauri arguments object: Tauri passes named arguments, so each command is wrapped as
+/// `{ "args": <command> }`.
+pub fn invoke_args<C: Command>(c: &C) -> serde_json::Value {
+    serde_json::json!({ "args": c })
+}

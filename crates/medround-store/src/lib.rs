@@ -28,6 +28,7 @@ use automerge::{
 use chrono::{DateTime, NaiveDate, Utc};
 use medround_domain::cd::CdEntry;
 use medround_domain::homely::HomelyRemedy;
+use medround_domain::incident::Incident;
 use medround_domain::medicine::IngredientLimit;
 use medround_domain::order::Order;
 use medround_domain::record::{Administration, PatchRemoval, PrnFollowUp};
@@ -79,6 +80,7 @@ pub enum Item {
     PrnFollowUp(PrnFollowUp),
     CdEntry(CdEntry),
     StockMovement(StockMovement),
+    Incident(Incident),
 }
 
 impl Item {
@@ -89,6 +91,7 @@ impl Item {
             Item::PrnFollowUp(_) => "prn_follow_up",
             Item::CdEntry(_) => "cd_entry",
             Item::StockMovement(_) => "stock_movement",
+            Item::Incident(_) => "incident",
         }
     }
     fn id(&self) -> &str {
@@ -98,6 +101,7 @@ impl Item {
             Item::PrnFollowUp(r) => r.id.as_str(),
             Item::CdEntry(r) => r.id.as_str(),
             Item::StockMovement(r) => r.id.as_str(),
+            Item::Incident(r) => r.id.as_str(),
         }
     }
     fn order(&self) -> Option<&str> {
@@ -107,6 +111,7 @@ impl Item {
             Item::PrnFollowUp(_) => None,
             Item::CdEntry(r) => Some(r.order.as_str()),
             Item::StockMovement(r) => Some(r.order.as_str()),
+            Item::Incident(_) => None,
         }
     }
     fn at(&self) -> DateTime<Utc> {
@@ -116,6 +121,7 @@ impl Item {
             Item::PrnFollowUp(r) => r.occurred_at,
             Item::CdEntry(r) => r.at,
             Item::StockMovement(r) => r.at,
+            Item::Incident(r) => r.raised_at,
         }
     }
     fn json(&self) -> Result<String> {
@@ -134,6 +140,11 @@ pub struct Unit {
 pub fn cycle_of(date: NaiveDate) -> i64 {
     let epoch = NaiveDate::from_ymd_opt(2000, 1, 3).expect("valid date");
     (date - epoch).num_days().div_euclid(28)
+}
+
+/// Times in projections are fixed-width UTC text, so that SQL compares them in time order.
+fn ts(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 /// Chunks after which a document is compacted into one saved snapshot.
@@ -551,7 +562,7 @@ impl Store {
         resident: &ResidentId,
         since: Option<DateTime<Utc>>,
     ) -> Result<Vec<Item>> {
-        let since = since.map(|s| s.to_rfc3339()).unwrap_or_default();
+        let since = since.map(ts).unwrap_or_default();
         self.all_json(
             "SELECT json FROM p_records WHERE resident = ?1 AND at >= ?2 ORDER BY at, id",
             params![resident.as_str(), since],
@@ -563,7 +574,7 @@ impl Store {
         resident: &ResidentId,
         since: Option<DateTime<Utc>>,
     ) -> Result<Vec<Administration>> {
-        let since = since.map(|s| s.to_rfc3339()).unwrap_or_default();
+        let since = since.map(ts).unwrap_or_default();
         let items: Vec<Item> = self.all_json(
             "SELECT json FROM p_records WHERE resident = ?1 AND kind = 'administration' AND at >= ?2 ORDER BY at, id",
             params![resident.as_str(), since],
@@ -575,6 +586,29 @@ impl Store {
                 _ => None,
             })
             .collect())
+    }
+
+    /// Administrations of every resident since `since`, for the round screen.
+    pub fn administrations_since(&self, since: DateTime<Utc>) -> Result<Vec<Administration>> {
+        let items: Vec<Item> = self.all_json(
+            "SELECT json FROM p_records WHERE kind = 'administration' AND at >= ?1 ORDER BY at, id",
+            [ts(since)],
+        )?;
+        Ok(items
+            .into_iter()
+            .filter_map(|i| match i {
+                Item::Administration(a) => Some(a),
+                _ => None,
+            })
+            .collect())
+    }
+
+    pub fn count_kind(&self, kind: &str) -> Result<i64> {
+        Ok(self.conn.query_row(
+            "SELECT count(*) FROM p_records WHERE kind = ?1",
+            [kind],
+            |r| r.get(0),
+        )?)
     }
 
     pub fn items_for_order(&self, order: &OrderId, kind: &str) -> Result<Vec<Item>> {
@@ -671,7 +705,7 @@ fn project_entry(
                     item.kind(),
                     resident,
                     item.order(),
-                    item.at().to_rfc3339(),
+                    ts(item.at()),
                     doc_id,
                     json
                 ],

@@ -1,0 +1,620 @@
+//! The bedside round as use cases: what the tablet's screens ask for and what they record.
+//!
+//! It gathers what the rules need from the store, asks `medround-domain` for findings, and writes
+//! records through `medround-store`. The Tauri shell calls one method per command; tests and
+//! benchmarks call the same methods, so what is tested is what the app runs.
+
+pub mod clock;
+mod views;
+
+pub use clock::{Clock, FakeClock, SystemClock, TrainingClock};
+
+use chrono::{DateTime, Duration, Utc};
+use medround_domain::barcode::{parse_scan, Scan};
+use medround_domain::cd::{self, CdEntry, CdMovement};
+use medround_domain::incident::{Incident, IncidentKind};
+use medround_domain::mar::{closures, omission_review};
+use medround_domain::order::{Application, Order};
+use medround_domain::outcome::OutcomeCode;
+use medround_domain::qty::Qty;
+use medround_domain::record::{Administration, PatchRemoval, PrnFollowUp, Subject};
+use medround_domain::rules::{self, Assessment, DoseAttempt, DoseContext, Witness};
+use medround_domain::schedule::HOME_TZ;
+use medround_domain::staff::Staff;
+use medround_domain::stock::{StockMovement, StockReason};
+use medround_domain::{OrderId, RecordId, ResidentId, StaffId};
+use medround_ipc::*;
+use medround_store::{Item, Key, PinCheck, Store, StoreError};
+use std::path::Path;
+
+/// How far back the rules look: long enough for S13 (patch sites), S17 (a fortnight of homely
+/// remedies) and S11 (three slots of a weekly order).
+const HISTORY_DAYS: i64 = 35;
+/// How far back the round and window closing look for unresolved doses.
+const ROUND_LOOKBACK_HOURS: i64 = 12;
+const CLOSE_LOOKBACK_HOURS: i64 = 48;
+pub const DEFAULT_IDLE_LOCK_MINUTES: u32 = 5;
+
+fn storage(e: StoreError) -> IpcError {
+    match e {
+        StoreError::NotFound(what) => IpcError::new(ErrorCode::NotFound, format!("{what} was not found.")),
+        StoreError::Duplicate(id) => IpcError::new(ErrorCode::BadInput, format!("Record {id} already exists.")),
+        other => IpcError::new(
+            ErrorCode::Storage,
+            format!("The tablet could not save or read its records ({other}). Nothing was half-written; try again, and tell the manager if it persists."),
+        ),
+    }
+}
+
+#[derive(Debug)]
+struct Session {
+    staff: Staff,
+    last_active: DateTime<Utc>,
+}
+
+#[derive(Debug)]
+pub struct Bedside {
+    store: Store,
+    clock: Box<dyn Clock>,
+    session: Option<Session>,
+    demo: bool,
+}
+
+impl Bedside {
+    /// Opens the tablet's store: the database in `data_dir`, its key in `key_file` (kept apart).
+    pub fn open(db_file: &Path, key_file: &Path, clock: Box<dyn Clock>) -> Result<Bedside, StoreError> {
+        if let Some(dir) = db_file.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let key = Key::load_or_create(key_file)?;
+        let store = Store::open(db_file, &key)?;
+        let demo = store.meta("demo")?.as_deref() == Some("1");
+        Ok(Bedside { store, clock, session: None, demo })
+    }
+
+    /// Builds the demo home if the store is empty. Returns whether it did.
+    pub fn seed_demo_if_empty(&mut self) -> Result<bool, StoreError> {
+        if self.store.home_name()?.is_some() {
+            return Ok(false);
+        }
+        let spec = medround_demo::HomeSpec::larch_house(self.clock.now());
+        medround_demo::build(&mut self.store, &spec)?;
+        self.store.set_meta("demo", "1")?;
+        self.demo = true;
+        Ok(true)
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn store_mut(&mut self) -> &mut Store {
+        &mut self.store
+    }
+
+    fn setting_u32(&self, key: &str, default: u32) -> u32 {
+        self.store.meta(key).ok().flatten().and_then(|v| v.parse().ok()).unwrap_or(default)
+    }
+
+    fn idle_lock(&self) -> u32 {
+        self.setting_u32("idle_lock_minutes", DEFAULT_IDLE_LOCK_MINUTES)
+    }
+
+    fn lock_after_each_resident(&self) -> bool {
+        self.setting_u32("lock_after_each_resident", 0) == 1
+    }
+
+    pub fn set_lock_after_each_resident(&mut self, on: bool) -> Result<(), IpcError> {
+        self.store.set_meta("lock_after_each_resident", if on { "1" } else { "0" }).map_err(storage)
+    }
+
+    pub fn set_idle_lock_minutes(&mut self, m: u32) -> Result<(), IpcError> {
+        self.store.set_meta("idle_lock_minutes", &m.max(1).to_string()).map_err(storage)
+    }
+
+    /// The signed-in person, if the session is still live. Every command passes through here, so
+    /// an idle tablet locks itself whatever screen it shows (S19).
+    fn who(&mut self) -> Result<Staff, IpcError> {
+        let now = self.clock.now();
+        let idle = Duration::minutes(i64::from(self.idle_lock()));
+        match &mut self.session {
+            None => Err(IpcError::new(ErrorCode::NotSignedIn, "Sign in with your PIN.")),
+            Some(s) if now - s.last_active > idle => {
+                self.session = None;
+                Err(IpcError::new(ErrorCode::SessionLocked, "The screen locked after being left idle. Sign in again."))
+            }
+            Some(s) => {
+                s.last_active = now;
+                Ok(s.staff.clone())
+            }
+        }
+    }
+
+    // ---- commands --------------------------------------------------------------------------
+
+    pub fn home(&self) -> Result<HomeView, IpcError> {
+        let staff = self.store.staff().map_err(storage)?;
+        Ok(HomeView {
+            name: self.store.home_name().map_err(storage)?.unwrap_or_else(|| "Medround".into()),
+            demo: self.demo,
+            staff: staff.iter().filter(|s| s.active).map(views::staff_card).collect(),
+            device: self.store.device().to_string(),
+        })
+    }
+
+    pub fn sign_in(&mut self, staff_id: &str, pin: &str) -> Result<SessionView, IpcError> {
+        let staff = self
+            .store
+            .staff_member(staff_id)
+            .map_err(storage)?
+            .filter(|s| s.active)
+            .ok_or_else(|| IpcError::new(ErrorCode::NotFound, "Choose your name from the list."))?;
+        match self.store.check_pin(&staff.id, pin).map_err(storage)? {
+            PinCheck::Ok => {}
+            PinCheck::Wrong { attempts_left } => {
+                return Err(IpcError::new(
+                    ErrorCode::WrongPin,
+                    format!("That PIN is not right. {attempts_left} more tries before the account locks."),
+                ))
+            }
+            PinCheck::Locked => {
+                return Err(IpcError::new(
+                    ErrorCode::AccountLocked,
+                    "This account is locked after too many wrong PINs. Ask a senior to reset it.",
+                ))
+            }
+            PinCheck::NoPin => {
+                return Err(IpcError::new(ErrorCode::NoPin, "No PIN is set for you on this tablet. Ask a senior."))
+            }
+        }
+        self.session = Some(Session { staff: staff.clone(), last_active: self.clock.now() });
+        Ok(SessionView {
+            staff: views::staff_card(&staff),
+            idle_lock_minutes: self.idle_lock(),
+            lock_after_each_resident: self.lock_after_each_resident(),
+        })
+    }
+
+    pub fn sign_out(&mut self) {
+        self.session = None;
+    }
+
+    /// Called when the carer leaves a resident's chart; locks the screen if the home chose that.
+    pub fn leave_resident(&mut self) -> bool {
+        if self.lock_after_each_resident() {
+            self.session = None;
+            true
+        } else {
+            false
+        }
+    }
+
+    pub fn round(&mut self) -> Result<RoundView, IpcError> {
+        self.who()?;
+        self.round_view()
+    }
+
+    /// The round screen's data, without a session check (benchmarks call this directly).
+    pub fn round_view(&self) -> Result<RoundView, IpcError> {
+        let now = self.clock.now();
+        let residents = self.store.residents().map_err(storage)?;
+        let orders = self.store.all_orders().map_err(storage)?;
+        let history = self
+            .store
+            .administrations_since(now - Duration::hours(ROUND_LOOKBACK_HOURS + 24))
+            .map_err(storage)?;
+        let units = self.store.units().map_err(storage)?;
+        let open = self.store.count_kind("incident").map_err(storage)? as u32;
+        Ok(views::round(
+            self.store.home_name().map_err(storage)?.unwrap_or_default(),
+            &units,
+            &residents,
+            &orders,
+            &history,
+            now,
+            Duration::hours(ROUND_LOOKBACK_HOURS),
+            open,
+        ))
+    }
+
+    pub fn open_resident(&mut self, resident: &str) -> Result<ResidentView, IpcError> {
+        self.who()?;
+        self.resident_view(&ResidentId::new(resident))
+    }
+
+    fn resident_view(&self, id: &ResidentId) -> Result<ResidentView, IpcError> {
+        let now = self.clock.now();
+        let r = self.store.resident(id).map_err(storage)?;
+        let orders = self.store.orders_for(id).map_err(storage)?;
+        let items = self.store.items_for(id, Some(now - Duration::days(2))).map_err(storage)?;
+        let staff = self.store.staff().map_err(storage)?;
+        let remedies = self.store.remedies().map_err(storage)?;
+        Ok(views::resident(&r, &orders, &remedies, &items, &staff, now))
+    }
+
+    pub fn scan(&mut self, resident: &str, raw: &str) -> Result<ScanView, IpcError> {
+        self.who()?;
+        let scan = parse_scan(raw).map_err(|e| IpcError::new(ErrorCode::BadBarcode, e.to_string()))?;
+        let id = ResidentId::new(resident);
+        let r = self.store.resident(&id).map_err(storage)?;
+        let orders = self.store.orders_for(&id).map_err(storage)?;
+        Ok(views::scan(&r, &orders, scan))
+    }
+
+    fn context_parts(&self, id: &ResidentId) -> Result<ContextParts, IpcError> {
+        let now = self.clock.now();
+        let items = self.store.items_for(id, Some(now - Duration::days(HISTORY_DAYS))).map_err(storage)?;
+        let mut history = Vec::new();
+        let mut removals = Vec::new();
+        for it in items {
+            match it {
+                Item::Administration(a) => history.push(a),
+                Item::PatchRemoval(p) => removals.push(p),
+                _ => {}
+            }
+        }
+        Ok(ContextParts {
+            resident: self.store.resident(id).map_err(storage)?,
+            orders: self.store.orders_for(id).map_err(storage)?,
+            remedies: self.store.remedies().map_err(storage)?,
+            limits: self.store.limits().map_err(storage)?,
+            history,
+            removals,
+        })
+    }
+
+    fn cd_balance(&self, order: &OrderId) -> Result<Qty, IpcError> {
+        let entries: Vec<CdEntry> = self
+            .store
+            .items_for_order(order, "cd_entry")
+            .map_err(storage)?
+            .into_iter()
+            .filter_map(|i| match i {
+                Item::CdEntry(e) => Some(e),
+                _ => None,
+            })
+            .collect();
+        Ok(cd::balance(&entries))
+    }
+
+    /// The findings for an attempt, without recording it (the screen shows them as the carer goes).
+    pub fn assess(&mut self, resident: &str, attempt: &DoseAttempt) -> Result<Assessment, IpcError> {
+        let author = self.who()?;
+        let id = ResidentId::new(resident);
+        let parts = self.context_parts(&id)?;
+        let cd_balance = self.cd_balance_for(&parts, attempt)?;
+        let ctx = parts.ctx(self.clock.now(), &author, None, cd_balance);
+        let mut a = rules::assess(&ctx, attempt);
+        // The witness is asked for after the rest is right; do not show it as a problem yet.
+        a.findings.retain(|f| f.code != rules::FindingCode::WitnessNeeded);
+        Ok(a)
+    }
+
+    fn cd_balance_for(&self, parts: &ContextParts, attempt: &DoseAttempt) -> Result<Option<Qty>, IpcError> {
+        match attempt.subject.order().and_then(|o| parts.orders.iter().find(|x| &x.id == o)) {
+            Some(o) if o.cd.is_some() => Ok(Some(self.cd_balance(&o.id)?)),
+            _ => Ok(None),
+        }
+    }
+
+    /// Records a dose (or a not-given outcome), with its stock movement and CD register entry, as
+    /// one durable write. Returns the findings if anything blocks.
+    pub fn record_dose(&mut self, resident: &str, attempt: &DoseAttempt, witness: Option<&WitnessPin>) -> Result<Recorded, IpcError> {
+        let author = self.who()?;
+        let now = self.clock.now();
+        let id = ResidentId::new(resident);
+        let parts = self.context_parts(&id)?;
+        let witness_staff = match witness {
+            Some(w) => Some(self.check_witness(w, &author)?),
+            None => None,
+        };
+        let cd_balance = self.cd_balance_for(&parts, attempt)?;
+        let ctx = parts.ctx(now, &author, witness_staff.as_ref().map(|s| Witness { staff: s, authenticated: true }), cd_balance);
+        let record_id = RecordId::new(format!("adm-{}", uuid::Uuid::new_v4().simple()));
+        let rec = rules::record(&ctx, attempt, record_id.clone(), self.store.device().clone()).map_err(|a| {
+            let message = a
+                .blocks()
+                .next()
+                .map(|f| f.message.clone())
+                .unwrap_or_else(|| "Read and acknowledge the warnings to continue.".into());
+            IpcError { code: ErrorCode::Blocked, message, findings: a.findings }
+        })?;
+        let order = attempt.subject.order().and_then(|o| parts.orders.iter().find(|x| &x.id == o));
+        let mut items = vec![Item::Administration(rec.clone())];
+        items.extend(self.consequences(&rec, order, cd_balance, &parts, now));
+        self.store.append(&id, now, &items).map_err(storage)?;
+        let message = match (rec.outcome, order) {
+            (OutcomeCode::Given, Some(o)) => format!("Recorded: {} {} given.", o.medicine.label(), rec.quantity.map(|q| format!("{q} {}", o.unit)).unwrap_or_default()),
+            (code, _) => format!("Recorded: {}.", code.code()),
+        };
+        Ok(Recorded { record: record_id.to_string(), message, acknowledged: rec.acknowledged })
+    }
+
+    /// What follows from a record: stock, the CD register, incidents and review tasks.
+    fn consequences(&self, rec: &Administration, order: Option<&Order>, cd_balance: Option<Qty>, parts: &ContextParts, now: DateTime<Utc>) -> Vec<Item> {
+        let mut items = Vec::new();
+        let device = self.store.device().clone();
+        let short = || uuid::Uuid::new_v4().simple().to_string();
+        if let (Some(o), true) = (order, rec.outcome.is_taken() || rec.outcome == OutcomeCode::Destroyed) {
+            let q = rec.quantity.unwrap_or(o.dose.max());
+            // S14: each dose given (or destroyed) takes from stock.
+            items.push(Item::StockMovement(StockMovement {
+                id: RecordId::new(format!("stk-{}", short())),
+                order: o.id.clone(),
+                delta: -q,
+                reason: if rec.outcome == OutcomeCode::Destroyed { StockReason::Destroyed } else { StockReason::Administered },
+                at: rec.occurred_at,
+                by: rec.author.clone(),
+                device: device.clone(),
+            }));
+            // S7: the register entry, with the running balance and both names.
+            if let (Some(_), Some(bal), Some(w)) = (o.cd, cd_balance, rec.witness.clone()) {
+                let movement = if rec.outcome == OutcomeCode::Destroyed {
+                    CdMovement::Destroyed { qty: q }
+                } else {
+                    CdMovement::Administered { qty: q, administration: rec.id.clone() }
+                };
+                items.push(Item::CdEntry(CdEntry {
+                    id: RecordId::new(format!("cd-{}", short())),
+                    resident: rec.resident.clone(),
+                    order: o.id.clone(),
+                    drug: o.medicine.label(),
+                    balance_after: bal + movement.delta(),
+                    movement,
+                    at: rec.occurred_at,
+                    by: rec.author.clone(),
+                    witness: w,
+                    device: device.clone(),
+                }));
+            }
+        }
+        let mut incident = |kind: IncidentKind, message: String| {
+            items.push(Item::Incident(Incident {
+                id: RecordId::new(format!("inc-{}", short())),
+                resident: rec.resident.clone(),
+                kind,
+                records: vec![rec.id.clone()],
+                message,
+                raised_at: now,
+                device: device.clone(),
+            }))
+        };
+        if rec.allergy_override.is_some() {
+            incident(IncidentKind::AllergyOverride, format!("Given despite a recorded allergy: {}", rec.allergy_override.clone().unwrap_or_default()));
+        }
+        if rec.is_retrospective() {
+            incident(IncidentKind::Retrospective, format!("Entered after the event: {}", rec.retrospective_reason.clone().unwrap_or_default()));
+        }
+        if let (Some(o), true) = (order, rec.outcome.is_omission()) {
+            let mut history = parts.history.clone();
+            history.push(rec.clone());
+            if let Some(review) = omission_review(o, &history) {
+                let codes: Vec<&str> = review.outcomes.iter().map(|c| c.code()).collect();
+                incident(IncidentKind::RepeatedOmission, format!("{}: {} in a row. Ask the GP or pharmacist to review.", o.medicine.label(), codes.join(", ")));
+            }
+        }
+        items
+    }
+
+    fn check_witness(&mut self, w: &WitnessPin, author: &Staff) -> Result<Staff, IpcError> {
+        let staff = self
+            .store
+            .staff_member(&w.staff_id)
+            .map_err(storage)?
+            .ok_or_else(|| IpcError::new(ErrorCode::NotFound, "Choose the witness from the list."))?;
+        if staff.id == author.id {
+            return Err(IpcError::new(ErrorCode::NotAllowed, "The witness must be a different person."));
+        }
+        match self.store.check_pin(&staff.id, &w.pin).map_err(storage)? {
+            PinCheck::Ok => Ok(staff),
+            PinCheck::Wrong { attempts_left } => Err(IpcError::new(
+                ErrorCode::WrongPin,
+                format!("The witness's PIN is not right. {attempts_left} more tries before their account locks."),
+            )),
+            PinCheck::Locked => Err(IpcError::new(ErrorCode::AccountLocked, "The witness's account is locked. Ask a senior to reset it.")),
+            PinCheck::NoPin => Err(IpcError::new(ErrorCode::NoPin, "The witness has no PIN on this tablet.")),
+        }
+    }
+
+    /// S9: a correction voids an earlier record; the earlier record stays, struck through.
+    pub fn correct(&mut self, resident: &str, record: &str, reason: &str) -> Result<Recorded, IpcError> {
+        let author = self.who()?;
+        let now = self.clock.now();
+        let id = ResidentId::new(resident);
+        let parts = self.context_parts(&id)?;
+        let rec = rules::correct(
+            &parts.history,
+            &RecordId::new(record),
+            reason,
+            &author,
+            now,
+            RecordId::new(format!("adm-{}", uuid::Uuid::new_v4().simple())),
+            self.store.device().clone(),
+        )
+        .map_err(|f| IpcError { code: ErrorCode::Blocked, message: f[0].message.clone(), findings: f })?;
+        let mut items = vec![Item::Administration(rec.clone())];
+        // A voided dose goes back into stock.
+        if let Some(orig) = parts.history.iter().find(|r| r.id.as_str() == record) {
+            if let (Some(order), true) = (orig.subject.order(), orig.outcome.is_taken()) {
+                items.push(Item::StockMovement(StockMovement {
+                    id: RecordId::new(format!("stk-{}", uuid::Uuid::new_v4().simple())),
+                    order: order.clone(),
+                    delta: orig.quantity.unwrap_or(Qty::ZERO),
+                    reason: StockReason::CountAdjustment,
+                    at: now,
+                    by: author.id.clone(),
+                    device: self.store.device().clone(),
+                }));
+            }
+        }
+        self.store.append(&id, now, &items).map_err(storage)?;
+        Ok(Recorded { record: rec.id.to_string(), message: "Correction recorded. The earlier record stays, struck through.".into(), acknowledged: vec![] })
+    }
+
+    /// S13: the removal of a patch, before the next goes on.
+    pub fn remove_patch(&mut self, resident: &str, order: &str, site: &str) -> Result<Recorded, IpcError> {
+        let author = self.who()?;
+        if !author.may_administer() {
+            return Err(IpcError::new(ErrorCode::NotAllowed, "Only medication-trained staff can record this."));
+        }
+        if site.trim().is_empty() {
+            return Err(IpcError::new(ErrorCode::BadInput, "Say where the patch was removed from."));
+        }
+        let now = self.clock.now();
+        let id = ResidentId::new(resident);
+        let o = self.store.order(&OrderId::new(order)).map_err(storage)?;
+        if o.resident != id || !matches!(o.application, Application::Patch { .. }) {
+            return Err(IpcError::new(ErrorCode::BadInput, "That is not a patch on this resident's chart."));
+        }
+        let rec = PatchRemoval {
+            id: RecordId::new(format!("rm-{}", uuid::Uuid::new_v4().simple())),
+            resident: id.clone(),
+            order: o.id,
+            site: site.trim().into(),
+            occurred_at: now,
+            author: author.id,
+            device: self.store.device().clone(),
+        };
+        self.store.append(&id, now, &[Item::PatchRemoval(rec.clone())]).map_err(storage)?;
+        Ok(Recorded { record: rec.id.to_string(), message: format!("Patch removal from {} recorded.", rec.site), acknowledged: vec![] })
+    }
+
+    /// "Was it effective?" for a PRN dose.
+    pub fn follow_up(&mut self, resident: &str, administration: &str, effective: bool, note: Option<String>) -> Result<Recorded, IpcError> {
+        let author = self.who()?;
+        let now = self.clock.now();
+        let id = ResidentId::new(resident);
+        let parts = self.context_parts(&id)?;
+        if !parts.history.iter().any(|r| r.id.as_str() == administration && matches!(r.subject, Subject::Prn { .. } | Subject::Homely { .. })) {
+            return Err(IpcError::new(ErrorCode::NotFound, "That when-required dose was not found."));
+        }
+        let rec = PrnFollowUp {
+            id: RecordId::new(format!("fu-{}", uuid::Uuid::new_v4().simple())),
+            administration: RecordId::new(administration),
+            effective,
+            note: note.filter(|n| !n.trim().is_empty()),
+            occurred_at: now,
+            author: author.id,
+            device: self.store.device().clone(),
+        };
+        self.store.append(&id, now, &[Item::PrnFollowUp(rec.clone())]).map_err(storage)?;
+        Ok(Recorded { record: rec.id.to_string(), message: "Follow-up recorded.".into(), acknowledged: vec![] })
+    }
+
+    /// S15: a senior confirms the medicines after a return; doses unlock.
+    pub fn reconcile(&mut self, resident: &str) -> Result<(), IpcError> {
+        let author = self.who()?;
+        let now = self.clock.now();
+        let mut r = self.store.resident(&ResidentId::new(resident)).map_err(storage)?;
+        rules::reconcile(&r, &author).map_err(|f| IpcError { code: ErrorCode::NotAllowed, message: f.message.clone(), findings: vec![f] })?;
+        r.reconciliation_pending = false;
+        self.store.put_resident(&r, now).map_err(storage)
+    }
+
+    /// S8/S15: writes MISSED (or HOSPITAL/LEAVE) for every slot whose window has closed with no
+    /// outcome, and raises an incident for a missed time-critical dose. The shell calls this on
+    /// start and every minute.
+    pub fn close_windows(&mut self) -> Result<usize, IpcError> {
+        let now = self.clock.now();
+        let since = now - Duration::hours(CLOSE_LOOKBACK_HOURS);
+        let residents = self.store.residents().map_err(storage)?;
+        let mut written = 0;
+        for r in residents {
+            let orders = self.store.orders_for(&r.id).map_err(storage)?;
+            let history = self.store.administrations_for(&r.id, Some(since - Duration::days(1))).map_err(storage)?;
+            let closed = closures(&r, &orders, &history, since.max(first_slot_floor(&orders, since)), now, HOME_TZ);
+            if closed.is_empty() {
+                continue;
+            }
+            let mut items = Vec::new();
+            for c in &closed {
+                let id = RecordId::new(format!("sys-{}-{}-{}", c.outcome.code().to_lowercase(), c.order, c.at.timestamp()));
+                let rec = Administration {
+                    id: id.clone(),
+                    resident: r.id.clone(),
+                    subject: Subject::Slot { order: c.order.clone(), at: c.at },
+                    outcome: c.outcome,
+                    quantity: None,
+                    note: None,
+                    occurred_at: now,
+                    recorded_at: now,
+                    late_reason: None,
+                    retrospective_reason: None,
+                    author: StaffId::new("system"),
+                    device: self.store.device().clone(),
+                    witness: None,
+                    product: None,
+                    scans: vec![],
+                    covert: false,
+                    site: None,
+                    prn_reason: None,
+                    allergy_override: None,
+                    acknowledged: vec![],
+                    voids: None,
+                };
+                items.push(Item::Administration(rec));
+                if c.outcome == OutcomeCode::Missed && orders.iter().any(|o| o.id == c.order && o.time_critical) {
+                    let o = orders.iter().find(|o| o.id == c.order).expect("checked above");
+                    items.push(Item::Incident(Incident {
+                        id: RecordId::new(format!("inc-{id}")),
+                        resident: r.id.clone(),
+                        kind: IncidentKind::MissedTimeCritical,
+                        records: vec![id],
+                        message: format!("{} due {} was missed.", o.medicine.label(), c.at.with_timezone(&HOME_TZ).format("%H:%M %d %b")),
+                        raised_at: now,
+                        device: self.store.device().clone(),
+                    }));
+                }
+            }
+            written += closed.len();
+            self.store.append(&r.id, now, &items).map_err(storage)?;
+        }
+        Ok(written)
+    }
+}
+
+/// Closing starts no earlier than the earliest order start, so a new home does not fill with
+/// MISSED records for days before it existed.
+fn first_slot_floor(orders: &[Order], since: DateTime<Utc>) -> DateTime<Utc> {
+    orders
+        .iter()
+        .map(|o| medround_domain::schedule::local_to_utc(HOME_TZ, o.start.and_hms_opt(0, 0, 0).expect("midnight")))
+        .min()
+        .unwrap_or(since)
+}
+
+struct ContextParts {
+    resident: medround_domain::resident::Resident,
+    orders: Vec<Order>,
+    remedies: Vec<medround_domain::homely::HomelyRemedy>,
+    limits: Vec<medround_domain::medicine::IngredientLimit>,
+    history: Vec<Administration>,
+    removals: Vec<PatchRemoval>,
+}
+
+impl ContextParts {
+    fn ctx<'a>(&'a self, now: DateTime<Utc>, author: &'a Staff, witness: Option<Witness<'a>>, cd_balance: Option<Qty>) -> DoseContext<'a> {
+        DoseContext {
+            now,
+            tz: HOME_TZ,
+            resident: &self.resident,
+            orders: &self.orders,
+            remedies: &self.remedies,
+            limits: &self.limits,
+            history: &self.history,
+            patch_removals: &self.removals,
+            author,
+            witness,
+            cd_balance,
+        }
+    }
+}
+
+/// Scans are parsed here too so the shell can log them; kept public for tests.
+pub fn parse(raw: &str) -> Result<Scan, IpcError> {
+    parse_scan(raw).map_err(|e| IpcError::new(ErrorCode::BadBarcode, e.to_string()))
+}
