@@ -1,1 +1,7 @@
+//! Whole-system tests: real encrypted SQLite files, the real bedside service, child processes
+//! killed mid-write, and the real app driven through WebDriver. One binary, shared helpers in
+//! `medround_tests`.
 
+mod bedside;
+mod crash;
+mod e2e;

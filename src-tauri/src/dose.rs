@@ -1,0 +1,41 @@
+//! Scanning and recording at the bedside.
+
+use crate::AppState;
+use medround_domain::rules::Assessment;
+use medround_ipc::*;
+use tauri::State;
+
+#[tauri::command]
+pub fn scan_code(state: State<'_, AppState>, args: ScanCode) -> Result<ScanView, IpcError> {
+    state.with(|b| b.scan(&args.resident, &args.raw))
+}
+
+#[tauri::command]
+pub fn assess_dose(state: State<'_, AppState>, args: AssessDose) -> Result<Assessment, IpcError> {
+    state.with(|b| b.assess(&args.resident, &args.attempt))
+}
+
+#[tauri::command]
+pub fn record_dose(state: State<'_, AppState>, args: RecordDose) -> Result<Recorded, IpcError> {
+    state.with(|b| b.record_dose(&args.resident, &args.attempt, args.witness.as_ref()))
+}
+
+#[tauri::command]
+pub fn correct_record(state: State<'_, AppState>, args: CorrectRecord) -> Result<Recorded, IpcError> {
+    state.with(|b| b.correct(&args.resident, &args.record, &args.reason))
+}
+
+#[tauri::command]
+pub fn remove_patch(state: State<'_, AppState>, args: RemovePatch) -> Result<Recorded, IpcError> {
+    state.with(|b| b.remove_patch(&args.resident, &args.order, &args.site))
+}
+
+#[tauri::command]
+pub fn record_follow_up(state: State<'_, AppState>, args: RecordFollowUp) -> Result<Recorded, IpcError> {
+    state.with(|b| b.follow_up(&args.resident, &args.administration, args.effective, args.note.clone()))
+}
+
+#[tauri::command]
+pub fn reconcile(state: State<'_, AppState>, args: Reconcile) -> Result<(), IpcError> {
+    state.with(|b| b.reconcile(&args.resident))
+}

@@ -1,0 +1,61 @@
+//! The Tauri shell: opens the store, owns the window and the timer, and maps each IPC command to
+//! one call into `medround-bedside`. No rules and no SQL live here.
+
+mod dose;
+mod round;
+mod session;
+mod setup;
+
+use medround_bedside::Bedside;
+use medround_ipc::{ErrorCode, IpcError};
+use std::sync::Mutex;
+
+/// The one bedside service of this window.
+pub struct AppState(pub Mutex<Bedside>);
+
+impl AppState {
+    /// Runs `f` on the service. A poisoned lock means an earlier command panicked; the store is
+    /// transactional, so carrying on is safe, and the person is told to retry.
+    pub fn with<T>(&self, f: impl FnOnce(&mut Bedside) -> Result<T, IpcError>) -> Result<T, IpcError> {
+        let mut guard = match self.0.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        f(&mut guard)
+    }
+}
+
+pub fn internal(e: impl std::fmt::Display) -> IpcError {
+    IpcError::new(ErrorCode::Storage, format!("Something went wrong inside the app: {e}"))
+}
+
+pub fn run() {
+    tauri::Builder::default()
+        .setup(|app| {
+            let state = setup::open_state(app).map_err(|e| {
+                eprintln!("medround: cannot start: {e:#}");
+                e
+            })?;
+            setup::start_window_timer(app.handle().clone());
+            use tauri::Manager;
+            app.manage(state);
+            Ok(())
+        })
+        .invoke_handler(tauri::generate_handler![
+            session::get_home,
+            session::sign_in,
+            session::sign_out,
+            round::get_round,
+            round::open_resident,
+            round::leave_resident,
+            dose::scan_code,
+            dose::assess_dose,
+            dose::record_dose,
+            dose::correct_record,
+            dose::remove_patch,
+            dose::record_follow_up,
+            dose::reconcile,
+        ])
+        .run(tauri::generate_context!())
+        .expect("error while running Medround");
+}

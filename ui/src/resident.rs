@@ -1,0 +1,518 @@
+//! One resident's chart: identity first (S1), the scan field, today's doses, when-required
+//! medicines, homely remedies, the last day's records, and the panel that records a dose.
+
+use crate::ipc::call;
+use crate::AppState;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use medround_domain::barcode::Scan;
+use medround_domain::outcome::OutcomeCode;
+use medround_domain::qty::Qty;
+use medround_domain::record::Subject;
+use medround_domain::rules::{DoseAttempt, Finding, FindingCode, Severity};
+use medround_domain::{OrderId, RemedyId};
+use medround_ipc::*;
+
+#[derive(Debug, Clone, PartialEq)]
+enum Kind {
+    Slot,
+    Prn,
+    Homely,
+}
+
+/// The dose being recorded and everything typed so far.
+#[derive(Debug, Clone, Copy)]
+struct Panel {
+    row: RwSignal<Option<(DoseRow, Kind)>>,
+    outcome: RwSignal<Option<OutcomeCode>>,
+    qty: RwSignal<Option<f64>>,
+    note: RwSignal<String>,
+    late_reason: RwSignal<String>,
+    prn_reason: RwSignal<String>,
+    site: RwSignal<String>,
+    covert: RwSignal<bool>,
+    tapped: RwSignal<bool>,
+    witness: RwSignal<String>,
+    witness_pin: RwSignal<String>,
+    acks: RwSignal<Vec<FindingCode>>,
+    findings: RwSignal<Vec<Finding>>,
+    busy: RwSignal<bool>,
+}
+
+impl Panel {
+    fn new() -> Self {
+        Panel {
+            row: RwSignal::new(None),
+            outcome: RwSignal::new(None),
+            qty: RwSignal::new(None),
+            note: RwSignal::new(String::new()),
+            late_reason: RwSignal::new(String::new()),
+            prn_reason: RwSignal::new(String::new()),
+            site: RwSignal::new(String::new()),
+            covert: RwSignal::new(false),
+            tapped: RwSignal::new(false),
+            witness: RwSignal::new(String::new()),
+            witness_pin: RwSignal::new(String::new()),
+            acks: RwSignal::new(vec![]),
+            findings: RwSignal::new(vec![]),
+            busy: RwSignal::new(false),
+        }
+    }
+
+    fn open(&self, row: DoseRow, kind: Kind) {
+        self.qty.set(if row.variable { None } else { Some(row.max_qty.as_f64()) });
+        self.outcome.set(None);
+        for s in [self.note, self.late_reason, self.prn_reason, self.site, self.witness, self.witness_pin] {
+            s.set(String::new());
+        }
+        self.covert.set(false);
+        self.tapped.set(false);
+        self.acks.set(vec![]);
+        self.findings.set(vec![]);
+        self.row.set(Some((row, kind)));
+    }
+
+    fn attempt(&self, scans: &[Scan]) -> Option<DoseAttempt> {
+        let (row, kind) = self.row.get_untracked()?;
+        let subject = match kind {
+            Kind::Slot => Subject::Slot { order: OrderId::new(&row.order), at: row.slot.parse().ok()? },
+            Kind::Prn => Subject::Prn { order: OrderId::new(&row.order) },
+            Kind::Homely => Subject::Homely { remedy: RemedyId::new(&row.order) },
+        };
+        let text = |s: RwSignal<String>| Some(s.get_untracked()).filter(|t| !t.trim().is_empty());
+        let mut a = DoseAttempt::new(subject, self.outcome.get_untracked()?);
+        a.quantity = self.qty.get_untracked().map(Qty::from_f64);
+        a.note = text(self.note);
+        a.late_reason = text(self.late_reason);
+        a.prn_reason = text(self.prn_reason);
+        a.site = text(self.site);
+        a.covert = self.covert.get_untracked();
+        a.product_tapped = self.tapped.get_untracked();
+        // Only scans of this order's product or label go with the record.
+        a.scans = scans.to_vec();
+        a.acknowledged = self.acks.get_untracked();
+        Some(a)
+    }
+}
+
+#[component]
+pub fn ResidentScreen() -> impl IntoView {
+    let app = expect_context::<AppState>();
+    let panel = Panel::new();
+    let scan_text = RwSignal::new(String::new());
+    let scans = RwSignal::new(Vec::<(Option<String>, Scan)>::new());
+    let scan_msg = RwSignal::new(None::<(bool, String)>);
+    let correcting = RwSignal::new(None::<RecordRow>);
+    let correction_reason = RwSignal::new(String::new());
+    let patch_site = RwSignal::new(String::new());
+
+    let rid = move || app.resident.get_untracked().map(|r| r.id).unwrap_or_default();
+    let reload = move || {
+        let id = rid();
+        app.open_resident(id);
+    };
+
+    let do_scan = move || {
+        let raw = scan_text.get_untracked();
+        if raw.trim().is_empty() {
+            return;
+        }
+        scan_text.set(String::new());
+        let resident = rid();
+        spawn_local(async move {
+            match call(&ScanCode { resident, raw }).await {
+                Ok(v) => {
+                    scan_msg.set(Some((v.ok, v.message.clone())));
+                    // A mismatch is kept too: the rules must see it and refuse (S1, S2).
+                    scans.update(|s| s.push((v.order.clone(), v.scan.clone())));
+                    if let (true, Some(order)) = (v.ok, v.order.clone()) {
+                        if let Some(r) = app.resident.get_untracked() {
+                            let pick = r.doses.iter().find(|d| d.order == order && matches!(d.state, DoseState::Due | DoseState::Late) && d.unavailable.is_none()).cloned().map(|d| (d, Kind::Slot))
+                                .or_else(|| r.prn.iter().find(|d| d.order == order && d.unavailable.is_none()).cloned().map(|d| (d, Kind::Prn)));
+                            if let Some((row, kind)) = pick {
+                                if panel.row.get_untracked().map(|(r, _)| r.order != row.order).unwrap_or(true) {
+                                    panel.open(row, kind);
+                                }
+                            }
+                        }
+                    }
+                }
+                Err(e) => scan_msg.set(Some((false, e.message))),
+            }
+        });
+    };
+
+    let submit = move || {
+        let scans_for: Vec<Scan> = {
+            let order = panel.row.get_untracked().map(|(r, _)| r.order).unwrap_or_default();
+            scans.get_untracked().into_iter().filter(|(o, _)| o.as_deref() == Some(order.as_str()) || o.is_none()).map(|(_, s)| s).collect()
+        };
+        let Some(attempt) = panel.attempt(&scans_for) else {
+            panel.findings.set(vec![]);
+            app.say(false, "Choose what happened first.");
+            return;
+        };
+        let controlled = panel.row.get_untracked().map(|(r, _)| r.controlled.is_some()).unwrap_or(false);
+        let witness = (controlled && attempt.outcome.is_taken() || controlled && attempt.outcome == OutcomeCode::Destroyed)
+            .then(|| WitnessPin { staff_id: panel.witness.get_untracked(), pin: panel.witness_pin.get_untracked() })
+            .filter(|w| !w.staff_id.is_empty());
+        let resident = rid();
+        panel.busy.set(true);
+        spawn_local(async move {
+            let res = call(&RecordDose { resident, attempt, witness }).await;
+            panel.busy.set(false);
+            panel.witness_pin.set(String::new());
+            match res {
+                Ok(done) => {
+                    panel.row.set(None);
+                    scans.set(vec![]);
+                    scan_msg.set(None);
+                    app.say(true, done.message);
+                    reload();
+                }
+                Err(e) if e.code == ErrorCode::Blocked => {
+                    panel.findings.set(e.findings.clone());
+                }
+                Err(e) => app.fail(e),
+            }
+        });
+    };
+
+    view! {
+        <main class="resident" data-test="resident-screen">
+            {move || app.resident.get().map(|r| {
+                let allergies = r.allergies.clone();
+                view! {
+                    <header class="identity" aria-label="Resident">
+                        <button class="secondary back" data-test="back" on:click=move |_| app.back_to_round()>"< Round"</button>
+                        <img class="photo big" src=r.photo.clone().unwrap_or_default() alt=format!("Photo of {}", r.name)/>
+                        <div class="id-text">
+                            <h1 data-test="resident-name">{r.name.clone()}{r.preferred_name.clone().map(|p| view! { <span class="preferred">{format!(" \u{201c}{p}\u{201d}")}</span> })}</h1>
+                            <dl class="facts">
+                                <div><dt>"Born"</dt><dd>{format!("{} ({})", r.date_of_birth, r.age)}</dd></div>
+                                <div><dt>"NHS number"</dt><dd data-test="nhs">{r.nhs_number.clone()}</dd></div>
+                                <div><dt>"Room"</dt><dd>{r.room.clone()}</dd></div>
+                            </dl>
+                        </div>
+                        <div class="allergy-box" class:none=allergies.is_empty() role="note" aria-label="Allergies">
+                            {if allergies.is_empty() {
+                                view! { <span>"No known allergies"</span> }.into_any()
+                            } else {
+                                view! { <span><strong>"ALLERGIES: "</strong>{allergies.iter().map(|a| format!("{} ({})", a.substance, a.reaction)).collect::<Vec<_>>().join("; ")}</span> }.into_any()
+                            }}
+                        </div>
+                    </header>
+                    {r.away.clone().map(|a| view! { <p class="alert bad" role="alert">{format!("{a}. Doses resolve as HOSPITAL or LEAVE.")}</p> })}
+                    {r.locked_for_reconciliation.then(|| view! { <p class="alert bad" role="alert">"Back from hospital: doses are locked until a senior reconciles the medicines."</p> })}
+                    {r.covert_plan.clone().map(|c| view! { <p class="alert info">{c}</p> })}
+                    {r.reviews.clone().into_iter().map(|m| view! { <p class="alert warn">{m}</p> }).collect_view()}
+                }
+            })}
+
+            <section class="scan" aria-label="Scan">
+                <label for="scan">"Scan a pack or dispensing label"</label>
+                <input id="scan" data-test="scan" autocomplete="off" placeholder="Scan, or type the barcode and press Enter"
+                    prop:value=move || scan_text.get()
+                    on:input=move |ev| scan_text.set(event_target_value(&ev))
+                    on:keydown=move |ev| if ev.key() == "Enter" { do_scan() }/>
+                <button class="secondary" on:click=move |_| do_scan()>"Check"</button>
+                {move || scan_msg.get().map(|(ok, m)| view! { <p class="scan-result" class:ok=ok class:bad=!ok role="status" data-test="scan-result">{m}</p> })}
+            </section>
+
+            <DosePanel panel=panel submit=submit/>
+
+            {move || app.resident.get().map(|r| {
+                let follow = r.follow_ups.clone();
+                view! {
+                    <section aria-label="Doses today">
+                        <h2>"Doses today"</h2>
+                        <ul class="doses">
+                            {r.doses.clone().into_iter().map(|d| dose_item(d, Kind::Slot, panel)).collect_view()}
+                        </ul>
+                    </section>
+                    <section aria-label="When required">
+                        <h2>"When required (PRN)"</h2>
+                        <ul class="doses">
+                            {r.prn.clone().into_iter().map(|d| dose_item(d, Kind::Prn, panel)).collect_view()}
+                        </ul>
+                    </section>
+                    {(!follow.is_empty()).then(|| view! {
+                        <section aria-label="PRN follow-ups">
+                            <h2>"Was it effective?"</h2>
+                            <ul class="doses">
+                                {follow.into_iter().map(|f| {
+                                    let id1 = f.administration.clone();
+                                    let id2 = f.administration.clone();
+                                    let send = move |adm: String, effective: bool| {
+                                        let resident = rid();
+                                        spawn_local(async move {
+                                            match call(&RecordFollowUp { resident, administration: adm, effective, note: None }).await {
+                                                Ok(d) => { app.say(true, d.message); reload(); }
+                                                Err(e) => app.fail(e),
+                                            }
+                                        });
+                                    };
+                                    view! {
+                                        <li class="dose" class:due=f.due>
+                                            <span class="time">{f.given_at.clone()}</span>
+                                            <span class="what">{f.medicine.clone()}{(!f.due).then(|| " (not yet due)")}</span>
+                                            <button class="secondary" on:click=move |_| send(id1.clone(), true)>"Effective"</button>
+                                            <button class="secondary" on:click=move |_| send(id2.clone(), false)>"Not effective"</button>
+                                        </li>
+                                    }
+                                }).collect_view()}
+                            </ul>
+                        </section>
+                    })}
+                    <details class="homely">
+                        <summary>"Homely remedies"</summary>
+                        <ul class="doses">
+                            {r.homely.clone().into_iter().map(|d| dose_item(d, Kind::Homely, panel)).collect_view()}
+                        </ul>
+                    </details>
+                    <section aria-label="Patches">
+                        {r.doses.iter().chain(r.prn.iter()).filter(|d| d.patch).take(1).map(|d| {
+                            let order = d.order.clone();
+                            view! {
+                                <div class="patch-removal">
+                                    <label for="patch-site">"Record removal of the current patch, from:"</label>
+                                    <input id="patch-site" prop:value=move || patch_site.get() on:input=move |ev| patch_site.set(event_target_value(&ev)) placeholder="e.g. left upper arm"/>
+                                    <button class="secondary" on:click=move |_| {
+                                        let (resident, order, site) = (rid(), order.clone(), patch_site.get_untracked());
+                                        spawn_local(async move {
+                                            match call(&RemovePatch { resident, order, site }).await {
+                                                Ok(d) => { app.say(true, d.message); patch_site.set(String::new()); reload(); }
+                                                Err(e) => app.fail(e),
+                                            }
+                                        });
+                                    }>"Record removal"</button>
+                                </div>
+                            }
+                        }).collect_view()}
+                    </section>
+                    <section aria-label="Records, last 24 hours">
+                        <h2>"Records, last 24 hours"</h2>
+                        <table class="records" data-test="records">
+                            <thead><tr><th>"Time"</th><th>"Medicine"</th><th>"Outcome"</th><th>"By"</th><th>"Notes"</th><th><span class="sr-only">"Actions"</span></th></tr></thead>
+                            <tbody>
+                                {r.records.clone().into_iter().map(|rec| {
+                                    let rec2 = rec.clone();
+                                    let can_correct = !rec.voided && rec.correction_of.is_none() && rec.outcome != OutcomeCode::Missed;
+                                    view! {
+                                        <tr class:voided=rec.voided data-test=format!("record-{}", rec.outcome.code())>
+                                            <td>{rec.time.clone()}</td>
+                                            <td>{rec.medicine.clone()}</td>
+                                            <td><span class=format!("code code-{}", rec.outcome.code())>{rec.outcome.code()}</span>{rec.quantity.clone().map(|q| format!(" ×{q}"))}</td>
+                                            <td>{rec.by.clone()}{rec.witness.clone().map(|w| format!(" (witness {w})"))}</td>
+                                            <td>{rec.note.clone()}{rec.late.then_some(" · late")}{rec.retrospective.then_some(" · retrospective")}{rec.voided.then_some(" · voided")}</td>
+                                            <td>{can_correct.then(|| view! { <button class="link" on:click=move |_| { correction_reason.set(String::new()); correcting.set(Some(rec2.clone())); }>"Correct"</button> })}</td>
+                                        </tr>
+                                    }
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    </section>
+                }
+            })}
+
+            {move || correcting.get().map(|rec| {
+                let record = rec.id.clone();
+                view! {
+                    <div class="sheet" role="dialog" aria-label="Correct a record">
+                        <h2>"Correct this record"</h2>
+                        <p>{format!("{} · {} · {}", rec.time, rec.medicine, rec.outcome.code())}</p>
+                        <p class="muted">"The record stays visible, struck through, with your correction beside it."</p>
+                        <label for="correction">"Why is it wrong?"</label>
+                        <textarea id="correction" data-test="correction-reason" prop:value=move || correction_reason.get() on:input=move |ev| correction_reason.set(event_target_value(&ev))></textarea>
+                        <div class="actions">
+                            <button class="secondary" on:click=move |_| correcting.set(None)>"Cancel"</button>
+                            <button class="primary" data-test="confirm-correction" on:click=move |_| {
+                                let (resident, record, reason) = (rid(), record.clone(), correction_reason.get_untracked());
+                                spawn_local(async move {
+                                    match call(&CorrectRecord { resident, record, reason }).await {
+                                        Ok(d) => { correcting.set(None); app.say(true, d.message); reload(); }
+                                        Err(e) => app.fail(e),
+                                    }
+                                });
+                            }>"Record correction"</button>
+                        </div>
+                    </div>
+                }
+            })}
+        </main>
+    }
+}
+
+fn dose_item(d: DoseRow, kind: Kind, panel: Panel) -> impl IntoView {
+    let actionable = d.unavailable.is_none() && (kind != Kind::Slot || matches!(d.state, DoseState::Due | DoseState::Late | DoseState::Upcoming));
+    let d2 = d.clone();
+    let k2 = kind.clone();
+    let state_label = match (&d.outcome, &d.state) {
+        (Some(o), _) => o.code().to_string(),
+        (None, DoseState::Due) => "DUE".into(),
+        (None, DoseState::Late) => "LATE".into(),
+        (None, DoseState::Upcoming) => "LATER".into(),
+        (None, DoseState::Done) => "CLOSED".into(),
+    };
+    let button_label = match kind {
+        Kind::Slot => "Record",
+        Kind::Prn => "Give PRN",
+        Kind::Homely => "Give remedy",
+    };
+    let test_id = format!("dose-{}-{}", d.order, d.time.replace(':', ""));
+    view! {
+        <li class="dose" data-test=test_id
+            class:due=matches!(d.state, DoseState::Due) class:late=matches!(d.state, DoseState::Late)
+            class:done=d.outcome.is_some() class:unavailable=d.unavailable.is_some()>
+            <span class="time">{if d.time.is_empty() { "PRN".to_string() } else { d.time.clone() }}</span>
+            <span class="what">
+                <strong>{d.medicine.clone()}</strong>
+                <span>{format!(" · {} · {}", d.dose, d.route)}</span>
+                {d.controlled.clone().map(|c| view! { <span class="chip cd">{c}</span> })}
+                {d.time_critical.then(|| view! { <span class="chip critical">"Time-critical"</span> })}
+                <span class="instructions">{d.instructions.clone()}</span>
+                {(!d.window.is_empty()).then(|| view! { <span class="muted">{format!("Window {}", d.window)}</span> })}
+                {d.unavailable.clone().map(|u| view! { <span class="chip missed">{u}</span> })}
+            </span>
+            <span class=format!("state code-{}", state_label)>{state_label.clone()}</span>
+            {actionable.then(|| view! {
+                <button class="primary" aria-label=format!("{} {}", button_label, d.medicine) on:click=move |_| panel.open(d2.clone(), k2.clone())>{button_label}</button>
+            })}
+        </li>
+    }
+}
+
+const CHOICES: &[OutcomeCode] = &[
+    OutcomeCode::Given,
+    OutcomeCode::Refused,
+    OutcomeCode::Asleep,
+    OutcomeCode::Nausea,
+    OutcomeCode::Withheld,
+    OutcomeCode::NotRequired,
+    OutcomeCode::NoStock,
+    OutcomeCode::Destroyed,
+    OutcomeCode::SelfAdministered,
+    OutcomeCode::Hospital,
+    OutcomeCode::Leave,
+    OutcomeCode::Other,
+];
+
+#[component]
+fn DosePanel(panel: Panel, submit: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView {
+    let app = expect_context::<AppState>();
+    view! {
+        {move || panel.row.get().map(|(row, kind)| {
+            let row_q = row.clone();
+            let me = app.session.get_untracked().map(|s| s.staff.id).unwrap_or_default();
+            let witnesses: Vec<StaffCard> = app.home.get_untracked().map(|h| h.staff).unwrap_or_default().into_iter()
+                .filter(|s| s.id != me && s.role != medround_domain::staff::Role::Auditor).collect();
+            let choices: Vec<OutcomeCode> = match kind {
+                Kind::Slot => CHOICES.iter().copied().filter(|c| *c != OutcomeCode::NotRequired || row.variable).collect(),
+                _ => vec![OutcomeCode::Given, OutcomeCode::Refused, OutcomeCode::NotRequired],
+            };
+            view! {
+                <section class="sheet dose-panel" role="dialog" aria-label=format!("Record {}", row.medicine) data-test="dose-panel">
+                    <h2>{row.medicine.clone()}</h2>
+                    <p class="big">{format!("{} · {}", row.dose, row.route)}{(!row.time.is_empty()).then(|| format!(" · due {}", row.time))}</p>
+                    <p class="instructions">{row.instructions.clone()}</p>
+                    <fieldset>
+                        <legend>"What happened?"</legend>
+                        <div class="choices">
+                            {choices.into_iter().map(|c| view! {
+                                <button class="choice" data-test=format!("outcome-{}", c.code())
+                                    class:selected=move || panel.outcome.get() == Some(c)
+                                    aria-pressed=move || (panel.outcome.get() == Some(c)).to_string()
+                                    on:click=move |_| { panel.outcome.set(Some(c)); panel.findings.set(vec![]); }>
+                                    <strong>{c.code()}</strong><span class="muted">{c.meaning()}</span>
+                                </button>
+                            }).collect_view()}
+                        </div>
+                    </fieldset>
+                    {move || {
+                        let given = panel.outcome.get().map(|o| o.is_taken()).unwrap_or(false);
+                        let needs_note = panel.outcome.get().map(|o| o.needs_note()).unwrap_or(false);
+                        let row = row_q.clone();
+                        let witnesses = witnesses.clone();
+                        view! {
+                            {(given && row.variable).then(|| {
+                                let (min, max) = (row.min_qty.as_f64(), row.max_qty.as_f64());
+                                let whole = min.fract() == 0.0 && max.fract() == 0.0 && max - min <= 4.0;
+                                view! {
+                                    <fieldset>
+                                        <legend>{format!("How many {}?", row.unit)}</legend>
+                                        {if whole {
+                                            let opts: Vec<f64> = ((min as i64)..=(max as i64)).map(|v| v as f64).collect();
+                                            view! { <div class="choices">{opts.into_iter().map(|v| view! {
+                                                <button class="choice small" data-test=format!("qty-{v}") class:selected=move || panel.qty.get() == Some(v) on:click=move |_| panel.qty.set(Some(v))>{format!("{v}")}</button>
+                                            }).collect_view()}</div> }.into_any()
+                                        } else {
+                                            view! { <input type="number" step="0.5" min=min max=max data-test="qty" aria-label=format!("Quantity in {}", row.unit)
+                                                on:input=move |ev| panel.qty.set(event_target_value(&ev).parse().ok())/> }.into_any()
+                                        }}
+                                    </fieldset>
+                                }
+                            })}
+                            {(given && row.prn_indication.is_some()).then(|| view! {
+                                <label for="prn-reason">{format!("Why is it needed? ({})", row.prn_indication.clone().unwrap_or_default())}</label>
+                                <input id="prn-reason" data-test="prn-reason" prop:value=move || panel.prn_reason.get() on:input=move |ev| panel.prn_reason.set(event_target_value(&ev))/>
+                            })}
+                            {(given && row.state == DoseState::Late).then(|| view! {
+                                <label for="late-reason">"This dose is late. Why?"</label>
+                                <input id="late-reason" data-test="late-reason" prop:value=move || panel.late_reason.get() on:input=move |ev| panel.late_reason.set(event_target_value(&ev))/>
+                            })}
+                            {(given && row.needs_site).then(|| view! {
+                                <label for="site">"Where on the body?"</label>
+                                <input id="site" data-test="site" placeholder="e.g. right upper arm" prop:value=move || panel.site.get() on:input=move |ev| panel.site.set(event_target_value(&ev))/>
+                            })}
+                            {(given && row.covert_offered).then(|| view! {
+                                <label class="check"><input type="checkbox" on:change=move |ev| panel.covert.set(event_target_checked(&ev))/>"Given covertly, as the in-date plan says"</label>
+                            })}
+                            {given.then(|| view! {
+                                <label class="check"><input type="checkbox" data-test="tapped" prop:checked=move || panel.tapped.get() on:change=move |ev| panel.tapped.set(event_target_checked(&ev))/>"No scanner: I have checked the pack against the chart (recorded as not scanned)"</label>
+                            })}
+                            {(needs_note || panel.outcome.get().is_some()).then(|| view! {
+                                <label for="note">{if needs_note { "Note (needed)" } else { "Note (optional)" }}</label>
+                                <textarea id="note" data-test="note" prop:value=move || panel.note.get() on:input=move |ev| panel.note.set(event_target_value(&ev))></textarea>
+                            })}
+                            {(row.controlled.is_some() && given).then(|| view! {
+                                <fieldset class="witness" data-test="witness">
+                                    <legend>"Controlled drug: second person witnesses with their own PIN"</legend>
+                                    <label for="witness-who">"Witness"</label>
+                                    <select id="witness-who" data-test="witness-who" on:change=move |ev| panel.witness.set(event_target_value(&ev))>
+                                        <option value="">"Choose the witness"</option>
+                                        {witnesses.iter().map(|w| view! { <option value=w.id.clone()>{format!("{} ({})", w.name, w.role_label)}</option> }).collect_view()}
+                                    </select>
+                                    <label for="witness-pin">"Witness PIN"</label>
+                                    <input id="witness-pin" data-test="witness-pin" type="password" inputmode="numeric" autocomplete="off"
+                                        prop:value=move || panel.witness_pin.get() on:input=move |ev| panel.witness_pin.set(event_target_value(&ev))/>
+                                </fieldset>
+                            })}
+                        }
+                    }}
+                    <div class="findings" role="alert" data-test="findings">
+                        {move || panel.findings.get().into_iter().map(|f| {
+                            let code = f.code;
+                            let warn = f.severity == Severity::Warn;
+                            view! {
+                                <div class="finding" class:block=!warn class:warn=warn data-test=format!("finding-{:?}", f.code)>
+                                    <span class="rule">{format!("{:?}", f.rule)}</span>
+                                    <span>{f.message.clone()}</span>
+                                    {warn.then(|| view! {
+                                        <label class="check"><input type="checkbox" on:change=move |ev| {
+                                            let on = event_target_checked(&ev);
+                                            panel.acks.update(|a| { a.retain(|c| *c != code); if on { a.push(code); } });
+                                        }/>"I have read this"</label>
+                                    })}
+                                </div>
+                            }
+                        }).collect_view()}
+                    </div>
+                    <div class="actions">
+                        <button class="secondary" data-test="cancel-dose" on:click=move |_| panel.row.set(None)>"Cancel"</button>
+                        <button class="primary" data-test="save-dose" disabled=move || panel.busy.get() || panel.outcome.get().is_none() on:click=move |_| submit()>"Save record"</button>
+                    </div>
+                </section>
+            }
+        })}
+    }
+}
