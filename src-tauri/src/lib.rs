@@ -11,6 +11,7 @@ use medround_ipc::{ErrorCode, IpcError};
 use std::sync::Mutex;
 
 /// The one bedside service of this window.
+#[derive(Debug)]
 pub struct AppState(pub Mutex<Bedside>);
 
 impl AppState {
