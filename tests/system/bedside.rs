@@ -139,6 +139,8 @@ fn a_round_gives_refuses_is_blocked_by_prn_interval_and_witnesses_a_cd_then_surv
     a.prn_reason = Some("Knee pain".into());
     t.bedside.record_dose(who::TWO_PARACETAMOLS, &a, None).unwrap();
     t.clock.advance(Duration::minutes(90));
+    // Ninety minutes later the screen has locked itself; the carer signs in again.
+    t.bedside.sign_in("st-amy", pin("st-amy")).unwrap();
     let cocod = dose(&mut t, who::TWO_PARACETAMOLS, "Co-codamol");
     let mut b = scanned(attempt_for(&cocod, OutcomeCode::Given), 2);
     b.quantity = Some(Qty::whole(1));
@@ -223,6 +225,7 @@ fn s08_windows_close_as_missed_and_a_missed_time_critical_dose_raises_an_inciden
     // 08:31: the 06:00 co-careldopa (time-critical) closed at 08:30.
     t.clock.set("2026-11-23T08:31:00Z".parse().unwrap());
     let n = t.bedside.close_windows().unwrap();
+    t.bedside.sign_in("st-amy", pin("st-amy")).unwrap();
     assert!(n >= 1);
     assert!(t.bedside.store().count_kind("incident").unwrap() > before);
     // Nothing closes twice.

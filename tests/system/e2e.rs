@@ -1,1 +1,269 @@
-//! placeholder until the app is built
+//! End to end in the real app: the Tauri binary under Xvfb, driven through tauri-driver and
+//! WebKitWebDriver. Signs in, opens a resident, gives a dose, refuses one with a note, is blocked by
+//! a PRN interval, completes a CD dose with a witness, restarts the app and finds the records.
+//! Saves screenshots of the main screens in `docs/screenshots/`.
+
+use fantoccini::elements::Element;
+use fantoccini::{Client, ClientBuilder, Locator};
+use medround_demo::demo_gtin;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// tauri-driver in its own process group, so that killing the group also ends WebKitWebDriver.
+struct Driver {
+    child: Child,
+    port: u16,
+}
+
+impl Driver {
+    fn start(data: &Path, training_start: &str) -> Driver {
+        assert!(
+            std::env::var_os("DISPLAY").is_some(),
+            "the end-to-end test needs a display: run it under xvfb-run (scripts/test does)"
+        );
+        let exe = which("tauri-driver").expect("tauri-driver is not installed: run scripts/setup");
+        let (port, native) = (free_port(), free_port());
+        use std::os::unix::process::CommandExt;
+        let child = Command::new(exe)
+            .args(["--port", &port.to_string(), "--native-port", &native.to_string()])
+            .args(["--native-driver", "/usr/bin/WebKitWebDriver"])
+            .env("MEDROUND_DATA_DIR", data.join("data"))
+            .env("MEDROUND_KEY_DIR", data.join("keys"))
+            .env("MEDROUND_TRAINING_START", training_start)
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .process_group(0)
+            .spawn()
+            .expect("start tauri-driver");
+        let started = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(started.elapsed() < Duration::from_secs(20), "tauri-driver did not start");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Driver { child, port }
+    }
+
+    async fn app(&self) -> Client {
+        let app = repo().join("target/debug/medround-app");
+        assert!(app.exists(), "build the app first: cargo build -p medround-app ({})", app.display());
+        let mut caps = serde_json::Map::new();
+        caps.insert("tauri:options".into(), serde_json::json!({ "application": app }));
+        ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(caps)
+            .connect(&format!("http://127.0.0.1:{}", self.port))
+            .await
+            .expect("WebDriver session with the app")
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let pgid = self.child.id() as i32;
+        let _ = Command::new("kill").args(["-KILL", &format!("-{pgid}")]).status();
+        let _ = self.child.wait();
+    }
+}
+
+fn which(name: &str) -> Option<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH").map(|p| std::env::split_paths(&p).collect()).unwrap_or_default();
+    if let Some(home) = std::env::var_os("CARGO_HOME").or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cargo").into_os_string())) {
+        dirs.push(Path::new(&home).join("bin"));
+    }
+    dirs.into_iter().map(|d| d.join(name)).find(|p| p.is_file())
+}
+
+async fn wait(c: &Client, css: &str) -> Element {
+    let started = Instant::now();
+    loop {
+        if let Ok(e) = c.find(Locator::Css(css)).await {
+            return e;
+        }
+        if started.elapsed() > Duration::from_secs(15) {
+            let src = c.source().await.unwrap_or_default();
+            panic!("timed out waiting for {css}; page was:\n{}", &src[..src.len().min(3000)]);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn wait_text(c: &Client, css: &str, needle: &str) -> String {
+    let started = Instant::now();
+    loop {
+        if let Ok(e) = c.find(Locator::Css(css)).await {
+            if let Ok(t) = e.text().await {
+                if t.contains(needle) {
+                    return t;
+                }
+            }
+        }
+        if started.elapsed() > Duration::from_secs(15) {
+            let t = match c.find(Locator::Css(css)).await {
+                Ok(e) => e.text().await.unwrap_or_default(),
+                Err(_) => "(absent)".into(),
+            };
+            panic!("timed out waiting for {needle:?} in {css}; it says: {t}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn click(c: &Client, css: &str) {
+    wait(c, css).await.click().await.unwrap_or_else(|e| panic!("click {css}: {e}"));
+}
+
+async fn shot(c: &Client, name: &str) {
+    let png = c.screenshot().await.expect("screenshot");
+    let dir = repo().join("docs/screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(name), png).unwrap();
+}
+
+/// The dose row whose text mentions `medicine`, and its action button.
+async fn row_button(c: &Client, medicine: &str) -> Element {
+    let started = Instant::now();
+    loop {
+        for li in c.find_all(Locator::Css("li.dose")).await.unwrap_or_default() {
+            if li.text().await.unwrap_or_default().contains(medicine) {
+                if let Ok(b) = li.find(Locator::Css("button.primary")).await {
+                    return b;
+                }
+            }
+        }
+        assert!(started.elapsed() < Duration::from_secs(15), "no actionable row for {medicine}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn sign_in(c: &Client, staff: &str) {
+    click(c, &format!("[data-test='staff-{staff}']")).await;
+    let pin = wait(c, "[data-test='pin']").await;
+    pin.send_keys(medround_tests::pin(staff)).await.unwrap();
+    click(c, "[data-test='sign-in']").await;
+    wait(c, "[data-test='round-screen']").await;
+}
+
+async fn open(c: &Client, resident: &str) {
+    click(c, &format!("[data-test='resident-{resident}']")).await;
+    wait(c, "[data-test='resident-screen'] [data-test='nhs']").await;
+}
+
+async fn back(c: &Client) {
+    click(c, "[data-test='back']").await;
+    wait(c, "[data-test='round-screen']").await;
+}
+
+async fn scan(c: &Client, code: &str) {
+    let s = wait(c, "[data-test='scan']").await;
+    s.send_keys(&format!("{code}\n")).await.unwrap();
+}
+
+async fn save_expecting(c: &Client, text: &str) {
+    click(c, "[data-test='save-dose']").await;
+    wait_text(c, "[data-test='banner']", text).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn e2e_bedside_round_in_the_real_app() {
+    let data = tempfile::tempdir().unwrap();
+
+    // First launch: the demo home is built, then the round.
+    let driver = Driver::start(data.path(), "2026-11-23T07:55:00Z");
+    let started = Instant::now();
+    let c = driver.app().await;
+    wait(&c, "[data-test='staff-st-amy']").await;
+    let first_start = started.elapsed();
+    shot(&c, "01-sign-in.png").await;
+
+    // A wrong PIN is refused with a clear message.
+    click(&c, "[data-test='staff-st-amy']").await;
+    wait(&c, "[data-test='pin']").await.send_keys("9999").await.unwrap();
+    click(&c, "[data-test='sign-in']").await;
+    wait_text(&c, "[data-test='banner']", "not right").await;
+
+    sign_in(&c, "st-amy").await;
+    wait_text(&c, "[data-test='round-screen']", "Rowan").await;
+    shot(&c, "02-round.png").await;
+
+    // Give a regular dose: scanning the pack opens it.
+    open(&c, "res-01").await;
+    shot(&c, "03-resident.png").await;
+    scan(&c, &demo_gtin(3)).await;
+    wait_text(&c, "[data-test='scan-result']", "Pack matches Amlodipine").await;
+    wait_text(&c, "[data-test='dose-panel']", "Amlodipine").await;
+    click(&c, "[data-test='outcome-GIVEN']").await;
+    save_expecting(&c, "Amlodipine").await;
+
+    // Refuse one: the note is needed first (S8).
+    row_button(&c, "Furosemide").await.click().await.unwrap();
+    click(&c, "[data-test='outcome-REFUSED']").await;
+    click(&c, "[data-test='save-dose']").await;
+    wait(&c, "[data-test='finding-NoteNeeded']").await;
+    wait(&c, "[data-test='note']").await.send_keys("Felt dizzy this morning; senior told.").await.unwrap();
+    save_expecting(&c, "REFUSED").await;
+    wait(&c, "[data-test='record-REFUSED']").await;
+    back(&c).await;
+
+    // PRN paracetamol, then co-codamol: blocked by the interval across products (S4).
+    open(&c, "res-03").await;
+    scan(&c, &demo_gtin(1)).await;
+    wait_text(&c, "[data-test='dose-panel']", "Paracetamol").await;
+    click(&c, "[data-test='outcome-GIVEN']").await;
+    click(&c, "[data-test='qty-2']").await;
+    wait(&c, "[data-test='prn-reason']").await.send_keys("Knee pain").await.unwrap();
+    save_expecting(&c, "Paracetamol").await;
+    row_button(&c, "Co-codamol").await.click().await.unwrap();
+    click(&c, "[data-test='outcome-GIVEN']").await;
+    click(&c, "[data-test='qty-1']").await;
+    wait(&c, "[data-test='prn-reason']").await.send_keys("Still sore").await.unwrap();
+    click(&c, "[data-test='tapped']").await;
+    click(&c, "[data-test='save-dose']").await;
+    let blocked = wait_text(&c, "[data-test='finding-PrnIntervalNotMet']", "paracetamol").await;
+    assert!(blocked.contains("S4"), "{blocked}");
+    click(&c, "[data-test='cancel-dose']").await;
+    back(&c).await;
+
+    // A controlled drug with a witness who enters their own PIN (S7).
+    open(&c, "res-04").await;
+    scan(&c, &demo_gtin(18)).await;
+    wait_text(&c, "[data-test='dose-panel']", "Morphine").await;
+    click(&c, "[data-test='outcome-GIVEN']").await;
+    wait(&c, "[data-test='qty']").await.send_keys("2.5").await.unwrap();
+    wait(&c, "[data-test='prn-reason']").await.send_keys("Breakthrough pain 7/10").await.unwrap();
+    click(&c, "[data-test='witness-who'] option[value='st-ben']").await;
+    wait(&c, "[data-test='witness-pin']").await.send_keys(medround_tests::pin("st-ben")).await.unwrap();
+    shot(&c, "04-cd-witness.png").await;
+    save_expecting(&c, "Morphine").await;
+    let records = wait_text(&c, "[data-test='records']", "witness Ben Okoro").await;
+    assert!(records.contains("GIVEN"), "{records}");
+    shot(&c, "05-resident-after-cd.png").await;
+    c.close().await.unwrap();
+    drop(driver);
+
+    // Restart: everything the screen confirmed is there.
+    let driver = Driver::start(data.path(), "2026-11-23T08:20:00Z");
+    let started = Instant::now();
+    let c = driver.app().await;
+    wait(&c, "[data-test='staff-st-amy']").await;
+    let second_start = started.elapsed();
+    sign_in(&c, "st-amy").await;
+    open(&c, "res-04").await;
+    wait_text(&c, "[data-test='records']", "witness Ben Okoro").await;
+    back(&c).await;
+    open(&c, "res-01").await;
+    let records = wait_text(&c, "[data-test='records']", "Felt dizzy").await;
+    assert!(records.contains("Amlodipine") && records.contains("GIVEN"), "{records}");
+    c.close().await.unwrap();
+    drop(driver);
+
+    println!("e2e: app start to sign-in screen: first start (building the demo home) {} ms, restart {} ms",
+        first_start.as_millis(), second_start.as_millis());
+}
