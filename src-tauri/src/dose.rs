@@ -21,7 +21,10 @@ pub fn record_dose(state: State<'_, AppState>, args: RecordDose) -> Result<Recor
 }
 
 #[tauri::command]
-pub fn correct_record(state: State<'_, AppState>, args: CorrectRecord) -> Result<Recorded, IpcError> {
+pub fn correct_record(
+    state: State<'_, AppState>,
+    args: CorrectRecord,
+) -> Result<Recorded, IpcError> {
     state.with(|b| b.correct(&args.resident, &args.record, &args.reason))
 }
 
@@ -31,8 +34,18 @@ pub fn remove_patch(state: State<'_, AppState>, args: RemovePatch) -> Result<Rec
 }
 
 #[tauri::command]
-pub fn record_follow_up(state: State<'_, AppState>, args: RecordFollowUp) -> Result<Recorded, IpcError> {
-    state.with(|b| b.follow_up(&args.resident, &args.administration, args.effective, args.note.clone()))
+pub fn record_follow_up(
+    state: State<'_, AppState>,
+    args: RecordFollowUp,
+) -> Result<Recorded, IpcError> {
+    state.with(|b| {
+        b.follow_up(
+            &args.resident,
+            &args.administration,
+            args.effective,
+            args.note.clone(),
+        )
+    })
 }
 
 #[tauri::command]

@@ -17,7 +17,10 @@ pub struct AppState(pub Mutex<Bedside>);
 impl AppState {
     /// Runs `f` on the service. A poisoned lock means an earlier command panicked; the store is
     /// transactional, so carrying on is safe, and the person is told to retry.
-    pub fn with<T>(&self, f: impl FnOnce(&mut Bedside) -> Result<T, IpcError>) -> Result<T, IpcError> {
+    pub fn with<T>(
+        &self,
+        f: impl FnOnce(&mut Bedside) -> Result<T, IpcError>,
+    ) -> Result<T, IpcError> {
         let mut guard = match self.0.lock() {
             Ok(g) => g,
             Err(p) => p.into_inner(),
@@ -27,7 +30,10 @@ impl AppState {
 }
 
 pub fn internal(e: impl std::fmt::Display) -> IpcError {
-    IpcError::new(ErrorCode::Storage, format!("Something went wrong inside the app: {e}"))
+    IpcError::new(
+        ErrorCode::Storage,
+        format!("Something went wrong inside the app: {e}"),
+    )
 }
 
 pub fn run() {

@@ -11,7 +11,10 @@ pub fn get_round(state: State<'_, AppState>, args: GetRound) -> Result<RoundView
 }
 
 #[tauri::command]
-pub fn open_resident(state: State<'_, AppState>, args: OpenResident) -> Result<ResidentView, IpcError> {
+pub fn open_resident(
+    state: State<'_, AppState>,
+    args: OpenResident,
+) -> Result<ResidentView, IpcError> {
     state.with(|b| b.open_resident(&args.resident))
 }
 

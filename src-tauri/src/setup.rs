@@ -17,7 +17,11 @@ fn dirs(app: &tauri::App) -> anyhow::Result<(PathBuf, PathBuf)> {
     };
     let keys = match std::env::var_os("MEDROUND_KEY_DIR") {
         Some(d) => PathBuf::from(d),
-        None => app.path().app_config_dir().context("no app config directory")?.join("keys"),
+        None => app
+            .path()
+            .app_config_dir()
+            .context("no app config directory")?
+            .join("keys"),
     };
     Ok((data, keys))
 }
@@ -29,7 +33,9 @@ fn clock() -> anyhow::Result<Box<dyn Clock>> {
         Ok(s) if !s.is_empty() => {
             let start = chrono::DateTime::parse_from_rfc3339(&s)
                 .with_context(|| format!("MEDROUND_TRAINING_START is not an RFC 3339 time: {s}"))?;
-            Ok(Box::new(TrainingClock::starting_at(start.with_timezone(&chrono::Utc))))
+            Ok(Box::new(TrainingClock::starting_at(
+                start.with_timezone(&chrono::Utc),
+            )))
         }
         _ => Ok(Box::new(SystemClock)),
     }
@@ -37,12 +43,22 @@ fn clock() -> anyhow::Result<Box<dyn Clock>> {
 
 pub fn open_state(app: &tauri::App) -> anyhow::Result<AppState> {
     let (data, keys) = dirs(app)?;
-    let mut bedside = Bedside::open(&data.join("medround.db"), &keys.join("medround.key"), clock()?)
-        .with_context(|| format!("opening the store in {}", data.display()))?;
-    if std::env::var("MEDROUND_DEMO").map(|v| v != "0").unwrap_or(true) && bedside.seed_demo_if_empty()? {
+    let mut bedside = Bedside::open(
+        &data.join("medround.db"),
+        &keys.join("medround.key"),
+        clock()?,
+    )
+    .with_context(|| format!("opening the store in {}", data.display()))?;
+    if std::env::var("MEDROUND_DEMO")
+        .map(|v| v != "0")
+        .unwrap_or(true)
+        && bedside.seed_demo_if_empty()?
+    {
         eprintln!("medround: built the demo home in {}", data.display());
     }
-    bedside.close_windows().map_err(|e| anyhow::anyhow!(e.message))?;
+    bedside
+        .close_windows()
+        .map_err(|e| anyhow::anyhow!(e.message))?;
     Ok(AppState(Mutex::new(bedside)))
 }
 

@@ -26,21 +26,31 @@ struct Stats {
 fn stats(mut ms: Vec<f64>) -> Stats {
     ms.sort_by(|a, b| a.total_cmp(b));
     let at = |q: f64| ms[((ms.len() as f64 - 1.0) * q).round() as usize];
-    Stats { median: at(0.5), p99: at(0.99), mean: ms.iter().sum::<f64>() / ms.len() as f64 }
+    Stats {
+        median: at(0.5),
+        p99: at(0.99),
+        mean: ms.iter().sum::<f64>() / ms.len() as f64,
+    }
 }
 
 fn bare_insert(n: usize) -> Stats {
     let dir = tempfile::tempdir().unwrap();
     let conn = rusqlite::Connection::open(dir.path().join("bare.db")).unwrap();
-    conn.pragma_update(None, "key", format!("x'{}'", Key::generate().to_hex())).unwrap();
+    conn.pragma_update(None, "key", format!("x'{}'", Key::generate().to_hex()))
+        .unwrap();
     conn.pragma_update(None, "journal_mode", "WAL").unwrap();
     conn.pragma_update(None, "synchronous", "FULL").unwrap();
-    conn.execute_batch("CREATE TABLE t (id TEXT PRIMARY KEY, json TEXT NOT NULL)").unwrap();
+    conn.execute_batch("CREATE TABLE t (id TEXT PRIMARY KEY, json TEXT NOT NULL)")
+        .unwrap();
     let payload = "x".repeat(900); // about the size of one administration record as JSON
     let mut ms = Vec::with_capacity(n);
     for i in 0..n {
         let t = Instant::now();
-        conn.execute("INSERT INTO t (id, json) VALUES (?1, ?2)", rusqlite::params![format!("id-{i}"), payload]).unwrap();
+        conn.execute(
+            "INSERT INTO t (id, json) VALUES (?1, ?2)",
+            rusqlite::params![format!("id-{i}"), payload],
+        )
+        .unwrap();
         ms.push(t.elapsed().as_secs_f64() * 1000.0);
     }
     stats(ms)
@@ -49,11 +59,25 @@ fn bare_insert(n: usize) -> Stats {
 fn home(days: i64, now: DateTime<Utc>) -> (tempfile::TempDir, Bedside, FakeClock) {
     let dir = tempfile::tempdir().unwrap();
     let clock = FakeClock::at(now);
-    let mut b = Bedside::open(&dir.path().join("data/db"), &dir.path().join("keys/key"), Box::new(clock.clone())).unwrap();
-    let spec = HomeSpec { name: "Bench Home".into(), residents: 60, history_days: days, seed: 11, now };
+    let mut b = Bedside::open(
+        &dir.path().join("data/db"),
+        &dir.path().join("keys/key"),
+        Box::new(clock.clone()),
+    )
+    .unwrap();
+    let spec = HomeSpec {
+        name: "Bench Home".into(),
+        residents: 60,
+        history_days: days,
+        seed: 11,
+        now,
+    };
     let t = Instant::now();
     medround_demo::build(b.store_mut(), &spec).unwrap();
-    eprintln!("  built a 60-resident home with {days} days of history in {:.1} s", t.elapsed().as_secs_f64());
+    eprintln!(
+        "  built a 60-resident home with {days} days of history in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
     b.set_idle_lock_minutes(10_000_000).unwrap();
     b.sign_in("st-amy", medround_tests::pin("st-amy")).unwrap();
     (dir, b, clock)
@@ -64,8 +88,13 @@ fn record_doses(b: &mut Bedside, clock: &FakeClock, from: DateTime<Utc>, n: usiz
     let residents = b.store().residents().unwrap();
     let orders = b.store().all_orders().unwrap();
     let mut slots = Vec::new();
-    for o in orders.iter().filter(|o| o.status == OrderStatus::Active && o.cd.is_none() && !o.application.needs_site()) {
-        if residents.iter().any(|r| r.id == o.resident && (r.is_away() || r.reconciliation_pending)) {
+    for o in orders.iter().filter(|o| {
+        o.status == OrderStatus::Active && o.cd.is_none() && !o.application.needs_site()
+    }) {
+        if residents
+            .iter()
+            .any(|r| r.id == o.resident && (r.is_away() || r.reconciliation_pending))
+        {
             continue;
         }
         for at in slots_between(o, from, from + Duration::days(5), HOME_TZ) {
@@ -78,11 +107,19 @@ fn record_doses(b: &mut Bedside, clock: &FakeClock, from: DateTime<Utc>, n: usiz
     let mut ms = Vec::with_capacity(n);
     for (at, o) in slots.into_iter().take(n) {
         clock.set(at);
-        let mut a = DoseAttempt::new(Subject::Slot { order: o.id.clone(), at }, OutcomeCode::Given);
-        a.scans.push(medround_domain::barcode::parse_scan(&o.medicine.gtins[0]).unwrap());
+        let mut a = DoseAttempt::new(
+            Subject::Slot {
+                order: o.id.clone(),
+                at,
+            },
+            OutcomeCode::Given,
+        );
+        a.scans
+            .push(medround_domain::barcode::parse_scan(&o.medicine.gtins[0]).unwrap());
         a.quantity = Some(o.dose.max());
         let t = Instant::now();
-        b.record_dose(o.resident.as_str(), &a, None).unwrap_or_else(|e| panic!("{}: {:?}", e.message, e.findings));
+        b.record_dose(o.resident.as_str(), &a, None)
+            .unwrap_or_else(|e| panic!("{}: {:?}", e.message, e.findings));
         ms.push(t.elapsed().as_secs_f64() * 1000.0);
     }
     assert_eq!(ms.len(), n, "not enough slots to record");
@@ -95,11 +132,17 @@ fn main() {
     println!("Medround bedside benchmarks ({n} records each; times in ms)");
 
     let bare = bare_insert(n);
-    println!("bare durable SQLCipher insert      median {:6.3}  p99 {:6.3}  mean {:6.3}", bare.median, bare.p99, bare.mean);
+    println!(
+        "bare durable SQLCipher insert      median {:6.3}  p99 {:6.3}  mean {:6.3}",
+        bare.median, bare.p99, bare.mean
+    );
 
     let (_d1, mut day1, c1) = home(1, now);
     let r1 = record_doses(&mut day1, &c1, now, n);
-    println!("record a dose, day 1 of history     median {:6.3}  p99 {:6.3}  mean {:6.3}", r1.median, r1.p99, r1.mean);
+    println!(
+        "record a dose, day 1 of history     median {:6.3}  p99 {:6.3}  mean {:6.3}",
+        r1.median, r1.p99, r1.mean
+    );
     drop(day1);
 
     let (_d365, mut day365, c365) = home(365, now);
@@ -114,11 +157,29 @@ fn main() {
     let _ = t;
     let round = stats(round_ms);
     let r365 = record_doses(&mut day365, &c365, now, n);
-    println!("record a dose, day 365 of history   median {:6.3}  p99 {:6.3}  mean {:6.3}", r365.median, r365.p99, r365.mean);
-    println!("round screen, 60 residents, 365 d   median {:6.3}  p99 {:6.3}  (target <= 10 ms)", round.median, round.p99);
+    println!(
+        "record a dose, day 365 of history   median {:6.3}  p99 {:6.3}  mean {:6.3}",
+        r365.median, r365.p99, r365.mean
+    );
+    println!(
+        "round screen, 60 residents, 365 d   median {:6.3}  p99 {:6.3}  (target <= 10 ms)",
+        round.median, round.p99
+    );
     println!();
-    println!("ratio record p99 / bare insert p99        {:5.2}x (target <= 1.5x)", r1.p99 / bare.p99);
-    println!("ratio record median / bare insert median  {:5.2}x", r1.median / bare.median);
-    println!("record p99 (target <= 5 ms)               {:6.3} ms", r1.p99);
-    println!("ratio day 365 / day 1, record median      {:5.2}x (target <= 1.2x)", r365.median / r1.median);
+    println!(
+        "ratio record p99 / bare insert p99        {:5.2}x (target <= 1.5x)",
+        r1.p99 / bare.p99
+    );
+    println!(
+        "ratio record median / bare insert median  {:5.2}x",
+        r1.median / bare.median
+    );
+    println!(
+        "record p99 (target <= 5 ms)               {:6.3} ms",
+        r1.p99
+    );
+    println!(
+        "ratio day 365 / day 1, record median      {:5.2}x (target <= 1.2x)",
+        r365.median / r1.median
+    );
 }

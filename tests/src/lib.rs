@@ -30,7 +30,11 @@ impl Tablet {
             Box::new(clock.clone()),
         )
         .expect("open tablet");
-        Tablet { bedside, clock, dir }
+        Tablet {
+            bedside,
+            clock,
+            dir,
+        }
     }
 
     /// A tablet holding the Larch House demo home, built at `now`.
@@ -42,7 +46,11 @@ impl Tablet {
 
     /// Closes the app and opens it again on the same files (the clock carries on).
     pub fn restart(self) -> Tablet {
-        let Tablet { bedside, clock, dir } = self;
+        let Tablet {
+            bedside,
+            clock,
+            dir,
+        } = self;
         drop(bedside);
         let bedside = Bedside::open(
             &dir.path().join("data/medround.db"),
@@ -50,7 +58,11 @@ impl Tablet {
             Box::new(clock.clone()),
         )
         .expect("reopen tablet");
-        Tablet { bedside, clock, dir }
+        Tablet {
+            bedside,
+            clock,
+            dir,
+        }
     }
 }
 

@@ -23,21 +23,29 @@ fn dose(t: &mut Tablet, resident: &str, medicine: &str) -> DoseRow {
     v.doses
         .into_iter()
         .chain(v.prn)
-        .find(|d| d.medicine.starts_with(medicine) && d.unavailable.is_none() && d.outcome.is_none())
+        .find(|d| {
+            d.medicine.starts_with(medicine) && d.unavailable.is_none() && d.outcome.is_none()
+        })
         .unwrap_or_else(|| panic!("{medicine} not on {resident}'s chart"))
 }
 
 fn attempt_for(row: &DoseRow, outcome: OutcomeCode) -> DoseAttempt {
     let subject = if row.slot.is_empty() {
-        Subject::Prn { order: OrderId::new(&row.order) }
+        Subject::Prn {
+            order: OrderId::new(&row.order),
+        }
     } else {
-        Subject::Slot { order: OrderId::new(&row.order), at: row.slot.parse().unwrap() }
+        Subject::Slot {
+            order: OrderId::new(&row.order),
+            at: row.slot.parse().unwrap(),
+        }
     };
     DoseAttempt::new(subject, outcome)
 }
 
 fn scanned(mut a: DoseAttempt, gtin: u32) -> DoseAttempt {
-    a.scans.push(medround_domain::barcode::parse_scan(&demo_gtin(gtin)).unwrap());
+    a.scans
+        .push(medround_domain::barcode::parse_scan(&demo_gtin(gtin)).unwrap());
     a
 }
 
@@ -66,7 +74,10 @@ fn s19_idle_screen_locks() {
     t.clock.advance(Duration::minutes(4));
     assert!(t.bedside.round().is_ok());
     t.clock.advance(Duration::minutes(6));
-    assert_eq!(t.bedside.round().unwrap_err().code, ErrorCode::SessionLocked);
+    assert_eq!(
+        t.bedside.round().unwrap_err().code,
+        ErrorCode::SessionLocked
+    );
 }
 
 #[test]
@@ -85,8 +96,19 @@ fn round_shows_due_late_time_critical_and_away_by_unit() {
     assert_eq!(r.home, "Larch House");
     assert_eq!(r.units.len(), 2);
     assert_eq!(r.units.iter().map(|u| u.residents.len()).sum::<usize>(), 20);
-    let card = |id: &str| r.units.iter().flat_map(|u| &u.residents).find(|c| c.id == id).unwrap().clone();
-    assert!(card(who::IN_HOSPITAL).away.as_deref().unwrap().starts_with("In hospital"));
+    let card = |id: &str| {
+        r.units
+            .iter()
+            .flat_map(|u| &u.residents)
+            .find(|c| c.id == id)
+            .unwrap()
+            .clone()
+    };
+    assert!(card(who::IN_HOSPITAL)
+        .away
+        .as_deref()
+        .unwrap()
+        .starts_with("In hospital"));
     // The 06:00 co-careldopa is late and not yet closed; 08:00 doses are due.
     let p = card(who::PARKINSONS);
     assert!(p.late >= 1, "{p:?}");
@@ -100,19 +122,40 @@ fn s01_s02_scans_at_the_bedside() {
     let res = who::PARKINSONS;
     let row = dose(&mut t, res, "Amlodipine");
     let ok = t.bedside.scan(res, &demo_gtin(3)).unwrap();
-    assert!(ok.ok && ok.order.as_deref() == Some(row.order.as_str()), "{ok:?}");
+    assert!(
+        ok.ok && ok.order.as_deref() == Some(row.order.as_str()),
+        "{ok:?}"
+    );
     let wrong = t.bedside.scan(res, &demo_gtin(19)).unwrap();
     assert!(!wrong.ok && wrong.message.starts_with("STOP"));
-    let other = t.bedside.scan(res, &label_code(&ResidentId::new("res-02"), &OrderId::new("x"))).unwrap();
+    let other = t
+        .bedside
+        .scan(
+            res,
+            &label_code(&ResidentId::new("res-02"), &OrderId::new("x")),
+        )
+        .unwrap();
     assert!(!other.ok && other.message.contains("another resident"));
     let bad = t.bedside.scan(res, "0102000000000X").unwrap_err();
     assert_eq!(bad.code, ErrorCode::BadBarcode);
     // Giving with another resident's label blocks (S1); with a wrong pack blocks (S2).
     let mut a = scanned(attempt_for(&row, OutcomeCode::Given), 3);
-    a.scans.push(medround_domain::barcode::parse_scan(&label_code(&ResidentId::new("res-02"), &OrderId::new(&row.order))).unwrap());
-    assert_eq!(blocked_by(t.bedside.record_dose(res, &a, None).unwrap_err()), vec![FindingCode::WrongResidentLabel]);
+    a.scans.push(
+        medround_domain::barcode::parse_scan(&label_code(
+            &ResidentId::new("res-02"),
+            &OrderId::new(&row.order),
+        ))
+        .unwrap(),
+    );
+    assert_eq!(
+        blocked_by(t.bedside.record_dose(res, &a, None).unwrap_err()),
+        vec![FindingCode::WrongResidentLabel]
+    );
     let a = scanned(attempt_for(&row, OutcomeCode::Given), 19);
-    assert_eq!(blocked_by(t.bedside.record_dose(res, &a, None).unwrap_err()), vec![FindingCode::WrongProduct]);
+    assert_eq!(
+        blocked_by(t.bedside.record_dose(res, &a, None).unwrap_err()),
+        vec![FindingCode::WrongProduct]
+    );
 }
 
 #[test]
@@ -122,22 +165,40 @@ fn a_round_gives_refuses_is_blocked_by_prn_interval_and_witnesses_a_cd_then_surv
     // Give a regular dose, scanned.
     let row = dose(&mut t, who::PARKINSONS, "Amlodipine");
     assert_eq!(row.state, DoseState::Due);
-    let given = t.bedside.record_dose(who::PARKINSONS, &scanned(attempt_for(&row, OutcomeCode::Given), 3), None).unwrap();
+    let given = t
+        .bedside
+        .record_dose(
+            who::PARKINSONS,
+            &scanned(attempt_for(&row, OutcomeCode::Given), 3),
+            None,
+        )
+        .unwrap();
     assert!(given.message.contains("Amlodipine"));
 
     // Refuse one: the note is needed (S8).
     let row = dose(&mut t, who::PARKINSONS, "Furosemide");
     let mut refuse = attempt_for(&row, OutcomeCode::Refused);
-    assert_eq!(blocked_by(t.bedside.record_dose(who::PARKINSONS, &refuse, None).unwrap_err()), vec![FindingCode::NoteNeeded]);
+    assert_eq!(
+        blocked_by(
+            t.bedside
+                .record_dose(who::PARKINSONS, &refuse, None)
+                .unwrap_err()
+        ),
+        vec![FindingCode::NoteNeeded]
+    );
     refuse.note = Some("Said she feels dizzy; will tell the senior.".into());
-    t.bedside.record_dose(who::PARKINSONS, &refuse, None).unwrap();
+    t.bedside
+        .record_dose(who::PARKINSONS, &refuse, None)
+        .unwrap();
 
     // PRN paracetamol, then co-codamol inside four hours: blocked across products (S4).
     let para = dose(&mut t, who::TWO_PARACETAMOLS, "Paracetamol");
     let mut a = scanned(attempt_for(&para, OutcomeCode::Given), 1);
     a.quantity = Some(Qty::whole(2));
     a.prn_reason = Some("Knee pain".into());
-    t.bedside.record_dose(who::TWO_PARACETAMOLS, &a, None).unwrap();
+    t.bedside
+        .record_dose(who::TWO_PARACETAMOLS, &a, None)
+        .unwrap();
     t.clock.advance(Duration::minutes(90));
     // Ninety minutes later the screen has locked itself; the carer signs in again.
     t.bedside.sign_in("st-amy", pin("st-amy")).unwrap();
@@ -145,7 +206,10 @@ fn a_round_gives_refuses_is_blocked_by_prn_interval_and_witnesses_a_cd_then_surv
     let mut b = scanned(attempt_for(&cocod, OutcomeCode::Given), 2);
     b.quantity = Some(Qty::whole(1));
     b.prn_reason = Some("Still in pain".into());
-    let e = t.bedside.record_dose(who::TWO_PARACETAMOLS, &b, None).unwrap_err();
+    let e = t
+        .bedside
+        .record_dose(who::TWO_PARACETAMOLS, &b, None)
+        .unwrap_err();
     assert_eq!(blocked_by(e.clone()), vec![FindingCode::PrnIntervalNotMet]);
     assert!(e.message.contains("paracetamol"), "{}", e.message);
 
@@ -154,13 +218,39 @@ fn a_round_gives_refuses_is_blocked_by_prn_interval_and_witnesses_a_cd_then_surv
     let mut c = scanned(attempt_for(&mor, OutcomeCode::Given), 18);
     c.quantity = Some(Qty::from_f64(2.5));
     c.prn_reason = Some("Breakthrough pain, score 7/10".into());
-    assert_eq!(blocked_by(t.bedside.record_dose(who::MORPHINE, &c, None).unwrap_err()), vec![FindingCode::WitnessNeeded]);
-    let wrong = WitnessPin { staff_id: "st-ben".into(), pin: "1111".into() };
-    assert_eq!(t.bedside.record_dose(who::MORPHINE, &c, Some(&wrong)).unwrap_err().code, ErrorCode::WrongPin);
-    let me = WitnessPin { staff_id: "st-amy".into(), pin: pin("st-amy").into() };
-    assert_eq!(t.bedside.record_dose(who::MORPHINE, &c, Some(&me)).unwrap_err().code, ErrorCode::NotAllowed);
-    let ben = WitnessPin { staff_id: "st-ben".into(), pin: pin("st-ben").into() };
-    t.bedside.record_dose(who::MORPHINE, &c, Some(&ben)).unwrap();
+    assert_eq!(
+        blocked_by(t.bedside.record_dose(who::MORPHINE, &c, None).unwrap_err()),
+        vec![FindingCode::WitnessNeeded]
+    );
+    let wrong = WitnessPin {
+        staff_id: "st-ben".into(),
+        pin: "1111".into(),
+    };
+    assert_eq!(
+        t.bedside
+            .record_dose(who::MORPHINE, &c, Some(&wrong))
+            .unwrap_err()
+            .code,
+        ErrorCode::WrongPin
+    );
+    let me = WitnessPin {
+        staff_id: "st-amy".into(),
+        pin: pin("st-amy").into(),
+    };
+    assert_eq!(
+        t.bedside
+            .record_dose(who::MORPHINE, &c, Some(&me))
+            .unwrap_err()
+            .code,
+        ErrorCode::NotAllowed
+    );
+    let ben = WitnessPin {
+        staff_id: "st-ben".into(),
+        pin: pin("st-ben").into(),
+    };
+    t.bedside
+        .record_dose(who::MORPHINE, &c, Some(&ben))
+        .unwrap();
     let register: Vec<_> = t
         .bedside
         .store()
@@ -196,9 +286,15 @@ fn a_round_gives_refuses_is_blocked_by_prn_interval_and_witnesses_a_cd_then_surv
     t.bedside.sign_in("st-amy", pin("st-amy")).unwrap();
     let v = t.bedside.open_resident(who::PARKINSONS).unwrap();
     let outcomes: Vec<OutcomeCode> = v.records.iter().map(|r| r.outcome).collect();
-    assert!(outcomes.contains(&OutcomeCode::Given) && outcomes.contains(&OutcomeCode::Refused), "{outcomes:?}");
+    assert!(
+        outcomes.contains(&OutcomeCode::Given) && outcomes.contains(&OutcomeCode::Refused),
+        "{outcomes:?}"
+    );
     let v = t.bedside.open_resident(who::MORPHINE).unwrap();
-    assert!(v.records.iter().any(|r| r.witness.as_deref() == Some("Ben Okoro")));
+    assert!(v
+        .records
+        .iter()
+        .any(|r| r.witness.as_deref() == Some("Ben Okoro")));
     assert_eq!(v.follow_ups.len(), 1, "a PRN dose asks 'was it effective?'");
 }
 
@@ -206,16 +302,35 @@ fn a_round_gives_refuses_is_blocked_by_prn_interval_and_witnesses_a_cd_then_surv
 fn s09_a_correction_voids_and_the_original_stays_struck_through() {
     let mut t = signed_in("st-amy");
     let row = dose(&mut t, who::PARKINSONS, "Amlodipine");
-    let rec = t.bedside.record_dose(who::PARKINSONS, &scanned(attempt_for(&row, OutcomeCode::Given), 3), None).unwrap();
-    let e = t.bedside.correct(who::PARKINSONS, &rec.record, "  ").unwrap_err();
+    let rec = t
+        .bedside
+        .record_dose(
+            who::PARKINSONS,
+            &scanned(attempt_for(&row, OutcomeCode::Given), 3),
+            None,
+        )
+        .unwrap();
+    let e = t
+        .bedside
+        .correct(who::PARKINSONS, &rec.record, "  ")
+        .unwrap_err();
     assert_eq!(e.code, ErrorCode::Blocked);
-    t.bedside.correct(who::PARKINSONS, &rec.record, "Recorded on the wrong chart").unwrap();
+    t.bedside
+        .correct(who::PARKINSONS, &rec.record, "Recorded on the wrong chart")
+        .unwrap();
     let v = t.bedside.open_resident(who::PARKINSONS).unwrap();
     let original = v.records.iter().find(|r| r.id == rec.record).unwrap();
     assert!(original.voided);
-    assert!(v.records.iter().any(|r| r.outcome == OutcomeCode::EnteredInError && r.correction_of.as_deref() == Some(rec.record.as_str())));
+    assert!(v
+        .records
+        .iter()
+        .any(|r| r.outcome == OutcomeCode::EnteredInError
+            && r.correction_of.as_deref() == Some(rec.record.as_str())));
     // The slot is open again.
-    assert!(v.doses.iter().any(|d| d.order == row.order && d.slot == row.slot && d.outcome.is_none()));
+    assert!(v
+        .doses
+        .iter()
+        .any(|d| d.order == row.order && d.slot == row.slot && d.outcome.is_none()));
 }
 
 #[test]
@@ -231,12 +346,21 @@ fn s08_windows_close_as_missed_and_a_missed_time_critical_dose_raises_an_inciden
     // Nothing closes twice.
     assert_eq!(t.bedside.close_windows().unwrap(), 0);
     let r = t.bedside.round().unwrap();
-    let p = r.units.iter().flat_map(|u| &u.residents).find(|c| c.id == who::PARKINSONS).unwrap();
+    let p = r
+        .units
+        .iter()
+        .flat_map(|u| &u.residents)
+        .find(|c| c.id == who::PARKINSONS)
+        .unwrap();
     assert!(p.missed >= 1);
     assert!(r.open_incidents > 0);
     // The hospital resident's doses resolve as HOSPITAL, not MISSED (S15).
     let v = t.bedside.open_resident(who::IN_HOSPITAL).unwrap();
-    assert!(v.records.iter().any(|r| r.outcome == OutcomeCode::Hospital), "{:?}", v.records);
+    assert!(
+        v.records.iter().any(|r| r.outcome == OutcomeCode::Hospital),
+        "{:?}",
+        v.records
+    );
     assert!(!v.records.iter().any(|r| r.outcome == OutcomeCode::Missed));
 }
 
@@ -245,27 +369,50 @@ fn s05_s12_s15_s17_at_the_bedside() {
     let mut t = signed_in("st-amy");
     // S5: the pending order is shown, greyed, and cannot be given.
     let v = t.bedside.open_resident(who::PENDING_ORDER).unwrap();
-    let pending = v.doses.iter().find(|d| d.medicine.starts_with("Trimethoprim")).unwrap();
-    assert!(pending.unavailable.as_deref().unwrap().contains("check it in"));
+    let pending = v
+        .doses
+        .iter()
+        .find(|d| d.medicine.starts_with("Trimethoprim"))
+        .unwrap();
+    assert!(pending
+        .unavailable
+        .as_deref()
+        .unwrap()
+        .contains("check it in"));
     // S15: away resident.
     let row = dose(&mut t, who::IN_HOSPITAL, "Paracetamol");
     let mut a = scanned(attempt_for(&row, OutcomeCode::Given), 1);
     a.quantity = Some(Qty::whole(1));
     a.prn_reason = Some("pain".into());
-    assert!(blocked_by(t.bedside.record_dose(who::IN_HOSPITAL, &a, None).unwrap_err()).contains(&FindingCode::ResidentAway));
+    assert!(blocked_by(
+        t.bedside
+            .record_dose(who::IN_HOSPITAL, &a, None)
+            .unwrap_err()
+    )
+    .contains(&FindingCode::ResidentAway));
     // S12: covert out of date.
     let v = t.bedside.open_resident(who::COVERT_OUT_OF_DATE).unwrap();
     assert!(v.covert_plan.unwrap().contains("OUT OF DATE"));
     let v = t.bedside.open_resident(who::COVERT_IN_DATE).unwrap();
     assert!(v.doses.iter().any(|d| d.covert_offered));
     // S17: an authorised carer gives a homely remedy from the list; an unknown one is refused.
-    let mut h = DoseAttempt::new(Subject::Homely { remedy: RemedyId::new("hr-linctus") }, OutcomeCode::Given);
+    let mut h = DoseAttempt::new(
+        Subject::Homely {
+            remedy: RemedyId::new("hr-linctus"),
+        },
+        OutcomeCode::Given,
+    );
     h.product_tapped = true;
     h.prn_reason = Some("Tickly cough".into());
     t.bedside.record_dose("res-02", &h, None).unwrap();
     let mut u = h.clone();
-    u.subject = Subject::Homely { remedy: RemedyId::new("hr-whisky") };
-    assert_eq!(blocked_by(t.bedside.record_dose("res-02", &u, None).unwrap_err()), vec![FindingCode::RemedyNotOnList]);
+    u.subject = Subject::Homely {
+        remedy: RemedyId::new("hr-whisky"),
+    };
+    assert_eq!(
+        blocked_by(t.bedside.record_dose("res-02", &u, None).unwrap_err()),
+        vec![FindingCode::RemedyNotOnList]
+    );
     let mut d = signed_in("st-dev");
     let e = d.bedside.record_dose("res-02", &h, None).unwrap_err();
     assert!(blocked_by(e).contains(&FindingCode::NotAuthorisedForRemedies));
@@ -275,15 +422,25 @@ fn s05_s12_s15_s17_at_the_bedside() {
 fn s15_reconciliation_needs_a_senior() {
     let mut t = signed_in("st-amy");
     let now = t.bedside.now();
-    let mut r = t.bedside.store().resident(&ResidentId::new("res-02")).unwrap();
+    let mut r = t
+        .bedside
+        .store()
+        .resident(&ResidentId::new("res-02"))
+        .unwrap();
     r.reconciliation_pending = true;
     t.bedside.store_mut().put_resident(&r, now).unwrap();
     let row = dose(&mut t, "res-02", "Paracetamol");
     let mut a = scanned(attempt_for(&row, OutcomeCode::Given), 1);
     a.quantity = Some(Qty::whole(1));
     a.prn_reason = Some("pain".into());
-    assert_eq!(blocked_by(t.bedside.record_dose("res-02", &a, None).unwrap_err()), vec![FindingCode::ReconciliationPending]);
-    assert_eq!(t.bedside.reconcile("res-02").unwrap_err().code, ErrorCode::NotAllowed);
+    assert_eq!(
+        blocked_by(t.bedside.record_dose("res-02", &a, None).unwrap_err()),
+        vec![FindingCode::ReconciliationPending]
+    );
+    assert_eq!(
+        t.bedside.reconcile("res-02").unwrap_err().code,
+        ErrorCode::NotAllowed
+    );
     t.bedside.sign_in("st-ben", pin("st-ben")).unwrap();
     t.bedside.reconcile("res-02").unwrap();
     t.bedside.record_dose("res-02", &a, None).unwrap();

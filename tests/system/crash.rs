@@ -18,7 +18,11 @@ fn killed_mid_write_loses_nothing_acknowledged_and_leaves_nothing_half_written()
     let rounds = 12;
     for round in 0..rounds {
         let mut child = Command::new(exe)
-            .args([db.to_str().unwrap(), key.to_str().unwrap(), &format!("r{round}")])
+            .args([
+                db.to_str().unwrap(),
+                key.to_str().unwrap(),
+                &format!("r{round}"),
+            ])
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -51,19 +55,29 @@ fn killed_mid_write_loses_nothing_acknowledged_and_leaves_nothing_half_written()
         assert!(n > 0, "round {round}: the writer acknowledged nothing");
     }
 
-    let store = Store::open(&db, &Key::load_or_create(&key).unwrap()).expect("reopen after crashes");
+    let store =
+        Store::open(&db, &Key::load_or_create(&key).unwrap()).expect("reopen after crashes");
     let check: String = store
         .connection()
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
         .unwrap();
     assert_eq!(check, "ok");
     let ids: std::collections::HashSet<String> = {
-        let mut st = store.connection().prepare("SELECT id FROM p_records").unwrap();
-        st.query_map([], |r| r.get(0)).unwrap().map(|r| r.unwrap()).collect()
+        let mut st = store
+            .connection()
+            .prepare("SELECT id FROM p_records")
+            .unwrap();
+        st.query_map([], |r| r.get(0))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect()
     };
     for id in &acked {
         assert!(ids.contains(id), "acknowledged record {id} was lost");
-        assert!(ids.contains(&format!("{id}-stock")), "record {id} lost its companion: half-written");
+        assert!(
+            ids.contains(&format!("{id}-stock")),
+            "record {id} lost its companion: half-written"
+        );
     }
     // Every administration present has its companion, acknowledged or not.
     for id in ids.iter().filter(|i| !i.ends_with("-stock")) {
@@ -74,6 +88,15 @@ fn killed_mid_write_loses_nothing_acknowledged_and_leaves_nothing_half_written()
     let mut store = store;
     store.rebuild_projections().unwrap();
     assert_eq!(store.record_count().unwrap() as usize, before);
-    assert!(store.items_for(&medround_domain::ResidentId::new("res-01"), None).unwrap().len() >= acked.len());
-    eprintln!("crash test: {} acknowledged records over {rounds} kills, all present", acked.len());
+    assert!(
+        store
+            .items_for(&medround_domain::ResidentId::new("res-01"), None)
+            .unwrap()
+            .len()
+            >= acked.len()
+    );
+    eprintln!(
+        "crash test: {} acknowledged records over {rounds} kills, all present",
+        acked.len()
+    );
 }

@@ -8,14 +8,34 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use medround_demo::demo_gtin;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Process groups of every driver started, killed when the test ends however it ends.
+type Groups = Arc<Mutex<Vec<i32>>>;
+
+fn kill_groups(groups: &Groups) {
+    for pgid in groups.lock().unwrap().drain(..) {
+        // "--" so that kill reads "-PGID" as a process group, not as a signal name.
+        let _ = Command::new("kill")
+            .args(["-s", "KILL", "--", &format!("-{pgid}")])
+            .status();
+    }
 }
 
 /// tauri-driver in its own process group, so that killing the group also ends WebKitWebDriver.
@@ -25,7 +45,7 @@ struct Driver {
 }
 
 impl Driver {
-    fn start(data: &Path, training_start: &str) -> Driver {
+    fn start(data: &Path, training_start: &str, groups: &Groups) -> Driver {
         assert!(
             std::env::var_os("DISPLAY").is_some(),
             "the end-to-end test needs a display: run it under xvfb-run (scripts/test does)"
@@ -34,7 +54,12 @@ impl Driver {
         let (port, native) = (free_port(), free_port());
         use std::os::unix::process::CommandExt;
         let child = Command::new(exe)
-            .args(["--port", &port.to_string(), "--native-port", &native.to_string()])
+            .args([
+                "--port",
+                &port.to_string(),
+                "--native-port",
+                &native.to_string(),
+            ])
             .args(["--native-driver", "/usr/bin/WebKitWebDriver"])
             .env("MEDROUND_DATA_DIR", data.join("data"))
             .env("MEDROUND_KEY_DIR", data.join("keys"))
@@ -44,9 +69,13 @@ impl Driver {
             .process_group(0)
             .spawn()
             .expect("start tauri-driver");
+        groups.lock().unwrap().push(child.id() as i32);
         let started = Instant::now();
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(started.elapsed() < Duration::from_secs(20), "tauri-driver did not start");
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "tauri-driver did not start"
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
         Driver { child, port }
@@ -54,13 +83,24 @@ impl Driver {
 
     async fn app(&self) -> Client {
         let app = repo().join("target/debug/medround-app");
-        assert!(app.exists(), "build the app first: cargo build -p medround-app ({})", app.display());
+        assert!(
+            app.exists(),
+            "build the app first: cargo build -p medround-app ({})",
+            app.display()
+        );
         let mut caps = serde_json::Map::new();
-        caps.insert("tauri:options".into(), serde_json::json!({ "application": app }));
-        ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-            .capabilities(caps)
-            .connect(&format!("http://127.0.0.1:{}", self.port))
+        caps.insert(
+            "tauri:options".into(),
+            serde_json::json!({ "application": app }),
+        );
+        let url = format!("http://127.0.0.1:{}", self.port);
+        let mut builder =
+            ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new());
+        builder.capabilities(caps);
+        let connect = builder.connect(&url);
+        tokio::time::timeout(Duration::from_secs(60), connect)
             .await
+            .expect("the app did not start within a minute")
             .expect("WebDriver session with the app")
     }
 }
@@ -68,14 +108,20 @@ impl Driver {
 impl Drop for Driver {
     fn drop(&mut self) {
         let pgid = self.child.id() as i32;
-        let _ = Command::new("kill").args(["-KILL", &format!("-{pgid}")]).status();
+        let _ = Command::new("kill")
+            .args(["-s", "KILL", "--", &format!("-{pgid}")])
+            .status();
         let _ = self.child.wait();
     }
 }
 
 fn which(name: &str) -> Option<PathBuf> {
-    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH").map(|p| std::env::split_paths(&p).collect()).unwrap_or_default();
-    if let Some(home) = std::env::var_os("CARGO_HOME").or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cargo").into_os_string())) {
+    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect())
+        .unwrap_or_default();
+    if let Some(home) = std::env::var_os("CARGO_HOME")
+        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cargo").into_os_string()))
+    {
         dirs.push(Path::new(&home).join("bin"));
     }
     dirs.into_iter().map(|d| d.join(name)).find(|p| p.is_file())
@@ -89,7 +135,10 @@ async fn wait(c: &Client, css: &str) -> Element {
         }
         if started.elapsed() > Duration::from_secs(15) {
             let src = c.source().await.unwrap_or_default();
-            panic!("timed out waiting for {css}; page was:\n{}", &src[..src.len().min(3000)]);
+            panic!(
+                "timed out waiting for {css}; page was:\n{}",
+                &src[..src.len().min(3000)]
+            );
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -117,7 +166,11 @@ async fn wait_text(c: &Client, css: &str, needle: &str) -> String {
 }
 
 async fn click(c: &Client, css: &str) {
-    wait(c, css).await.click().await.unwrap_or_else(|e| panic!("click {css}: {e}"));
+    wait(c, css)
+        .await
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("click {css}: {e}"));
 }
 
 async fn shot(c: &Client, name: &str) {
@@ -131,16 +184,37 @@ async fn shot(c: &Client, name: &str) {
 async fn row_button(c: &Client, medicine: &str) -> Element {
     let started = Instant::now();
     loop {
-        for li in c.find_all(Locator::Css("li.dose")).await.unwrap_or_default() {
+        for li in c
+            .find_all(Locator::Css("li.dose"))
+            .await
+            .unwrap_or_default()
+        {
             if li.text().await.unwrap_or_default().contains(medicine) {
                 if let Ok(b) = li.find(Locator::Css("button.primary")).await {
                     return b;
                 }
             }
         }
-        assert!(started.elapsed() < Duration::from_secs(15), "no actionable row for {medicine}");
+        if started.elapsed() > Duration::from_secs(15) {
+            let _ = std::fs::write(
+                std::env::temp_dir().join("medround-e2e-failure.png"),
+                c.screenshot().await.unwrap_or_default(),
+            );
+            let body = match c.find(Locator::Css("body")).await {
+                Ok(b) => b.text().await.unwrap_or_default(),
+                Err(_) => String::new(),
+            };
+            panic!("no actionable row for {medicine}; the screen says:\n{body}");
+        }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// Ends the session and the app. WebKitWebDriver may never answer the close once the app has
+/// gone, so the close is bounded and the driver's process group is killed regardless.
+async fn end(c: Client, driver: Driver) {
+    drop(driver);
+    let _ = tokio::time::timeout(Duration::from_secs(2), c.close()).await;
 }
 
 async fn sign_in(c: &Client, staff: &str) {
@@ -163,7 +237,8 @@ async fn back(c: &Client) {
 
 async fn scan(c: &Client, code: &str) {
     let s = wait(c, "[data-test='scan']").await;
-    s.send_keys(&format!("{code}\n")).await.unwrap();
+    // U+E007 is WebDriver's Enter key, as a keyboard-wedge scanner sends after the code.
+    s.send_keys(&format!("{code}\u{E007}")).await.unwrap();
 }
 
 async fn save_expecting(c: &Client, text: &str) {
@@ -173,10 +248,21 @@ async fn save_expecting(c: &Client, text: &str) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn e2e_bedside_round_in_the_real_app() {
+    let groups: Groups = Arc::default();
     let data = tempfile::tempdir().unwrap();
+    let run = tokio::spawn(bedside_round(data.path().to_path_buf(), groups.clone()));
+    let outcome = tokio::time::timeout(Duration::from_secs(300), run).await;
+    kill_groups(&groups);
+    match outcome {
+        Err(_) => panic!("the end-to-end test took more than five minutes"),
+        Ok(Err(e)) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Ok(r) => r.unwrap(),
+    }
+}
 
+async fn bedside_round(data: PathBuf, groups: Groups) {
     // First launch: the demo home is built, then the round.
-    let driver = Driver::start(data.path(), "2026-11-23T07:55:00Z");
+    let driver = Driver::start(&data, "2026-11-23T07:55:00Z", &groups);
     let started = Instant::now();
     let c = driver.app().await;
     wait(&c, "[data-test='staff-st-amy']").await;
@@ -185,7 +271,11 @@ async fn e2e_bedside_round_in_the_real_app() {
 
     // A wrong PIN is refused with a clear message.
     click(&c, "[data-test='staff-st-amy']").await;
-    wait(&c, "[data-test='pin']").await.send_keys("9999").await.unwrap();
+    wait(&c, "[data-test='pin']")
+        .await
+        .send_keys("9999")
+        .await
+        .unwrap();
     click(&c, "[data-test='sign-in']").await;
     wait_text(&c, "[data-test='banner']", "not right").await;
 
@@ -207,7 +297,11 @@ async fn e2e_bedside_round_in_the_real_app() {
     click(&c, "[data-test='outcome-REFUSED']").await;
     click(&c, "[data-test='save-dose']").await;
     wait(&c, "[data-test='finding-NoteNeeded']").await;
-    wait(&c, "[data-test='note']").await.send_keys("Felt dizzy this morning; senior told.").await.unwrap();
+    wait(&c, "[data-test='note']")
+        .await
+        .send_keys("Felt dizzy this morning; senior told.")
+        .await
+        .unwrap();
     save_expecting(&c, "REFUSED").await;
     wait(&c, "[data-test='record-REFUSED']").await;
     back(&c).await;
@@ -218,12 +312,20 @@ async fn e2e_bedside_round_in_the_real_app() {
     wait_text(&c, "[data-test='dose-panel']", "Paracetamol").await;
     click(&c, "[data-test='outcome-GIVEN']").await;
     click(&c, "[data-test='qty-2']").await;
-    wait(&c, "[data-test='prn-reason']").await.send_keys("Knee pain").await.unwrap();
+    wait(&c, "[data-test='prn-reason']")
+        .await
+        .send_keys("Knee pain")
+        .await
+        .unwrap();
     save_expecting(&c, "Paracetamol").await;
     row_button(&c, "Co-codamol").await.click().await.unwrap();
     click(&c, "[data-test='outcome-GIVEN']").await;
     click(&c, "[data-test='qty-1']").await;
-    wait(&c, "[data-test='prn-reason']").await.send_keys("Still sore").await.unwrap();
+    wait(&c, "[data-test='prn-reason']")
+        .await
+        .send_keys("Still sore")
+        .await
+        .unwrap();
     click(&c, "[data-test='tapped']").await;
     click(&c, "[data-test='save-dose']").await;
     let blocked = wait_text(&c, "[data-test='finding-PrnIntervalNotMet']", "paracetamol").await;
@@ -236,20 +338,32 @@ async fn e2e_bedside_round_in_the_real_app() {
     scan(&c, &demo_gtin(18)).await;
     wait_text(&c, "[data-test='dose-panel']", "Morphine").await;
     click(&c, "[data-test='outcome-GIVEN']").await;
-    wait(&c, "[data-test='qty']").await.send_keys("2.5").await.unwrap();
-    wait(&c, "[data-test='prn-reason']").await.send_keys("Breakthrough pain 7/10").await.unwrap();
+    wait(&c, "[data-test='qty']")
+        .await
+        .send_keys("2.5")
+        .await
+        .unwrap();
+    wait(&c, "[data-test='prn-reason']")
+        .await
+        .send_keys("Breakthrough pain 7/10")
+        .await
+        .unwrap();
     click(&c, "[data-test='witness-who'] option[value='st-ben']").await;
-    wait(&c, "[data-test='witness-pin']").await.send_keys(medround_tests::pin("st-ben")).await.unwrap();
+    wait(&c, "[data-test='witness-pin']")
+        .await
+        .send_keys(medround_tests::pin("st-ben"))
+        .await
+        .unwrap();
     shot(&c, "04-cd-witness.png").await;
     save_expecting(&c, "Morphine").await;
     let records = wait_text(&c, "[data-test='records']", "witness Ben Okoro").await;
     assert!(records.contains("GIVEN"), "{records}");
     shot(&c, "05-resident-after-cd.png").await;
-    c.close().await.unwrap();
-    drop(driver);
+    end(c, driver).await;
 
+    eprintln!("e2e: first launch done; restarting the app");
     // Restart: everything the screen confirmed is there.
-    let driver = Driver::start(data.path(), "2026-11-23T08:20:00Z");
+    let driver = Driver::start(&data, "2026-11-23T08:20:00Z", &groups);
     let started = Instant::now();
     let c = driver.app().await;
     wait(&c, "[data-test='staff-st-amy']").await;
@@ -260,9 +374,11 @@ async fn e2e_bedside_round_in_the_real_app() {
     back(&c).await;
     open(&c, "res-01").await;
     let records = wait_text(&c, "[data-test='records']", "Felt dizzy").await;
-    assert!(records.contains("Amlodipine") && records.contains("GIVEN"), "{records}");
-    c.close().await.unwrap();
-    drop(driver);
+    assert!(
+        records.contains("Amlodipine") && records.contains("GIVEN"),
+        "{records}"
+    );
+    end(c, driver).await;
 
     println!("e2e: app start to sign-in screen: first start (building the demo home) {} ms, restart {} ms",
         first_start.as_millis(), second_start.as_millis());

@@ -57,7 +57,11 @@ impl AppState {
 
     pub fn open_resident(self, id: String) {
         spawn_local(async move {
-            match call(&OpenResident { resident: id.clone() }).await {
+            match call(&OpenResident {
+                resident: id.clone(),
+            })
+            .await
+            {
                 Ok(r) => {
                     self.resident.set(Some(r));
                     self.screen.set(Screen::Resident(id));
@@ -74,7 +78,10 @@ impl AppState {
                 Ok(true) => {
                     self.session.set(None);
                     self.screen.set(Screen::SignIn);
-                    self.say(true, "Screen locked after the resident. Sign in for the next one.");
+                    self.say(
+                        true,
+                        "Screen locked after the resident. Sign in for the next one.",
+                    );
                 }
                 Ok(false) => {
                     self.screen.set(Screen::Round);
@@ -123,7 +130,10 @@ fn App() -> impl IntoView {
                 let idle_ms = f64::from(s.idle_lock_minutes) * 60_000.0;
                 if now_ms() - app.last_activity.get_untracked() > idle_ms {
                     app.sign_out();
-                    app.say(false, "The screen locked after being left idle. Sign in again.");
+                    app.say(
+                        false,
+                        "The screen locked after being left idle. Sign in again.",
+                    );
                 }
             }
         },
@@ -163,14 +173,20 @@ fn SignInScreen() -> impl IntoView {
     let pin = RwSignal::new(String::new());
     let busy = RwSignal::new(false);
     let submit = move || {
-        let Some(s) = chosen.get_untracked() else { return };
+        let Some(s) = chosen.get_untracked() else {
+            return;
+        };
         let p = pin.get_untracked();
         if p.is_empty() || busy.get_untracked() {
             return;
         }
         busy.set(true);
         spawn_local(async move {
-            let res = call(&SignIn { staff_id: s.id.clone(), pin: p }).await;
+            let res = call(&SignIn {
+                staff_id: s.id.clone(),
+                pin: p,
+            })
+            .await;
             busy.set(false);
             pin.set(String::new());
             match res {

@@ -60,9 +60,20 @@ impl Panel {
     }
 
     fn open(&self, row: DoseRow, kind: Kind) {
-        self.qty.set(if row.variable { None } else { Some(row.max_qty.as_f64()) });
+        self.qty.set(if row.variable {
+            None
+        } else {
+            Some(row.max_qty.as_f64())
+        });
         self.outcome.set(None);
-        for s in [self.note, self.late_reason, self.prn_reason, self.site, self.witness, self.witness_pin] {
+        for s in [
+            self.note,
+            self.late_reason,
+            self.prn_reason,
+            self.site,
+            self.witness,
+            self.witness_pin,
+        ] {
             s.set(String::new());
         }
         self.covert.set(false);
@@ -75,9 +86,16 @@ impl Panel {
     fn attempt(&self, scans: &[Scan]) -> Option<DoseAttempt> {
         let (row, kind) = self.row.get_untracked()?;
         let subject = match kind {
-            Kind::Slot => Subject::Slot { order: OrderId::new(&row.order), at: row.slot.parse().ok()? },
-            Kind::Prn => Subject::Prn { order: OrderId::new(&row.order) },
-            Kind::Homely => Subject::Homely { remedy: RemedyId::new(&row.order) },
+            Kind::Slot => Subject::Slot {
+                order: OrderId::new(&row.order),
+                at: row.slot.parse().ok()?,
+            },
+            Kind::Prn => Subject::Prn {
+                order: OrderId::new(&row.order),
+            },
+            Kind::Homely => Subject::Homely {
+                remedy: RemedyId::new(&row.order),
+            },
         };
         let text = |s: RwSignal<String>| Some(s.get_untracked()).filter(|t| !t.trim().is_empty());
         let mut a = DoseAttempt::new(subject, self.outcome.get_untracked()?);
@@ -106,7 +124,12 @@ pub fn ResidentScreen() -> impl IntoView {
     let correction_reason = RwSignal::new(String::new());
     let patch_site = RwSignal::new(String::new());
 
-    let rid = move || app.resident.get_untracked().map(|r| r.id).unwrap_or_default();
+    let rid = move || {
+        app.resident
+            .get_untracked()
+            .map(|r| r.id)
+            .unwrap_or_default()
+    };
     let reload = move || {
         let id = rid();
         app.open_resident(id);
@@ -127,10 +150,30 @@ pub fn ResidentScreen() -> impl IntoView {
                     scans.update(|s| s.push((v.order.clone(), v.scan.clone())));
                     if let (true, Some(order)) = (v.ok, v.order.clone()) {
                         if let Some(r) = app.resident.get_untracked() {
-                            let pick = r.doses.iter().find(|d| d.order == order && matches!(d.state, DoseState::Due | DoseState::Late) && d.unavailable.is_none()).cloned().map(|d| (d, Kind::Slot))
-                                .or_else(|| r.prn.iter().find(|d| d.order == order && d.unavailable.is_none()).cloned().map(|d| (d, Kind::Prn)));
+                            let pick = r
+                                .doses
+                                .iter()
+                                .find(|d| {
+                                    d.order == order
+                                        && matches!(d.state, DoseState::Due | DoseState::Late)
+                                        && d.unavailable.is_none()
+                                })
+                                .cloned()
+                                .map(|d| (d, Kind::Slot))
+                                .or_else(|| {
+                                    r.prn
+                                        .iter()
+                                        .find(|d| d.order == order && d.unavailable.is_none())
+                                        .cloned()
+                                        .map(|d| (d, Kind::Prn))
+                                });
                             if let Some((row, kind)) = pick {
-                                if panel.row.get_untracked().map(|(r, _)| r.order != row.order).unwrap_or(true) {
+                                if panel
+                                    .row
+                                    .get_untracked()
+                                    .map(|(r, _)| r.order != row.order)
+                                    .unwrap_or(true)
+                                {
                                     panel.open(row, kind);
                                 }
                             }
@@ -144,22 +187,44 @@ pub fn ResidentScreen() -> impl IntoView {
 
     let submit = move || {
         let scans_for: Vec<Scan> = {
-            let order = panel.row.get_untracked().map(|(r, _)| r.order).unwrap_or_default();
-            scans.get_untracked().into_iter().filter(|(o, _)| o.as_deref() == Some(order.as_str()) || o.is_none()).map(|(_, s)| s).collect()
+            let order = panel
+                .row
+                .get_untracked()
+                .map(|(r, _)| r.order)
+                .unwrap_or_default();
+            scans
+                .get_untracked()
+                .into_iter()
+                .filter(|(o, _)| o.as_deref() == Some(order.as_str()) || o.is_none())
+                .map(|(_, s)| s)
+                .collect()
         };
         let Some(attempt) = panel.attempt(&scans_for) else {
             panel.findings.set(vec![]);
             app.say(false, "Choose what happened first.");
             return;
         };
-        let controlled = panel.row.get_untracked().map(|(r, _)| r.controlled.is_some()).unwrap_or(false);
-        let witness = (controlled && attempt.outcome.is_taken() || controlled && attempt.outcome == OutcomeCode::Destroyed)
-            .then(|| WitnessPin { staff_id: panel.witness.get_untracked(), pin: panel.witness_pin.get_untracked() })
+        let controlled = panel
+            .row
+            .get_untracked()
+            .map(|(r, _)| r.controlled.is_some())
+            .unwrap_or(false);
+        let witness = (controlled && attempt.outcome.is_taken()
+            || controlled && attempt.outcome == OutcomeCode::Destroyed)
+            .then(|| WitnessPin {
+                staff_id: panel.witness.get_untracked(),
+                pin: panel.witness_pin.get_untracked(),
+            })
             .filter(|w| !w.staff_id.is_empty());
         let resident = rid();
         panel.busy.set(true);
         spawn_local(async move {
-            let res = call(&RecordDose { resident, attempt, witness }).await;
+            let res = call(&RecordDose {
+                resident,
+                attempt,
+                witness,
+            })
+            .await;
             panel.busy.set(false);
             panel.witness_pin.set(String::new());
             match res {
@@ -344,7 +409,12 @@ pub fn ResidentScreen() -> impl IntoView {
 }
 
 fn dose_item(d: DoseRow, kind: Kind, panel: Panel) -> impl IntoView {
-    let actionable = d.unavailable.is_none() && (kind != Kind::Slot || matches!(d.state, DoseState::Due | DoseState::Late | DoseState::Upcoming));
+    let actionable = d.unavailable.is_none()
+        && (kind != Kind::Slot
+            || matches!(
+                d.state,
+                DoseState::Due | DoseState::Late | DoseState::Upcoming
+            ));
     let d2 = d.clone();
     let k2 = kind.clone();
     let state_label = match (&d.outcome, &d.state) {

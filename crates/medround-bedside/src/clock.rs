@@ -26,7 +26,9 @@ pub struct TrainingClock {
 
 impl TrainingClock {
     pub fn starting_at(start: DateTime<Utc>) -> Self {
-        TrainingClock { offset: start - Utc::now() }
+        TrainingClock {
+            offset: start - Utc::now(),
+        }
     }
 }
 

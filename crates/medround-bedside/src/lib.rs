@@ -62,14 +62,23 @@ pub struct Bedside {
 
 impl Bedside {
     /// Opens the tablet's store: the database in `data_dir`, its key in `key_file` (kept apart).
-    pub fn open(db_file: &Path, key_file: &Path, clock: Box<dyn Clock>) -> Result<Bedside, StoreError> {
+    pub fn open(
+        db_file: &Path,
+        key_file: &Path,
+        clock: Box<dyn Clock>,
+    ) -> Result<Bedside, StoreError> {
         if let Some(dir) = db_file.parent() {
             std::fs::create_dir_all(dir)?;
         }
         let key = Key::load_or_create(key_file)?;
         let store = Store::open(db_file, &key)?;
         let demo = store.meta("demo")?.as_deref() == Some("1");
-        Ok(Bedside { store, clock, session: None, demo })
+        Ok(Bedside {
+            store,
+            clock,
+            session: None,
+            demo,
+        })
     }
 
     /// Builds the demo home if the store is empty. Returns whether it did.
@@ -97,7 +106,12 @@ impl Bedside {
     }
 
     fn setting_u32(&self, key: &str, default: u32) -> u32 {
-        self.store.meta(key).ok().flatten().and_then(|v| v.parse().ok()).unwrap_or(default)
+        self.store
+            .meta(key)
+            .ok()
+            .flatten()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
     }
 
     fn idle_lock(&self) -> u32 {
@@ -109,11 +123,15 @@ impl Bedside {
     }
 
     pub fn set_lock_after_each_resident(&mut self, on: bool) -> Result<(), IpcError> {
-        self.store.set_meta("lock_after_each_resident", if on { "1" } else { "0" }).map_err(storage)
+        self.store
+            .set_meta("lock_after_each_resident", if on { "1" } else { "0" })
+            .map_err(storage)
     }
 
     pub fn set_idle_lock_minutes(&mut self, m: u32) -> Result<(), IpcError> {
-        self.store.set_meta("idle_lock_minutes", &m.max(1).to_string()).map_err(storage)
+        self.store
+            .set_meta("idle_lock_minutes", &m.max(1).to_string())
+            .map_err(storage)
     }
 
     /// The signed-in person, if the session is still live. Every command passes through here, so
@@ -122,10 +140,16 @@ impl Bedside {
         let now = self.clock.now();
         let idle = Duration::minutes(i64::from(self.idle_lock()));
         match &mut self.session {
-            None => Err(IpcError::new(ErrorCode::NotSignedIn, "Sign in with your PIN.")),
+            None => Err(IpcError::new(
+                ErrorCode::NotSignedIn,
+                "Sign in with your PIN.",
+            )),
             Some(s) if now - s.last_active > idle => {
                 self.session = None;
-                Err(IpcError::new(ErrorCode::SessionLocked, "The screen locked after being left idle. Sign in again."))
+                Err(IpcError::new(
+                    ErrorCode::SessionLocked,
+                    "The screen locked after being left idle. Sign in again.",
+                ))
             }
             Some(s) => {
                 s.last_active = now;
@@ -139,9 +163,17 @@ impl Bedside {
     pub fn home(&self) -> Result<HomeView, IpcError> {
         let staff = self.store.staff().map_err(storage)?;
         Ok(HomeView {
-            name: self.store.home_name().map_err(storage)?.unwrap_or_else(|| "Medround".into()),
+            name: self
+                .store
+                .home_name()
+                .map_err(storage)?
+                .unwrap_or_else(|| "Medround".into()),
             demo: self.demo,
-            staff: staff.iter().filter(|s| s.active).map(views::staff_card).collect(),
+            staff: staff
+                .iter()
+                .filter(|s| s.active)
+                .map(views::staff_card)
+                .collect(),
             device: self.store.device().to_string(),
         })
     }
@@ -155,12 +187,12 @@ impl Bedside {
             .ok_or_else(|| IpcError::new(ErrorCode::NotFound, "Choose your name from the list."))?;
         match self.store.check_pin(&staff.id, pin).map_err(storage)? {
             PinCheck::Ok => {}
-            PinCheck::Wrong { attempts_left } => {
-                return Err(IpcError::new(
-                    ErrorCode::WrongPin,
-                    format!("That PIN is not right. {attempts_left} more tries before the account locks."),
-                ))
-            }
+            PinCheck::Wrong { attempts_left } => return Err(IpcError::new(
+                ErrorCode::WrongPin,
+                format!(
+                    "That PIN is not right. {attempts_left} more tries before the account locks."
+                ),
+            )),
             PinCheck::Locked => {
                 return Err(IpcError::new(
                     ErrorCode::AccountLocked,
@@ -168,10 +200,16 @@ impl Bedside {
                 ))
             }
             PinCheck::NoPin => {
-                return Err(IpcError::new(ErrorCode::NoPin, "No PIN is set for you on this tablet. Ask a senior."))
+                return Err(IpcError::new(
+                    ErrorCode::NoPin,
+                    "No PIN is set for you on this tablet. Ask a senior.",
+                ))
             }
         }
-        self.session = Some(Session { staff: staff.clone(), last_active: self.clock.now() });
+        self.session = Some(Session {
+            staff: staff.clone(),
+            last_active: self.clock.now(),
+        });
         Ok(SessionView {
             staff: views::staff_card(&staff),
             idle_lock_minutes: self.idle_lock(),
@@ -230,7 +268,10 @@ impl Bedside {
         let now = self.clock.now();
         let r = self.store.resident(id).map_err(storage)?;
         let orders = self.store.orders_for(id).map_err(storage)?;
-        let items = self.store.items_for(id, Some(now - Duration::days(2))).map_err(storage)?;
+        let items = self
+            .store
+            .items_for(id, Some(now - Duration::days(2)))
+            .map_err(storage)?;
         let staff = self.store.staff().map_err(storage)?;
         let remedies = self.store.remedies().map_err(storage)?;
         Ok(views::resident(&r, &orders, &remedies, &items, &staff, now))
@@ -238,7 +279,8 @@ impl Bedside {
 
     pub fn scan(&mut self, resident: &str, raw: &str) -> Result<ScanView, IpcError> {
         self.who()?;
-        let scan = parse_scan(raw).map_err(|e| IpcError::new(ErrorCode::BadBarcode, e.to_string()))?;
+        let scan =
+            parse_scan(raw).map_err(|e| IpcError::new(ErrorCode::BadBarcode, e.to_string()))?;
         let id = ResidentId::new(resident);
         let r = self.store.resident(&id).map_err(storage)?;
         let orders = self.store.orders_for(&id).map_err(storage)?;
@@ -247,7 +289,10 @@ impl Bedside {
 
     fn context_parts(&self, id: &ResidentId) -> Result<ContextParts, IpcError> {
         let now = self.clock.now();
-        let items = self.store.items_for(id, Some(now - Duration::days(HISTORY_DAYS))).map_err(storage)?;
+        let items = self
+            .store
+            .items_for(id, Some(now - Duration::days(HISTORY_DAYS)))
+            .map_err(storage)?;
         let mut history = Vec::new();
         let mut removals = Vec::new();
         for it in items {
@@ -282,7 +327,11 @@ impl Bedside {
     }
 
     /// The findings for an attempt, without recording it (the screen shows them as the carer goes).
-    pub fn assess(&mut self, resident: &str, attempt: &DoseAttempt) -> Result<Assessment, IpcError> {
+    pub fn assess(
+        &mut self,
+        resident: &str,
+        attempt: &DoseAttempt,
+    ) -> Result<Assessment, IpcError> {
         let author = self.who()?;
         let id = ResidentId::new(resident);
         let parts = self.context_parts(&id)?;
@@ -290,12 +339,21 @@ impl Bedside {
         let ctx = parts.ctx(self.clock.now(), &author, None, cd_balance);
         let mut a = rules::assess(&ctx, attempt);
         // The witness is asked for after the rest is right; do not show it as a problem yet.
-        a.findings.retain(|f| f.code != rules::FindingCode::WitnessNeeded);
+        a.findings
+            .retain(|f| f.code != rules::FindingCode::WitnessNeeded);
         Ok(a)
     }
 
-    fn cd_balance_for(&self, parts: &ContextParts, attempt: &DoseAttempt) -> Result<Option<Qty>, IpcError> {
-        match attempt.subject.order().and_then(|o| parts.orders.iter().find(|x| &x.id == o)) {
+    fn cd_balance_for(
+        &self,
+        parts: &ContextParts,
+        attempt: &DoseAttempt,
+    ) -> Result<Option<Qty>, IpcError> {
+        match attempt
+            .subject
+            .order()
+            .and_then(|o| parts.orders.iter().find(|x| &x.id == o))
+        {
             Some(o) if o.cd.is_some() => Ok(Some(self.cd_balance(&o.id)?)),
             _ => Ok(None),
         }
@@ -303,7 +361,12 @@ impl Bedside {
 
     /// Records a dose (or a not-given outcome), with its stock movement and CD register entry, as
     /// one durable write. Returns the findings if anything blocks.
-    pub fn record_dose(&mut self, resident: &str, attempt: &DoseAttempt, witness: Option<&WitnessPin>) -> Result<Recorded, IpcError> {
+    pub fn record_dose(
+        &mut self,
+        resident: &str,
+        attempt: &DoseAttempt,
+        witness: Option<&WitnessPin>,
+    ) -> Result<Recorded, IpcError> {
         let author = self.who()?;
         let now = self.clock.now();
         let id = ResidentId::new(resident);
@@ -313,40 +376,85 @@ impl Bedside {
             None => None,
         };
         let cd_balance = self.cd_balance_for(&parts, attempt)?;
-        let ctx = parts.ctx(now, &author, witness_staff.as_ref().map(|s| Witness { staff: s, authenticated: true }), cd_balance);
+        let ctx = parts.ctx(
+            now,
+            &author,
+            witness_staff.as_ref().map(|s| Witness {
+                staff: s,
+                authenticated: true,
+            }),
+            cd_balance,
+        );
         let record_id = RecordId::new(format!("adm-{}", uuid::Uuid::new_v4().simple()));
-        let rec = rules::record(&ctx, attempt, record_id.clone(), self.store.device().clone()).map_err(|a| {
+        let rec = rules::record(
+            &ctx,
+            attempt,
+            record_id.clone(),
+            self.store.device().clone(),
+        )
+        .map_err(|a| {
             let message = a
                 .blocks()
                 .next()
                 .map(|f| f.message.clone())
                 .unwrap_or_else(|| "Read and acknowledge the warnings to continue.".into());
-            IpcError { code: ErrorCode::Blocked, message, findings: a.findings }
+            IpcError {
+                code: ErrorCode::Blocked,
+                message,
+                findings: a.findings,
+            }
         })?;
-        let order = attempt.subject.order().and_then(|o| parts.orders.iter().find(|x| &x.id == o));
+        let order = attempt
+            .subject
+            .order()
+            .and_then(|o| parts.orders.iter().find(|x| &x.id == o));
         let mut items = vec![Item::Administration(rec.clone())];
         items.extend(self.consequences(&rec, order, cd_balance, &parts, now));
         self.store.append(&id, now, &items).map_err(storage)?;
         let message = match (rec.outcome, order) {
-            (OutcomeCode::Given, Some(o)) => format!("Recorded: {} {} given.", o.medicine.label(), rec.quantity.map(|q| format!("{q} {}", o.unit)).unwrap_or_default()),
+            (OutcomeCode::Given, Some(o)) => format!(
+                "Recorded: {} {} given.",
+                o.medicine.label(),
+                rec.quantity
+                    .map(|q| format!("{q} {}", o.unit))
+                    .unwrap_or_default()
+            ),
             (code, _) => format!("Recorded: {}.", code.code()),
         };
-        Ok(Recorded { record: record_id.to_string(), message, acknowledged: rec.acknowledged })
+        Ok(Recorded {
+            record: record_id.to_string(),
+            message,
+            acknowledged: rec.acknowledged,
+        })
     }
 
     /// What follows from a record: stock, the CD register, incidents and review tasks.
-    fn consequences(&self, rec: &Administration, order: Option<&Order>, cd_balance: Option<Qty>, parts: &ContextParts, now: DateTime<Utc>) -> Vec<Item> {
+    fn consequences(
+        &self,
+        rec: &Administration,
+        order: Option<&Order>,
+        cd_balance: Option<Qty>,
+        parts: &ContextParts,
+        now: DateTime<Utc>,
+    ) -> Vec<Item> {
         let mut items = Vec::new();
         let device = self.store.device().clone();
         let short = || uuid::Uuid::new_v4().simple().to_string();
-        if let (Some(o), true) = (order, rec.outcome.is_taken() || rec.outcome == OutcomeCode::Destroyed) {
+        if let (Some(o), true) = (
+            order,
+            rec.outcome.is_taken() || rec.outcome == OutcomeCode::Destroyed,
+        ) {
             let q = rec.quantity.unwrap_or(o.dose.max());
             // S14: each dose given (or destroyed) takes from stock.
             items.push(Item::StockMovement(StockMovement {
                 id: RecordId::new(format!("stk-{}", short())),
                 order: o.id.clone(),
                 delta: -q,
-                reason: if rec.outcome == OutcomeCode::Destroyed { StockReason::Destroyed } else { StockReason::Administered },
+                reason: if rec.outcome == OutcomeCode::Destroyed {
+                    StockReason::Destroyed
+                } else {
+                    StockReason::Administered
+                },
                 at: rec.occurred_at,
                 by: rec.author.clone(),
                 device: device.clone(),
@@ -356,7 +464,10 @@ impl Bedside {
                 let movement = if rec.outcome == OutcomeCode::Destroyed {
                     CdMovement::Destroyed { qty: q }
                 } else {
-                    CdMovement::Administered { qty: q, administration: rec.id.clone() }
+                    CdMovement::Administered {
+                        qty: q,
+                        administration: rec.id.clone(),
+                    }
                 };
                 items.push(Item::CdEntry(CdEntry {
                     id: RecordId::new(format!("cd-{}", short())),
@@ -384,17 +495,36 @@ impl Bedside {
             }))
         };
         if rec.allergy_override.is_some() {
-            incident(IncidentKind::AllergyOverride, format!("Given despite a recorded allergy: {}", rec.allergy_override.clone().unwrap_or_default()));
+            incident(
+                IncidentKind::AllergyOverride,
+                format!(
+                    "Given despite a recorded allergy: {}",
+                    rec.allergy_override.clone().unwrap_or_default()
+                ),
+            );
         }
         if rec.is_retrospective() {
-            incident(IncidentKind::Retrospective, format!("Entered after the event: {}", rec.retrospective_reason.clone().unwrap_or_default()));
+            incident(
+                IncidentKind::Retrospective,
+                format!(
+                    "Entered after the event: {}",
+                    rec.retrospective_reason.clone().unwrap_or_default()
+                ),
+            );
         }
         if let (Some(o), true) = (order, rec.outcome.is_omission()) {
             let mut history = parts.history.clone();
             history.push(rec.clone());
             if let Some(review) = omission_review(o, &history) {
                 let codes: Vec<&str> = review.outcomes.iter().map(|c| c.code()).collect();
-                incident(IncidentKind::RepeatedOmission, format!("{}: {} in a row. Ask the GP or pharmacist to review.", o.medicine.label(), codes.join(", ")));
+                incident(
+                    IncidentKind::RepeatedOmission,
+                    format!(
+                        "{}: {} in a row. Ask the GP or pharmacist to review.",
+                        o.medicine.label(),
+                        codes.join(", ")
+                    ),
+                );
             }
         }
         items
@@ -405,9 +535,14 @@ impl Bedside {
             .store
             .staff_member(&w.staff_id)
             .map_err(storage)?
-            .ok_or_else(|| IpcError::new(ErrorCode::NotFound, "Choose the witness from the list."))?;
+            .ok_or_else(|| {
+                IpcError::new(ErrorCode::NotFound, "Choose the witness from the list.")
+            })?;
         if staff.id == author.id {
-            return Err(IpcError::new(ErrorCode::NotAllowed, "The witness must be a different person."));
+            return Err(IpcError::new(
+                ErrorCode::NotAllowed,
+                "The witness must be a different person.",
+            ));
         }
         match self.store.check_pin(&staff.id, &w.pin).map_err(storage)? {
             PinCheck::Ok => Ok(staff),
@@ -421,7 +556,12 @@ impl Bedside {
     }
 
     /// S9: a correction voids an earlier record; the earlier record stays, struck through.
-    pub fn correct(&mut self, resident: &str, record: &str, reason: &str) -> Result<Recorded, IpcError> {
+    pub fn correct(
+        &mut self,
+        resident: &str,
+        record: &str,
+        reason: &str,
+    ) -> Result<Recorded, IpcError> {
         let author = self.who()?;
         let now = self.clock.now();
         let id = ResidentId::new(resident);
@@ -435,7 +575,11 @@ impl Bedside {
             RecordId::new(format!("adm-{}", uuid::Uuid::new_v4().simple())),
             self.store.device().clone(),
         )
-        .map_err(|f| IpcError { code: ErrorCode::Blocked, message: f[0].message.clone(), findings: f })?;
+        .map_err(|f| IpcError {
+            code: ErrorCode::Blocked,
+            message: f[0].message.clone(),
+            findings: f,
+        })?;
         let mut items = vec![Item::Administration(rec.clone())];
         // A voided dose goes back into stock.
         if let Some(orig) = parts.history.iter().find(|r| r.id.as_str() == record) {
@@ -452,23 +596,41 @@ impl Bedside {
             }
         }
         self.store.append(&id, now, &items).map_err(storage)?;
-        Ok(Recorded { record: rec.id.to_string(), message: "Correction recorded. The earlier record stays, struck through.".into(), acknowledged: vec![] })
+        Ok(Recorded {
+            record: rec.id.to_string(),
+            message: "Correction recorded. The earlier record stays, struck through.".into(),
+            acknowledged: vec![],
+        })
     }
 
     /// S13: the removal of a patch, before the next goes on.
-    pub fn remove_patch(&mut self, resident: &str, order: &str, site: &str) -> Result<Recorded, IpcError> {
+    pub fn remove_patch(
+        &mut self,
+        resident: &str,
+        order: &str,
+        site: &str,
+    ) -> Result<Recorded, IpcError> {
         let author = self.who()?;
         if !author.may_administer() {
-            return Err(IpcError::new(ErrorCode::NotAllowed, "Only medication-trained staff can record this."));
+            return Err(IpcError::new(
+                ErrorCode::NotAllowed,
+                "Only medication-trained staff can record this.",
+            ));
         }
         if site.trim().is_empty() {
-            return Err(IpcError::new(ErrorCode::BadInput, "Say where the patch was removed from."));
+            return Err(IpcError::new(
+                ErrorCode::BadInput,
+                "Say where the patch was removed from.",
+            ));
         }
         let now = self.clock.now();
         let id = ResidentId::new(resident);
         let o = self.store.order(&OrderId::new(order)).map_err(storage)?;
         if o.resident != id || !matches!(o.application, Application::Patch { .. }) {
-            return Err(IpcError::new(ErrorCode::BadInput, "That is not a patch on this resident's chart."));
+            return Err(IpcError::new(
+                ErrorCode::BadInput,
+                "That is not a patch on this resident's chart.",
+            ));
         }
         let rec = PatchRemoval {
             id: RecordId::new(format!("rm-{}", uuid::Uuid::new_v4().simple())),
@@ -479,18 +641,36 @@ impl Bedside {
             author: author.id,
             device: self.store.device().clone(),
         };
-        self.store.append(&id, now, &[Item::PatchRemoval(rec.clone())]).map_err(storage)?;
-        Ok(Recorded { record: rec.id.to_string(), message: format!("Patch removal from {} recorded.", rec.site), acknowledged: vec![] })
+        self.store
+            .append(&id, now, &[Item::PatchRemoval(rec.clone())])
+            .map_err(storage)?;
+        Ok(Recorded {
+            record: rec.id.to_string(),
+            message: format!("Patch removal from {} recorded.", rec.site),
+            acknowledged: vec![],
+        })
     }
 
     /// "Was it effective?" for a PRN dose.
-    pub fn follow_up(&mut self, resident: &str, administration: &str, effective: bool, note: Option<String>) -> Result<Recorded, IpcError> {
+    pub fn follow_up(
+        &mut self,
+        resident: &str,
+        administration: &str,
+        effective: bool,
+        note: Option<String>,
+    ) -> Result<Recorded, IpcError> {
         let author = self.who()?;
         let now = self.clock.now();
         let id = ResidentId::new(resident);
         let parts = self.context_parts(&id)?;
-        if !parts.history.iter().any(|r| r.id.as_str() == administration && matches!(r.subject, Subject::Prn { .. } | Subject::Homely { .. })) {
-            return Err(IpcError::new(ErrorCode::NotFound, "That when-required dose was not found."));
+        if !parts.history.iter().any(|r| {
+            r.id.as_str() == administration
+                && matches!(r.subject, Subject::Prn { .. } | Subject::Homely { .. })
+        }) {
+            return Err(IpcError::new(
+                ErrorCode::NotFound,
+                "That when-required dose was not found.",
+            ));
         }
         let rec = PrnFollowUp {
             id: RecordId::new(format!("fu-{}", uuid::Uuid::new_v4().simple())),
@@ -501,16 +681,29 @@ impl Bedside {
             author: author.id,
             device: self.store.device().clone(),
         };
-        self.store.append(&id, now, &[Item::PrnFollowUp(rec.clone())]).map_err(storage)?;
-        Ok(Recorded { record: rec.id.to_string(), message: "Follow-up recorded.".into(), acknowledged: vec![] })
+        self.store
+            .append(&id, now, &[Item::PrnFollowUp(rec.clone())])
+            .map_err(storage)?;
+        Ok(Recorded {
+            record: rec.id.to_string(),
+            message: "Follow-up recorded.".into(),
+            acknowledged: vec![],
+        })
     }
 
     /// S15: a senior confirms the medicines after a return; doses unlock.
     pub fn reconcile(&mut self, resident: &str) -> Result<(), IpcError> {
         let author = self.who()?;
         let now = self.clock.now();
-        let mut r = self.store.resident(&ResidentId::new(resident)).map_err(storage)?;
-        rules::reconcile(&r, &author).map_err(|f| IpcError { code: ErrorCode::NotAllowed, message: f.message.clone(), findings: vec![f] })?;
+        let mut r = self
+            .store
+            .resident(&ResidentId::new(resident))
+            .map_err(storage)?;
+        rules::reconcile(&r, &author).map_err(|f| IpcError {
+            code: ErrorCode::NotAllowed,
+            message: f.message.clone(),
+            findings: vec![f],
+        })?;
         r.reconciliation_pending = false;
         self.store.put_resident(&r, now).map_err(storage)
     }
@@ -525,18 +718,36 @@ impl Bedside {
         let mut written = 0;
         for r in residents {
             let orders = self.store.orders_for(&r.id).map_err(storage)?;
-            let history = self.store.administrations_for(&r.id, Some(since - Duration::days(1))).map_err(storage)?;
-            let closed = closures(&r, &orders, &history, since.max(first_slot_floor(&orders, since)), now, HOME_TZ);
+            let history = self
+                .store
+                .administrations_for(&r.id, Some(since - Duration::days(1)))
+                .map_err(storage)?;
+            let closed = closures(
+                &r,
+                &orders,
+                &history,
+                since.max(first_slot_floor(&orders, since)),
+                now,
+                HOME_TZ,
+            );
             if closed.is_empty() {
                 continue;
             }
             let mut items = Vec::new();
             for c in &closed {
-                let id = RecordId::new(format!("sys-{}-{}-{}", c.outcome.code().to_lowercase(), c.order, c.at.timestamp()));
+                let id = RecordId::new(format!(
+                    "sys-{}-{}-{}",
+                    c.outcome.code().to_lowercase(),
+                    c.order,
+                    c.at.timestamp()
+                ));
                 let rec = Administration {
                     id: id.clone(),
                     resident: r.id.clone(),
-                    subject: Subject::Slot { order: c.order.clone(), at: c.at },
+                    subject: Subject::Slot {
+                        order: c.order.clone(),
+                        at: c.at,
+                    },
                     outcome: c.outcome,
                     quantity: None,
                     note: None,
@@ -557,14 +768,23 @@ impl Bedside {
                     voids: None,
                 };
                 items.push(Item::Administration(rec));
-                if c.outcome == OutcomeCode::Missed && orders.iter().any(|o| o.id == c.order && o.time_critical) {
-                    let o = orders.iter().find(|o| o.id == c.order).expect("checked above");
+                if c.outcome == OutcomeCode::Missed
+                    && orders.iter().any(|o| o.id == c.order && o.time_critical)
+                {
+                    let o = orders
+                        .iter()
+                        .find(|o| o.id == c.order)
+                        .expect("checked above");
                     items.push(Item::Incident(Incident {
                         id: RecordId::new(format!("inc-{id}")),
                         resident: r.id.clone(),
                         kind: IncidentKind::MissedTimeCritical,
                         records: vec![id],
-                        message: format!("{} due {} was missed.", o.medicine.label(), c.at.with_timezone(&HOME_TZ).format("%H:%M %d %b")),
+                        message: format!(
+                            "{} due {} was missed.",
+                            o.medicine.label(),
+                            c.at.with_timezone(&HOME_TZ).format("%H:%M %d %b")
+                        ),
                         raised_at: now,
                         device: self.store.device().clone(),
                     }));
@@ -582,7 +802,12 @@ impl Bedside {
 fn first_slot_floor(orders: &[Order], since: DateTime<Utc>) -> DateTime<Utc> {
     orders
         .iter()
-        .map(|o| medround_domain::schedule::local_to_utc(HOME_TZ, o.start.and_hms_opt(0, 0, 0).expect("midnight")))
+        .map(|o| {
+            medround_domain::schedule::local_to_utc(
+                HOME_TZ,
+                o.start.and_hms_opt(0, 0, 0).expect("midnight"),
+            )
+        })
         .min()
         .unwrap_or(since)
 }
@@ -597,7 +822,13 @@ struct ContextParts {
 }
 
 impl ContextParts {
-    fn ctx<'a>(&'a self, now: DateTime<Utc>, author: &'a Staff, witness: Option<Witness<'a>>, cd_balance: Option<Qty>) -> DoseContext<'a> {
+    fn ctx<'a>(
+        &'a self,
+        now: DateTime<Utc>,
+        author: &'a Staff,
+        witness: Option<Witness<'a>>,
+        cd_balance: Option<Qty>,
+    ) -> DoseContext<'a> {
         DoseContext {
             now,
             tz: HOME_TZ,

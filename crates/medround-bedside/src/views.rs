@@ -32,8 +32,13 @@ fn local(t: DateTime<Utc>, fmt: &str) -> String {
 fn away_text(r: &Resident) -> Option<String> {
     match r.presence {
         Presence::Present => None,
-        Presence::InHospital { since } => Some(format!("In hospital since {}", local(since, "%-d %b %H:%M"))),
-        Presence::OnLeave { since } => Some(format!("On leave since {}", local(since, "%-d %b %H:%M"))),
+        Presence::InHospital { since } => Some(format!(
+            "In hospital since {}",
+            local(since, "%-d %b %H:%M")
+        )),
+        Presence::OnLeave { since } => {
+            Some(format!("On leave since {}", local(since, "%-d %b %H:%M")))
+        }
     }
 }
 
@@ -50,20 +55,37 @@ pub fn round(
 ) -> RoundView {
     let mut orders_by: HashMap<&str, Vec<Order>> = HashMap::new();
     for o in orders {
-        orders_by.entry(o.resident.as_str()).or_default().push(o.clone());
+        orders_by
+            .entry(o.resident.as_str())
+            .or_default()
+            .push(o.clone());
     }
     let mut hist_by: HashMap<&str, Vec<Administration>> = HashMap::new();
     for a in history {
-        hist_by.entry(a.resident.as_str()).or_default().push(a.clone());
+        hist_by
+            .entry(a.resident.as_str())
+            .or_default()
+            .push(a.clone());
     }
     let mut out: Vec<UnitRound> = units
         .iter()
-        .map(|u| UnitRound { id: u.id.to_string(), name: u.name.clone(), residents: vec![], due_now: 0, late: 0, missed: 0, time_critical_soon: 0 })
+        .map(|u| UnitRound {
+            id: u.id.to_string(),
+            name: u.name.clone(),
+            residents: vec![],
+            due_now: 0,
+            late: 0,
+            missed: 0,
+            time_critical_soon: 0,
+        })
         .collect();
     for r in residents {
         let rr = resident_round(
             r,
-            orders_by.get(r.id.as_str()).map(Vec::as_slice).unwrap_or(&[]),
+            orders_by
+                .get(r.id.as_str())
+                .map(Vec::as_slice)
+                .unwrap_or(&[]),
             hist_by.get(r.id.as_str()).map(Vec::as_slice).unwrap_or(&[]),
             now,
             lookback,
@@ -85,7 +107,15 @@ pub fn round(
         let unit = match out.iter_mut().find(|u| u.id == r.unit.as_str()) {
             Some(u) => u,
             None => {
-                out.push(UnitRound { id: r.unit.to_string(), name: r.unit.to_string(), residents: vec![], due_now: 0, late: 0, missed: 0, time_critical_soon: 0 });
+                out.push(UnitRound {
+                    id: r.unit.to_string(),
+                    name: r.unit.to_string(),
+                    residents: vec![],
+                    due_now: 0,
+                    late: 0,
+                    missed: 0,
+                    time_critical_soon: 0,
+                });
                 out.last_mut().expect("just pushed")
             }
         };
@@ -106,7 +136,12 @@ pub fn round(
             )
         });
     }
-    RoundView { home, now_local: local(now, "%a %-d %b %H:%M"), units: out, open_incidents }
+    RoundView {
+        home,
+        now_local: local(now, "%a %-d %b %H:%M"),
+        units: out,
+        open_incidents,
+    }
 }
 
 fn dose_row(o: &Order, resident: &Resident, today: chrono::NaiveDate) -> DoseRow {
@@ -117,7 +152,12 @@ fn dose_row(o: &Order, resident: &Resident, today: chrono::NaiveDate) -> DoseRow
     let unavailable = match &o.status {
         OrderStatus::Pending => Some("Waiting for a senior to check it in".to_string()),
         OrderStatus::Discontinued { reason, .. } => Some(format!("Stopped: {reason}")),
-        OrderStatus::Active if o.is_ended(today) => Some(format!("Ended {}", o.end.map(|e| e.format("%-d %b").to_string()).unwrap_or_default())),
+        OrderStatus::Active if o.is_ended(today) => Some(format!(
+            "Ended {}",
+            o.end
+                .map(|e| e.format("%-d %b").to_string())
+                .unwrap_or_default()
+        )),
         OrderStatus::Active => None,
     };
     DoseRow {
@@ -142,7 +182,11 @@ fn dose_row(o: &Order, resident: &Resident, today: chrono::NaiveDate) -> DoseRow
         time_critical: o.time_critical,
         needs_site: o.application.needs_site(),
         patch: matches!(o.application, Application::Patch { .. }),
-        covert_offered: o.covert_allowed && resident.covert_plan.as_ref().is_some_and(|p| p.in_date(today)),
+        covert_offered: o.covert_allowed
+            && resident
+                .covert_plan
+                .as_ref()
+                .is_some_and(|p| p.in_date(today)),
         prn_indication: o.prn.as_ref().map(|p| p.indication.clone()),
         unavailable,
     }
@@ -157,7 +201,10 @@ pub fn resident(
     now: DateTime<Utc>,
 ) -> ResidentView {
     let today = now.with_timezone(&HOME_TZ).date_naive();
-    let day_start = medround_domain::schedule::local_to_utc(HOME_TZ, today.and_hms_opt(0, 0, 0).expect("midnight"));
+    let day_start = medround_domain::schedule::local_to_utc(
+        HOME_TZ,
+        today.and_hms_opt(0, 0, 0).expect("midnight"),
+    );
     let day_end = day_start + Duration::hours(25);
     let admins: Vec<Administration> = items
         .iter()
@@ -178,7 +225,9 @@ pub fn resident(
         }
         if base.unavailable.is_some() {
             // Show recently ended or pending orders once, greyed, with the reason.
-            if o.status == OrderStatus::Pending || o.end.is_some_and(|e| (today - e).num_days() <= 7) {
+            if o.status == OrderStatus::Pending
+                || o.end.is_some_and(|e| (today - e).num_days() <= 7)
+            {
                 doses.push(base);
             }
             continue;
@@ -186,7 +235,10 @@ pub fn resident(
         // Today's slots, plus any earlier slot still open (late, not yet closed).
         for at in slots_between(o, now - Duration::hours(14), day_end, HOME_TZ) {
             let w = window(o, at, HOME_TZ);
-            let subject = Subject::Slot { order: o.id.clone(), at };
+            let subject = Subject::Slot {
+                order: o.id.clone(),
+                at,
+            };
             let outcome = slot_outcome(stand.iter().copied().filter(|x| x.subject == subject));
             let state = slot_state(&w, outcome, now);
             if at < day_start && (outcome.is_some() || now > w.closes) {
@@ -195,7 +247,11 @@ pub fn resident(
             let mut row = base.clone();
             row.slot = at.to_rfc3339();
             row.time = local(at, "%H:%M");
-            row.window = format!("{}–{}", local(w.opens, "%H:%M"), local(w.late_after, "%H:%M"));
+            row.window = format!(
+                "{}–{}",
+                local(w.opens, "%H:%M"),
+                local(w.late_after, "%H:%M")
+            );
             row.outcome = outcome.map(|x| x.outcome);
             row.state = match state {
                 SlotState::Upcoming => DoseState::Upcoming,
@@ -224,7 +280,11 @@ pub fn resident(
                 medicine: h.medicine.label(),
                 dose: h.dose.describe(&h.unit),
                 route: "by mouth".into(),
-                instructions: format!("Homely remedy for {}. Up to {} days, then ask the GP.", h.indication.to_lowercase(), h.max_days),
+                instructions: format!(
+                    "Homely remedy for {}. Up to {} days, then ask the GP.",
+                    h.indication.to_lowercase(),
+                    h.max_days
+                ),
                 state: DoseState::Upcoming,
                 outcome: None,
                 variable: h.dose.is_variable(),
@@ -242,14 +302,36 @@ pub fn resident(
         })
         .collect();
 
-    let names: HashMap<&str, &str> = staff.iter().map(|s| (s.id.as_str(), s.name.as_str())).collect();
-    let name = |id: &str| names.get(id).map(|n| n.to_string()).unwrap_or_else(|| if id == "system" { "Medround (system)".into() } else { id.to_string() });
-    let medicine_of = |s: &Subject| match s {
-        Subject::Slot { order, .. } | Subject::Prn { order } => orders.iter().find(|o| &o.id == order).map(|o| o.medicine.label()),
-        Subject::Homely { remedy } => remedies.iter().find(|x| &x.id == remedy).map(|x| format!("{} (homely remedy)", x.medicine.label())),
-    }
-    .unwrap_or_else(|| "Unknown medicine".into());
-    let voided: HashSet<&str> = admins.iter().filter_map(|a| a.voids.as_ref().map(|v| v.as_str())).collect();
+    let names: HashMap<&str, &str> = staff
+        .iter()
+        .map(|s| (s.id.as_str(), s.name.as_str()))
+        .collect();
+    let name = |id: &str| {
+        names.get(id).map(|n| n.to_string()).unwrap_or_else(|| {
+            if id == "system" {
+                "Medround (system)".into()
+            } else {
+                id.to_string()
+            }
+        })
+    };
+    let medicine_of = |s: &Subject| {
+        match s {
+            Subject::Slot { order, .. } | Subject::Prn { order } => orders
+                .iter()
+                .find(|o| &o.id == order)
+                .map(|o| o.medicine.label()),
+            Subject::Homely { remedy } => remedies
+                .iter()
+                .find(|x| &x.id == remedy)
+                .map(|x| format!("{} (homely remedy)", x.medicine.label())),
+        }
+        .unwrap_or_else(|| "Unknown medicine".into())
+    };
+    let voided: HashSet<&str> = admins
+        .iter()
+        .filter_map(|a| a.voids.as_ref().map(|v| v.as_str()))
+        .collect();
     let mut records: Vec<RecordRow> = admins
         .iter()
         .filter(|a| a.recorded_at >= now - Duration::hours(24))
@@ -271,7 +353,14 @@ pub fn resident(
         .collect();
     records.sort_by(|a, b| b.time.cmp(&a.time));
     records.reverse();
-    records.sort_by_key(|r| std::cmp::Reverse(admins.iter().find(|a| a.id.as_str() == r.id).map(|a| a.recorded_at)));
+    records.sort_by_key(|r| {
+        std::cmp::Reverse(
+            admins
+                .iter()
+                .find(|a| a.id.as_str() == r.id)
+                .map(|a| a.recorded_at),
+        )
+    });
 
     let followed: HashSet<&str> = items
         .iter()
@@ -282,11 +371,20 @@ pub fn resident(
         .collect();
     let follow_ups = stand
         .iter()
-        .filter(|a| a.outcome.is_taken() && matches!(a.subject, Subject::Prn { .. } | Subject::Homely { .. }) && !followed.contains(a.id.as_str()))
+        .filter(|a| {
+            a.outcome.is_taken()
+                && matches!(a.subject, Subject::Prn { .. } | Subject::Homely { .. })
+                && !followed.contains(a.id.as_str())
+        })
         .filter(|a| now - a.occurred_at < Duration::hours(24))
         .map(|a| {
             let mins = match &a.subject {
-                Subject::Prn { order } => orders.iter().find(|o| &o.id == order).and_then(|o| o.prn.as_ref()).map(|p| p.follow_up_minutes).unwrap_or(60),
+                Subject::Prn { order } => orders
+                    .iter()
+                    .find(|o| &o.id == order)
+                    .and_then(|o| o.prn.as_ref())
+                    .map(|p| p.follow_up_minutes)
+                    .unwrap_or(60),
                 _ => 60,
             };
             FollowUpRow {
@@ -300,7 +398,9 @@ pub fn resident(
     let reviews = items
         .iter()
         .filter_map(|i| match i {
-            Item::Incident(x) if x.kind == IncidentKind::RepeatedOmission => Some(x.message.clone()),
+            Item::Incident(x) if x.kind == IncidentKind::RepeatedOmission => {
+                Some(x.message.clone())
+            }
             _ => None,
         })
         .collect();
@@ -345,20 +445,53 @@ pub fn scan(r: &Resident, orders: &[Order], scan: Scan) -> ScanView {
     match &scan {
         Scan::Label { resident, order } => {
             if resident != &r.id {
-                ScanView { kind: "label".into(), message: format!("STOP: this label is for another resident, not {}.", r.full_name()), order: None, ok: false, scan }
+                ScanView {
+                    kind: "label".into(),
+                    message: format!(
+                        "STOP: this label is for another resident, not {}.",
+                        r.full_name()
+                    ),
+                    order: None,
+                    ok: false,
+                    scan,
+                }
             } else if let Some(o) = orders.iter().find(|o| &o.id == order) {
-                ScanView { kind: "label".into(), message: format!("Label matches {}: {}.", r.full_name(), o.medicine.label()), order: Some(o.id.to_string()), ok: true, scan }
+                ScanView {
+                    kind: "label".into(),
+                    message: format!("Label matches {}: {}.", r.full_name(), o.medicine.label()),
+                    order: Some(o.id.to_string()),
+                    ok: true,
+                    scan,
+                }
             } else {
-                ScanView { kind: "label".into(), message: "This label's medicine is not on the chart.".into(), order: None, ok: false, scan }
+                ScanView {
+                    kind: "label".into(),
+                    message: "This label's medicine is not on the chart.".into(),
+                    order: None,
+                    ok: false,
+                    scan,
+                }
             }
         }
         Scan::Product { gtin, .. } => {
-            let matching: Vec<&Order> = orders.iter().filter(|o| o.medicine.gtins.iter().any(|g| g == gtin)).collect();
+            let matching: Vec<&Order> = orders
+                .iter()
+                .filter(|o| o.medicine.gtins.iter().any(|g| g == gtin))
+                .collect();
             match matching.first() {
-                Some(o) => ScanView { kind: "product".into(), message: format!("Pack matches {}.", o.medicine.label()), order: Some(o.id.to_string()), ok: true, scan },
+                Some(o) => ScanView {
+                    kind: "product".into(),
+                    message: format!("Pack matches {}.", o.medicine.label()),
+                    order: Some(o.id.to_string()),
+                    ok: true,
+                    scan,
+                },
                 None => ScanView {
                     kind: "product".into(),
-                    message: format!("STOP: this pack is not a medicine on {}'s chart.", r.full_name()),
+                    message: format!(
+                        "STOP: this pack is not a medicine on {}'s chart.",
+                        r.full_name()
+                    ),
                     order: None,
                     ok: false,
                     scan,

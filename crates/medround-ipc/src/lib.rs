@@ -50,7 +50,11 @@ impl std::error::Error for IpcError {}
 
 impl IpcError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        IpcError { code, message: message.into(), findings: vec![] }
+        IpcError {
+            code,
+            message: message.into(),
+            findings: vec![],
+        }
     }
 }
 
@@ -238,20 +242,61 @@ macro_rules! command {
 }
 
 command!(GetHome, "get_home", HomeView {});
-command!(SignIn, "sign_in", SessionView { staff_id: String, pin: String });
+command!(
+    SignIn,
+    "sign_in",
+    SessionView {
+        staff_id: String,
+        pin: String
+    }
+);
 command!(SignOut, "sign_out", () {});
 command!(GetRound, "get_round", RoundView {});
-command!(OpenResident, "open_resident", ResidentView { resident: String });
+command!(
+    OpenResident,
+    "open_resident",
+    ResidentView { resident: String }
+);
 command!(LeaveResident, "leave_resident", bool {});
-command!(ScanCode, "scan_code", ScanView { resident: String, raw: String });
-command!(AssessDose, "assess_dose", medround_domain::rules::Assessment { resident: String, attempt: DoseAttempt });
+command!(
+    ScanCode,
+    "scan_code",
+    ScanView {
+        resident: String,
+        raw: String
+    }
+);
+command!(
+    AssessDose,
+    "assess_dose",
+    medround_domain::rules::Assessment {
+        resident: String,
+        attempt: DoseAttempt
+    }
+);
 command!(RecordDose, "record_dose", Recorded {
     resident: String,
     attempt: DoseAttempt,
     witness: Option<WitnessPin>,
 });
-command!(CorrectRecord, "correct_record", Recorded { resident: String, record: String, reason: String });
-command!(RemovePatch, "remove_patch", Recorded { resident: String, order: String, site: String });
+command!(
+    CorrectRecord,
+    "correct_record",
+    Recorded {
+        resident: String,
+        record: String,
+        reason: String
+    }
+);
+command!(
+    RemovePatch,
+    "remove_patch",
+    Recorded {
+        resident: String,
+        order: String,
+        site: String
+    }
+);
 command!(RecordFollowUp, "record_follow_up", Recorded {
     resident: String,
     administration: String,

@@ -27,7 +27,9 @@ fn main() {
         let admin = Administration {
             id: RecordId::new(&id),
             resident: resident.clone(),
-            subject: Subject::Prn { order: OrderId::new("ord-crash") },
+            subject: Subject::Prn {
+                order: OrderId::new("ord-crash"),
+            },
             outcome: OutcomeCode::Given,
             quantity: Some(Qty::whole(1)),
             note: Some("crash test".into()),
@@ -58,7 +60,11 @@ fn main() {
             device: store.device().clone(),
         };
         store
-            .append(&resident, at, &[Item::Administration(admin), Item::StockMovement(stock)])
+            .append(
+                &resident,
+                at,
+                &[Item::Administration(admin), Item::StockMovement(stock)],
+            )
             .expect("append");
         let mut o = out.lock();
         writeln!(o, "ACK {id}").expect("stdout");
