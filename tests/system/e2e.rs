@@ -82,7 +82,13 @@ impl Driver {
     }
 
     async fn app(&self) -> Client {
-        let app = repo().join("target/debug/medround-app");
+        // The test runs from <target>/debug/deps/; the app is built into <target>/debug/.
+        let exe = std::env::current_exe().unwrap();
+        let app = exe
+            .parent()
+            .and_then(Path::parent)
+            .unwrap()
+            .join("medround-app");
         assert!(
             app.exists(),
             "build the app first: cargo build -p medround-app ({})",

@@ -187,12 +187,14 @@ impl Bedside {
             .ok_or_else(|| IpcError::new(ErrorCode::NotFound, "Choose your name from the list."))?;
         match self.store.check_pin(&staff.id, pin).map_err(storage)? {
             PinCheck::Ok => {}
-            PinCheck::Wrong { attempts_left } => return Err(IpcError::new(
-                ErrorCode::WrongPin,
-                format!(
+            PinCheck::Wrong { attempts_left } => {
+                return Err(IpcError::new(
+                    ErrorCode::WrongPin,
+                    format!(
                     "That PIN is not right. {attempts_left} more tries before the account locks."
                 ),
-            )),
+                ))
+            }
             PinCheck::Locked => {
                 return Err(IpcError::new(
                     ErrorCode::AccountLocked,

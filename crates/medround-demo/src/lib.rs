@@ -37,7 +37,7 @@ impl Rng {
     pub fn new(seed: u64) -> Self {
         Rng(seed)
     }
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -45,7 +45,7 @@ impl Rng {
         z ^ (z >> 31)
     }
     pub fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
+        self.next_u64() % n.max(1)
     }
     pub fn chance(&mut self, per_thousand: u64) -> bool {
         self.below(1000) < per_thousand
@@ -341,7 +341,10 @@ const SIMPLE_LINCTUS: Med = Med {
 };
 
 /// Regular medicines handed out round-robin to fill each resident's chart.
-const REGULARS: &[(&Med, &[(u32, u32)], &str)] = &[
+/// A regular medicine, its times of day and its instructions.
+type Regular = (&'static Med, &'static [(u32, u32)], &'static str);
+
+const REGULARS: &[Regular] = &[
     (&AMLODIPINE, &[(8, 0)], "Swallow whole."),
     (&METFORMIN, &[(8, 0), (17, 0)], "With or just after food."),
     (&ATORVASTATIN, &[(22, 0)], ""),
