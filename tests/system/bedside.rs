@@ -445,3 +445,44 @@ fn s15_reconciliation_needs_a_senior() {
     t.bedside.reconcile("res-02").unwrap();
     t.bedside.record_dose("res-02", &a, None).unwrap();
 }
+
+#[test]
+fn s10_a_dose_recorded_after_its_window_closed_is_retrospective_and_listed() {
+    let mut t = signed_in("st-amy");
+    let row = dose(&mut t, who::PARKINSONS, "Amlodipine");
+    // The carer gave it at 08:05 but the tablet was flat; by 11:30 the slot closed as MISSED.
+    t.clock.set("2026-11-23T11:30:00Z".parse().unwrap());
+    t.bedside.close_windows().unwrap();
+    t.bedside.sign_in("st-amy", pin("st-amy")).unwrap();
+    let incidents = t.bedside.store().count_kind("incident").unwrap();
+    let mut a = scanned(attempt_for(&row, OutcomeCode::Given), 3);
+    a.occurred_at = Some("2026-11-23T08:05:00Z".parse().unwrap());
+    assert_eq!(
+        blocked_by(
+            t.bedside
+                .record_dose(who::PARKINSONS, &a, None)
+                .unwrap_err()
+        ),
+        vec![FindingCode::RetrospectiveReasonNeeded]
+    );
+    a.retrospective_reason = Some("Tablet battery was flat on the round".into());
+    t.bedside.record_dose(who::PARKINSONS, &a, None).unwrap();
+    let v = t.bedside.open_resident(who::PARKINSONS).unwrap();
+    let rec = v
+        .records
+        .iter()
+        .find(|r| r.retrospective)
+        .expect("retrospective record");
+    assert_eq!(rec.outcome, OutcomeCode::Given);
+    // The staff record stands over the system's MISSED, and the manager's list has it.
+    let slot = v
+        .doses
+        .iter()
+        .find(|d| d.order == row.order && d.slot == row.slot)
+        .unwrap();
+    assert_eq!(slot.outcome, Some(OutcomeCode::Given));
+    assert_eq!(
+        t.bedside.store().count_kind("incident").unwrap(),
+        incidents + 1
+    );
+}

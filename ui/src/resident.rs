@@ -10,6 +10,7 @@ use medround_domain::outcome::OutcomeCode;
 use medround_domain::qty::Qty;
 use medround_domain::record::Subject;
 use medround_domain::rules::{DoseAttempt, Finding, FindingCode, Severity};
+use medround_domain::schedule::{local_to_utc, HOME_TZ};
 use medround_domain::{OrderId, RemedyId};
 use medround_ipc::*;
 
@@ -34,6 +35,9 @@ struct Panel {
     tapped: RwSignal<bool>,
     witness: RwSignal<String>,
     witness_pin: RwSignal<String>,
+    /// "HH:MM" when the dose happened earlier than now (S10), and why it was not recorded then.
+    earlier: RwSignal<String>,
+    retro_reason: RwSignal<String>,
     acks: RwSignal<Vec<FindingCode>>,
     findings: RwSignal<Vec<Finding>>,
     busy: RwSignal<bool>,
@@ -53,6 +57,8 @@ impl Panel {
             tapped: RwSignal::new(false),
             witness: RwSignal::new(String::new()),
             witness_pin: RwSignal::new(String::new()),
+            earlier: RwSignal::new(String::new()),
+            retro_reason: RwSignal::new(String::new()),
             acks: RwSignal::new(vec![]),
             findings: RwSignal::new(vec![]),
             busy: RwSignal::new(false),
@@ -109,6 +115,16 @@ impl Panel {
         // Only scans of this order's product or label go with the record.
         a.scans = scans.to_vec();
         a.acknowledged = self.acks.get_untracked();
+        // A time typed for a scheduled dose is on the slot's own day, in the home's time.
+        if let (Some(t), Ok(slot)) = (
+            text(self.earlier)
+                .and_then(|t| chrono::NaiveTime::parse_from_str(t.trim(), "%H:%M").ok()),
+            row.slot.parse::<chrono::DateTime<chrono::Utc>>(),
+        ) {
+            let day = slot.with_timezone(&HOME_TZ).date_naive();
+            a.occurred_at = Some(local_to_utc(HOME_TZ, day.and_time(t)));
+            a.retrospective_reason = text(self.retro_reason);
+        }
         Some(a)
     }
 }
@@ -268,7 +284,20 @@ pub fn ResidentScreen() -> impl IntoView {
                         </div>
                     </header>
                     {r.away.clone().map(|a| view! { <p class="alert bad" role="alert">{format!("{a}. Doses resolve as HOSPITAL or LEAVE.")}</p> })}
-                    {r.locked_for_reconciliation.then(|| view! { <p class="alert bad" role="alert">"Back from hospital: doses are locked until a senior reconciles the medicines."</p> })}
+                    {r.locked_for_reconciliation.then(|| view! {
+                        <div class="alert bad" role="alert">
+                            <p>"Back from hospital: doses are locked until a senior has checked the medicines against the discharge letter."</p>
+                            <button class="primary" data-test="reconcile" on:click=move |_| {
+                                let resident = rid();
+                                spawn_local(async move {
+                                    match call(&Reconcile { resident }).await {
+                                        Ok(()) => { app.say(true, "Medicines reconciled: doses unlocked."); reload(); }
+                                        Err(e) => app.fail(e),
+                                    }
+                                });
+                            }>"I am a senior: medicines reconciled"</button>
+                        </div>
+                    })}
                     {r.covert_plan.clone().map(|c| view! { <p class="alert info">{c}</p> })}
                     {r.reviews.clone().into_iter().map(|m| view! { <p class="alert warn">{m}</p> }).collect_view()}
                 }
@@ -543,6 +572,15 @@ fn DosePanel(panel: Panel, submit: impl Fn() + Copy + Send + Sync + 'static) -> 
                             {(needs_note || panel.outcome.get().is_some()).then(|| view! {
                                 <label for="note">{if needs_note { "Note (needed)" } else { "Note (optional)" }}</label>
                                 <textarea id="note" data-test="note" prop:value=move || panel.note.get() on:input=move |ev| panel.note.set(event_target_value(&ev))></textarea>
+                            })}
+                            {(!row.slot.is_empty() && panel.outcome.get().is_some()).then(|| view! {
+                                <details class="earlier">
+                                    <summary>"It happened earlier and was not recorded at the time"</summary>
+                                    <label for="earlier">"Time it happened (HH:MM)"</label>
+                                    <input id="earlier" data-test="earlier" type="time" prop:value=move || panel.earlier.get() on:input=move |ev| panel.earlier.set(event_target_value(&ev))/>
+                                    <label for="retro-reason">"Why was it not recorded then?"</label>
+                                    <input id="retro-reason" data-test="retro-reason" prop:value=move || panel.retro_reason.get() on:input=move |ev| panel.retro_reason.set(event_target_value(&ev))/>
+                                </details>
                             })}
                             {(row.controlled.is_some() && given).then(|| view! {
                                 <fieldset class="witness" data-test="witness">
