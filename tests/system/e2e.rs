@@ -100,14 +100,23 @@ impl Driver {
             serde_json::json!({ "application": app }),
         );
         let url = format!("http://127.0.0.1:{}", self.port);
-        let mut builder =
-            ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new());
-        builder.capabilities(caps);
-        let connect = builder.connect(&url);
-        tokio::time::timeout(Duration::from_secs(60), connect)
-            .await
-            .expect("the app did not start within a minute")
-            .expect("WebDriver session with the app")
+        // tauri-driver accepts connections before WebKitWebDriver behind it is ready; on a
+        // fresh machine the first session request can be cut off. Ask again, within a minute.
+        let started = Instant::now();
+        loop {
+            let mut builder =
+                ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new());
+            builder.capabilities(caps.clone());
+            match tokio::time::timeout(Duration::from_secs(60), builder.connect(&url)).await {
+                Ok(Ok(c)) => return c,
+                Ok(Err(e)) if started.elapsed() < Duration::from_secs(60) => {
+                    eprintln!("e2e: WebDriver session not ready ({e}); asking again");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+                Ok(Err(e)) => panic!("WebDriver session with the app: {e}"),
+                Err(_) => panic!("the app did not start within a minute"),
+            }
+        }
     }
 }
 
@@ -231,9 +240,14 @@ async fn sign_in(c: &Client, staff: &str) {
     wait(c, "[data-test='round-screen']").await;
 }
 
+/// Opens a resident from the round and checks it is the one that was tapped.
 async fn open(c: &Client, resident: &str) {
     click(c, &format!("[data-test='resident-{resident}']")).await;
-    wait(c, "[data-test='resident-screen'] [data-test='nhs']").await;
+    wait(
+        c,
+        &format!("[data-test='resident-screen'][data-resident='{resident}'] [data-test='nhs']"),
+    )
+    .await;
 }
 
 async fn back(c: &Client) {

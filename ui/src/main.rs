@@ -83,10 +83,15 @@ impl AppState {
                         "Screen locked after the resident. Sign in for the next one.",
                     );
                 }
-                Ok(false) => {
-                    self.screen.set(Screen::Round);
-                    self.load_round();
-                }
+                // The round is fetched before it is shown, so the cards do not move under a
+                // finger that is about to tap one: a tap must open the resident it was aimed at.
+                Ok(false) => match call(&GetRound {}).await {
+                    Ok(r) => {
+                        self.round.set(Some(r));
+                        self.screen.set(Screen::Round);
+                    }
+                    Err(e) => self.fail(e),
+                },
                 Err(e) => self.fail(e),
             }
         });

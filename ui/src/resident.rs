@@ -260,7 +260,7 @@ pub fn ResidentScreen() -> impl IntoView {
     };
 
     view! {
-        <main class="resident" data-test="resident-screen">
+        <main class="resident" data-test="resident-screen" data-resident=move || app.resident.get().map(|r| r.id).unwrap_or_default()>
             {move || app.resident.get().map(|r| {
                 let allergies = r.allergies.clone();
                 view! {
@@ -447,6 +447,7 @@ fn dose_item(d: DoseRow, kind: Kind, panel: Panel) -> impl IntoView {
     let d2 = d.clone();
     let k2 = kind.clone();
     let state_label = match (&d.outcome, &d.state) {
+        _ if kind != Kind::Slot && d.unavailable.is_none() => "AS NEEDED".into(),
         (Some(o), _) => o.code().to_string(),
         (None, DoseState::Due) => "DUE".into(),
         (None, DoseState::Late) => "LATE".into(),
