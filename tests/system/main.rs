@@ -5,3 +5,4 @@
 mod bedside;
 mod crash;
 mod e2e;
+mod sync;

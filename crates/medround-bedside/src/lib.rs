@@ -5,6 +5,8 @@
 //! benchmarks call the same methods, so what is tested is what the app runs.
 
 pub mod clock;
+pub mod sync;
+pub use sync::{SyncRun, SyncSummary, CENTRAL};
 mod views;
 
 pub use clock::{Clock, FakeClock, SystemClock, TrainingClock};
@@ -29,7 +31,16 @@ use std::path::Path;
 
 /// How far back the rules look: long enough for S13 (patch sites), S17 (a fortnight of homely
 /// remedies) and S11 (three slots of a weekly order).
-const HISTORY_DAYS: i64 = 35;
+/// How much history the safety rules see, chosen so that every rule has what it needs and no
+/// more: the cost of a dose must not grow with the months of records behind it.
+/// Everything of the last two days: PRN intervals and 24-hour totals (S4), today's slots (S3),
+/// and records entered after the event (S10).
+const RECENT_HOURS: i64 = 48;
+/// Homely remedies count the days of use in a fortnight (S17).
+const HOMELY_DAYS: i64 = 14;
+/// The last records of each order: three slots for an omission review (S11), with room for
+/// corrections; the previous patch and its removal (S13); weekly orders.
+const PER_ORDER_RECORDS: u32 = 12;
 /// How far back the round and window closing look for unresolved doses.
 const ROUND_LOOKBACK_HOURS: i64 = 12;
 const CLOSE_LOOKBACK_HOURS: i64 = 48;
@@ -291,22 +302,33 @@ impl Bedside {
 
     fn context_parts(&self, id: &ResidentId) -> Result<ContextParts, IpcError> {
         let now = self.clock.now();
-        let items = self
+        let orders = self.store.orders_for(id).map_err(storage)?;
+        let order_ids: Vec<OrderId> = orders.iter().map(|o| o.id.clone()).collect();
+        let history = self
             .store
-            .items_for(id, Some(now - Duration::days(HISTORY_DAYS)))
+            .administrations_for_rules(
+                id,
+                &order_ids,
+                now - Duration::hours(RECENT_HOURS),
+                now - Duration::days(HOMELY_DAYS),
+                PER_ORDER_RECORDS,
+            )
             .map_err(storage)?;
-        let mut history = Vec::new();
         let mut removals = Vec::new();
-        for it in items {
-            match it {
-                Item::Administration(a) => history.push(a),
-                Item::PatchRemoval(p) => removals.push(p),
-                _ => {}
+        for o in orders.iter().filter(|o| o.application.needs_site()) {
+            for it in self
+                .store
+                .latest_for_order(&o.id, "patch_removal", PER_ORDER_RECORDS)
+                .map_err(storage)?
+            {
+                if let Item::PatchRemoval(p) = it {
+                    removals.push(p);
+                }
             }
         }
         Ok(ContextParts {
             resident: self.store.resident(id).map_err(storage)?,
-            orders: self.store.orders_for(id).map_err(storage)?,
+            orders,
             remedies: self.store.remedies().map_err(storage)?,
             limits: self.store.limits().map_err(storage)?,
             history,
@@ -567,7 +589,19 @@ impl Bedside {
         let author = self.who()?;
         let now = self.clock.now();
         let id = ResidentId::new(resident);
-        let parts = self.context_parts(&id)?;
+        let mut parts = self.context_parts(&id)?;
+        // The rules see recent history only; a correction of something older needs that record
+        // and everything after it (which would include an earlier correction of it).
+        if !parts.history.iter().any(|r| r.id.as_str() == record) {
+            if let Some(Item::Administration(old)) = self.store.item(record).map_err(storage)? {
+                if old.resident == id {
+                    parts.history = self
+                        .store
+                        .administrations_for(&id, Some(old.occurred_at))
+                        .map_err(storage)?;
+                }
+            }
+        }
         let rec = rules::correct(
             &parts.history,
             &RecordId::new(record),

@@ -30,6 +30,8 @@ pub enum ErrorCode {
     BadInput,
     NotAllowed,
     Storage,
+    /// A sync message was refused (damaged, hostile, or from another version).
+    SyncRefused,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -18,6 +18,7 @@
 mod key;
 pub mod migrate;
 mod pins;
+pub mod replica;
 
 pub use key::Key;
 pub use pins::PinCheck;
@@ -106,6 +107,15 @@ impl Item {
             Item::Incident(r) => r.id.as_str(),
         }
     }
+    fn resident(&self) -> Option<&ResidentId> {
+        match self {
+            Item::Administration(r) => Some(&r.resident),
+            Item::PatchRemoval(r) => Some(&r.resident),
+            Item::CdEntry(r) => Some(&r.resident),
+            Item::Incident(r) => Some(&r.resident),
+            Item::PrnFollowUp(_) | Item::StockMovement(_) => None,
+        }
+    }
     fn order(&self) -> Option<&str> {
         match self {
             Item::Administration(r) => r.subject.order().map(|o| o.as_str()),
@@ -158,6 +168,8 @@ pub struct Store {
     device: DeviceId,
     docs: HashMap<String, AutoCommit>,
     chunks: HashMap<String, u32>,
+    /// Sync states of the exchange under way, by (peer, document); stored ones are reloaded.
+    live_sync: HashMap<(String, String), automerge::sync::State>,
 }
 
 impl Store {
@@ -203,6 +215,7 @@ impl Store {
             device,
             docs: HashMap::new(),
             chunks: HashMap::new(),
+            live_sync: HashMap::new(),
         })
     }
 
@@ -309,6 +322,12 @@ impl Store {
         tx.execute(
             "INSERT INTO doc_chunks (doc_id, bytes) VALUES (?1, ?2)",
             params![doc_id, chunk],
+        )?;
+        // Written here: to be sent at the next sync.
+        tx.execute(
+            "INSERT INTO local_dirty (doc_id, changes, last_seq) VALUES (?1, 1, ?2)
+             ON CONFLICT (doc_id) DO UPDATE SET changes = changes + 1, last_seq = excluded.last_seq",
+            params![doc_id, tx.last_insert_rowid()],
         )?;
         for (k, v) in entries {
             project_entry(&tx, doc_id, k, v)?;
@@ -571,6 +590,72 @@ impl Store {
         )
     }
 
+    /// The administrations the safety rules need for one resident, bounded however long the
+    /// history: every record since `recent` (PRN intervals and 24-hour totals, S4; the slots of
+    /// today, S3), the last `per_order` records of each of `orders` (omission reviews, S11;
+    /// the last patch, S13; weekly orders), and homely-remedy records since `homely` (days of
+    /// use, S17). Each part is an index range, so a dose costs the same on day 365 as on day 1.
+    pub fn administrations_for_rules(
+        &self,
+        resident: &ResidentId,
+        orders: &[OrderId],
+        recent: DateTime<Utc>,
+        homely: DateTime<Utc>,
+        per_order: u32,
+    ) -> Result<Vec<Administration>> {
+        let mut jsons: HashMap<String, String> = HashMap::new();
+        let mut collect = |sql: &str, p: &[&dyn rusqlite::ToSql]| -> Result<()> {
+            let mut stmt = self.conn.prepare_cached(sql)?;
+            let rows =
+                stmt.query_map(p, |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+            for row in rows {
+                let (id, json) = row?;
+                jsons.entry(id).or_insert(json);
+            }
+            Ok(())
+        };
+        collect(
+            "SELECT id, json FROM p_records
+             WHERE resident = ?1 AND kind = 'administration' AND at >= ?2",
+            &[&resident.as_str(), &ts(recent)],
+        )?;
+        collect(
+            "SELECT id, json FROM p_records
+             WHERE resident = ?1 AND kind = 'administration' AND order_id IS NULL AND at >= ?2",
+            &[&resident.as_str(), &ts(homely)],
+        )?;
+        for o in orders {
+            collect(
+                "SELECT id, json FROM p_records
+                 WHERE order_id = ?1 AND kind = 'administration' ORDER BY at DESC LIMIT ?2",
+                &[&o.as_str(), &per_order],
+            )?;
+        }
+        let mut out = Vec::with_capacity(jsons.len());
+        for json in jsons.into_values() {
+            if let Item::Administration(a) = serde_json::from_str(&json)? {
+                out.push(a);
+            }
+        }
+        out.sort_by(|a, b| (a.occurred_at, &a.id).cmp(&(b.occurred_at, &b.id)));
+        Ok(out)
+    }
+
+    /// One record by its id.
+    pub fn item(&self, id: &str) -> Result<Option<Item>> {
+        Ok(self
+            .all_json("SELECT json FROM p_records WHERE id = ?1", [id])?
+            .pop())
+    }
+
+    /// The newest `limit` records of one kind for an order, newest first.
+    pub fn latest_for_order(&self, order: &OrderId, kind: &str, limit: u32) -> Result<Vec<Item>> {
+        self.all_json(
+            "SELECT json FROM p_records WHERE order_id = ?1 AND kind = ?2 ORDER BY at DESC, id DESC LIMIT ?3",
+            params![order.as_str(), kind, limit],
+        )
+    }
+
     pub fn administrations_for(
         &self,
         resident: &ResidentId,
@@ -682,6 +767,12 @@ fn project_entry(
         }
         "order" => {
             let o: Order = serde_json::from_str(json)?;
+            if doc_id.strip_prefix("resident:") != Some(o.resident.as_str()) || o.id.as_str() != id
+            {
+                return Err(StoreError::Corrupt(format!(
+                    "{key} does not belong in {doc_id}"
+                )));
+            }
             tx.execute(
                 "INSERT INTO p_orders (id, resident, json) VALUES (?1, ?2, ?3)
                  ON CONFLICT (id) DO UPDATE SET resident = excluded.resident, json = excluded.json",
@@ -691,6 +782,14 @@ fn project_entry(
         "profile" => {} // projected as a whole by project_resident
         _ => {
             let item: Item = serde_json::from_str(json)?;
+            // A record lives under its own kind and id, in its own resident's document: a
+            // record that claims otherwise (a damaged or hostile sync) is refused.
+            if item.kind() != kind || item.id() != id {
+                return Err(StoreError::Corrupt(format!(
+                    "{key} holds record {}",
+                    item.id()
+                )));
+            }
             let resident = doc_id
                 .strip_prefix("cycle:")
                 .and_then(|r| r.rsplit_once(':'))
@@ -698,6 +797,11 @@ fn project_entry(
                 .ok_or_else(|| {
                     StoreError::Corrupt(format!("record {key} outside a cycle document"))
                 })?;
+            if item.resident().is_some_and(|r| r.as_str() != resident) {
+                return Err(StoreError::Corrupt(format!(
+                    "{key} belongs to another resident than {doc_id}"
+                )));
+            }
             tx.execute(
                 "INSERT INTO p_records (id, kind, resident, order_id, at, doc_id, json)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)

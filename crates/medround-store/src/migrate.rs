@@ -5,11 +5,23 @@
 use crate::StoreError;
 use rusqlite::Connection;
 
-pub const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "0001_initial",
-    include_str!("../../../migrations/0001_initial.sql"),
-)];
+pub const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "0001_initial",
+        include_str!("../../../migrations/0001_initial.sql"),
+    ),
+    (
+        2,
+        "0002_record_lookups",
+        include_str!("../../../migrations/0002_record_lookups.sql"),
+    ),
+    (
+        3,
+        "0003_sync",
+        include_str!("../../../migrations/0003_sync.sql"),
+    ),
+];
 
 /// The schema version this build of the app writes.
 pub fn latest() -> i64 {

@@ -95,7 +95,10 @@ fn receive(
             reason: e.to_string(),
         })?;
     let changed = doc.get_heads() != before;
-    let answer = doc.sync().generate_sync_message(&mut state).map(|m| m.encode());
+    let answer = doc
+        .sync()
+        .generate_sync_message(&mut state)
+        .map(|m| m.encode());
     replica.checkin(doc_id, doc, state, changed)?;
     Ok((changed, answer))
 }
@@ -118,7 +121,10 @@ fn open(
             return Ok(None);
         }
     }
-    let msg = doc.sync().generate_sync_message(&mut state).map(|m| m.encode());
+    let msg = doc
+        .sync()
+        .generate_sync_message(&mut state)
+        .map(|m| m.encode());
     replica.checkin(doc_id, doc, state, false)?;
     Ok(msg)
 }

@@ -133,7 +133,10 @@ impl Replica for MemoryReplica {
         if changed {
             if self.check_json {
                 for k in doc.keys(ROOT).collect::<Vec<_>>() {
-                    for (v, _) in doc.get_all(ROOT, k.as_str()).map_err(|e| SyncError::Storage(Box::new(e)))? {
+                    for (v, _) in doc
+                        .get_all(ROOT, k.as_str())
+                        .map_err(|e| SyncError::Storage(Box::new(e)))?
+                    {
                         let ok = matches!(&v, Value::Scalar(s) if matches!(s.as_ref(), ScalarValue::Str(t) if serde_json_like(t)));
                         if !ok {
                             return Err(SyncError::Refused {
@@ -154,10 +157,10 @@ impl Replica for MemoryReplica {
     }
 }
 
-/// A cheap stand-in for "is this a JSON record": the real stores parse the record itself.
+/// Every value a Medround document holds is JSON; the real stores go further and parse the
+/// record itself.
 fn serde_json_like(s: &str) -> bool {
-    let t = s.trim();
-    (t.starts_with('{') && t.ends_with('}')) || (t.starts_with('"') && t.ends_with('"'))
+    serde_json::from_str::<serde_json::Value>(s).is_ok()
 }
 
 impl Feed for MemoryReplica {
@@ -176,6 +179,10 @@ impl Feed for MemoryReplica {
         let more = changed.len() > limit;
         changed.truncate(limit);
         let next = changed.last().map(|(s, _)| *s).unwrap_or(cursor);
-        Ok((changed.into_iter().map(|(_, d)| d.clone()).collect(), next, more))
+        Ok((
+            changed.into_iter().map(|(_, d)| d.clone()).collect(),
+            next,
+            more,
+        ))
     }
 }

@@ -18,8 +18,11 @@ impl Tablet {
         }
     }
     fn record(&mut self, doc: &str, id: &str) {
-        self.replica
-            .put(doc, &format!("administration/{id}"), &format!("{{\"id\":\"{id}\"}}"));
+        self.replica.put(
+            doc,
+            &format!("administration/{id}"),
+            &format!("{{\"id\":\"{id}\"}}"),
+        );
     }
     fn sync(&mut self, server: &mut MemoryReplica) -> Client {
         server.peer = self.name.into();
@@ -67,7 +70,11 @@ fn permutations(n: usize) -> Vec<Vec<usize>> {
 fn three_tablets_converge_in_every_order_of_delivery() {
     for order in permutations(3) {
         let mut server = MemoryReplica::new("server");
-        let mut tabs = [Tablet::new("tab-a"), Tablet::new("tab-b"), Tablet::new("tab-c")];
+        let mut tabs = [
+            Tablet::new("tab-a"),
+            Tablet::new("tab-b"),
+            Tablet::new("tab-c"),
+        ];
         for (i, t) in tabs.iter_mut().enumerate() {
             t.record(CYCLE, &format!("r{i}"));
             t.record(&format!("cycle:res-1{i}:713"), &format!("own{i}"));
@@ -119,7 +126,10 @@ fn duplicated_and_reordered_messages_change_nothing_twice() {
     assert_eq!(b.replica.snapshot(), server.snapshot());
     let records = &server.snapshot()[CYCLE];
     assert_eq!(records.len(), 21);
-    assert!(records.values().all(|v| v.len() == 1), "a record appeared twice");
+    assert!(
+        records.values().all(|v| v.len() == 1),
+        "a record appeared twice"
+    );
 }
 
 #[test]
@@ -155,7 +165,11 @@ fn a_cut_exchange_is_started_again_and_loses_nothing() {
         let rep = serve(&mut server, &req).unwrap();
         c.reply(&mut b.replica, &rep).unwrap();
     }
-    assert_eq!(c.cursor(), 0, "the cursor moved past documents still talking");
+    assert_eq!(
+        c.cursor(),
+        0,
+        "the cursor moved past documents still talking"
+    );
     b.sync(&mut server);
     assert_eq!(b.replica.snapshot(), server.snapshot());
 }

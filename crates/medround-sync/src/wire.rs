@@ -106,7 +106,9 @@ impl Envelope {
         let (flag, start) = (flags & 1 == 1, flags & 2 == 2);
         let count = r.u32()? as usize;
         if count > MAX_DOCS {
-            return Err(SyncError::Malformed(format!("{count} documents in one message")));
+            return Err(SyncError::Malformed(format!(
+                "{count} documents in one message"
+            )));
         }
         let mut docs: Vec<(String, Vec<u8>)> = Vec::with_capacity(count.min(1024));
         for _ in 0..count {
@@ -118,7 +120,9 @@ impl Envelope {
             }
             let len = r.u32()? as usize;
             if len > MAX_MESSAGE {
-                return Err(SyncError::Malformed(format!("the message for {id} is too large")));
+                return Err(SyncError::Malformed(format!(
+                    "the message for {id} is too large"
+                )));
             }
             let msg = r.take(len)?.to_vec();
             if docs.iter().any(|(d, _)| d == id) {
@@ -127,7 +131,9 @@ impl Envelope {
             docs.push((id.to_string(), msg));
         }
         if r.at != bytes.len() {
-            return Err(SyncError::Malformed("bytes after the end of the message".into()));
+            return Err(SyncError::Malformed(
+                "bytes after the end of the message".into(),
+            ));
         }
         Ok(Envelope {
             kind,
@@ -159,10 +165,14 @@ impl<'a> Reader<'a> {
         Ok(self.take(1)?[0])
     }
     fn u16(&mut self) -> Result<u16, SyncError> {
-        Ok(u16::from_be_bytes(self.take(2)?.try_into().expect("2 bytes")))
+        Ok(u16::from_be_bytes(
+            self.take(2)?.try_into().expect("2 bytes"),
+        ))
     }
     fn u32(&mut self) -> Result<u32, SyncError> {
-        Ok(u32::from_be_bytes(self.take(4)?.try_into().expect("4 bytes")))
+        Ok(u32::from_be_bytes(
+            self.take(4)?.try_into().expect("4 bytes"),
+        ))
     }
 }
 
@@ -202,7 +212,15 @@ mod tests {
 
     #[test]
     fn hostile_ids_and_sizes_are_refused() {
-        for id in ["", "../home", "home:", "Home", "cycle:res 01:1", "resident:a/b", "x:\u{e9}"] {
+        for id in [
+            "",
+            "../home",
+            "home:",
+            "Home",
+            "cycle:res 01:1",
+            "resident:a/b",
+            "x:\u{e9}",
+        ] {
             let e = Envelope {
                 docs: vec![(id.into(), vec![])],
                 ..sample()
@@ -215,7 +233,10 @@ mod tests {
         assert!(Envelope::decode(&bytes).is_err());
         let mut other = sample().encode();
         other[3] = 9;
-        assert!(matches!(Envelope::decode(&other), Err(SyncError::Version(9))));
+        assert!(matches!(
+            Envelope::decode(&other),
+            Err(SyncError::Version(9))
+        ));
     }
 
     #[test]

@@ -1,0 +1,228 @@
+//! The tablet's side of sync with the central record, and what a merge may reveal (S18).
+//! The bytes travel elsewhere (the shell's HTTP client, or a test's in-memory server); this
+//! module only turns them into documents and back.
+
+use crate::{storage, Bedside};
+use chrono::Duration;
+use medround_domain::incident::{possible_double_doses, DoubleDose, Incident, IncidentKind};
+use medround_domain::record::Administration;
+use medround_domain::{RecordId, ResidentId};
+use medround_ipc::{ErrorCode, IpcError};
+use medround_store::replica::Outgoing;
+use medround_store::Item;
+use medround_sync::{Client, Feed, Progress, Replica, SyncError};
+
+/// The central record, as a sync peer name in the store.
+pub const CENTRAL: &str = "central";
+
+/// How far back the merge checks look for two doses that should have been one.
+const DOUBLE_DOSE_HOURS: i64 = 48;
+
+/// One exchange with the central record, from start to finish.
+#[derive(Debug)]
+pub struct SyncRun {
+    client: Client,
+    outgoing: Outgoing,
+}
+
+impl SyncRun {
+    pub fn progress(&self) -> &Progress {
+        self.client.progress()
+    }
+}
+
+/// What an exchange brought.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncSummary {
+    pub round_trips: u32,
+    pub bytes_sent: u64,
+    pub bytes_received: u64,
+    pub documents_changed: usize,
+    /// Possible double doses found after the merge (S18), raised as incidents.
+    pub incidents: Vec<RecordId>,
+}
+
+pub(crate) fn sync_error(e: SyncError) -> IpcError {
+    let code = match e {
+        SyncError::Malformed(_) | SyncError::Version(_) | SyncError::Refused { .. } => {
+            ErrorCode::SyncRefused
+        }
+        SyncError::NoProgress(_) | SyncError::Storage(_) => ErrorCode::Storage,
+    };
+    IpcError::new(
+        code,
+        format!("Sync stopped: {e}. The records on this tablet are safe; it will try again."),
+    )
+}
+
+impl Bedside {
+    pub fn sync_start(&mut self) -> Result<SyncRun, IpcError> {
+        let mark = self.store.sync_mark(CENTRAL).map_err(storage)?;
+        let outgoing = self.store.outgoing().map_err(storage)?;
+        Ok(SyncRun {
+            client: Client::new(mark.cursor, outgoing.docs.clone()),
+            outgoing,
+        })
+    }
+
+    /// The next request to send, or `None` when the exchange is done.
+    pub fn sync_request(&mut self, run: &mut SyncRun) -> Result<Option<Vec<u8>>, IpcError> {
+        let mut peer = self.store.sync_peer(CENTRAL);
+        run.client.request(&mut peer).map_err(sync_error)
+    }
+
+    pub fn sync_reply(&mut self, run: &mut SyncRun, reply: &[u8]) -> Result<(), IpcError> {
+        let mut peer = self.store.sync_peer(CENTRAL);
+        run.client.reply(&mut peer, reply).map_err(sync_error)?;
+        // Keep the feed position reached so far: a long first sync cut off half way resumes.
+        self.store
+            .sync_cursor(CENTRAL, run.client.cursor())
+            .map_err(storage)
+    }
+
+    /// Ends a completed exchange: stores where it got to and runs the merge checks (S18) on
+    /// every resident whose records changed.
+    pub fn sync_finish(&mut self, run: SyncRun) -> Result<SyncSummary, IpcError> {
+        let now = self.clock.now();
+        self.store
+            .sync_completed(CENTRAL, run.client.cursor(), &run.outgoing, now)
+            .map_err(storage)?;
+        let p = run.client.progress();
+        let mut residents: Vec<ResidentId> = p
+            .changed
+            .iter()
+            .filter_map(|d| d.strip_prefix("cycle:").and_then(|r| r.rsplit_once(':')))
+            .map(|(r, _)| ResidentId::new(r))
+            .collect();
+        residents.sort();
+        residents.dedup();
+        let mut incidents = Vec::new();
+        for r in residents {
+            incidents.extend(self.raise_double_doses(&r)?);
+        }
+        Ok(SyncSummary {
+            round_trips: p.round_trips,
+            bytes_sent: p.bytes_sent,
+            bytes_received: p.bytes_received,
+            documents_changed: p.changed.len(),
+            incidents,
+        })
+    }
+
+    /// A whole exchange with a peer in the same process (tests, benchmarks, and the server's
+    /// own checks).
+    /// Incidents raised by the merge are sent straight away, in a second exchange, so that
+    /// other tablets and the manager see them now rather than at the next sync.
+    pub fn sync_with<S: Replica + Feed>(
+        &mut self,
+        server: &mut S,
+    ) -> Result<SyncSummary, IpcError> {
+        let mut summary = self.exchange_with(server)?;
+        if !summary.incidents.is_empty() {
+            let more = self.exchange_with(server)?;
+            summary.round_trips += more.round_trips;
+            summary.bytes_sent += more.bytes_sent;
+            summary.bytes_received += more.bytes_received;
+            summary.incidents.extend(more.incidents);
+        }
+        Ok(summary)
+    }
+
+    fn exchange_with<S: Replica + Feed>(
+        &mut self,
+        server: &mut S,
+    ) -> Result<SyncSummary, IpcError> {
+        let mut run = self.sync_start()?;
+        while let Some(req) = self.sync_request(&mut run)? {
+            let rep = medround_sync::serve(server, &req).map_err(sync_error)?;
+            self.sync_reply(&mut run, &rep)?;
+        }
+        self.sync_finish(run)
+    }
+
+    /// S18: two records that may be one dose given twice. Each finding becomes one incident
+    /// whose id comes from the records it names, so two tablets finding the same pair raise the
+    /// same incident rather than two.
+    fn raise_double_doses(&mut self, resident: &ResidentId) -> Result<Vec<RecordId>, IpcError> {
+        let now = self.clock.now();
+        let history = self
+            .store
+            .administrations_for(resident, Some(now - Duration::hours(DOUBLE_DOSE_HOURS)))
+            .map_err(storage)?;
+        let orders = self.store.orders_for(resident).map_err(storage)?;
+        let remedies = self.store.remedies().map_err(storage)?;
+        let staff = self.store.staff().map_err(storage)?;
+        let name = |a: &Administration| {
+            staff
+                .iter()
+                .find(|s| s.id == a.author)
+                .map(|s| s.name.clone())
+                .unwrap_or_else(|| a.author.to_string())
+        };
+        let describe = |id: &RecordId| {
+            history.iter().find(|a| &a.id == id).map(|a| {
+                format!(
+                    "{} at {} on {}",
+                    name(a),
+                    a.occurred_at
+                        .with_timezone(&medround_domain::schedule::HOME_TZ)
+                        .format("%H:%M"),
+                    a.device
+                )
+            })
+        };
+        let mut raised = Vec::new();
+        for dd in possible_double_doses(&orders, &remedies, &history) {
+            let (records, what) = match &dd {
+                DoubleDose::SameSlot { records } => (records.clone(), "one dose slot".to_string()),
+                DoubleDose::PrnInterval {
+                    first,
+                    second,
+                    substance,
+                } => (
+                    vec![first.clone(), second.clone()],
+                    format!("{substance} inside its minimum interval"),
+                ),
+            };
+            let id = RecordId::new(format!("inc-dd-{:016x}", fnv1a(&records)));
+            if self.store.item(id.as_str()).map_err(storage)?.is_some() {
+                continue;
+            }
+            let who: Vec<String> = records.iter().filter_map(describe).collect();
+            let incident = Incident {
+                id: id.clone(),
+                resident: resident.clone(),
+                kind: IncidentKind::PossibleDoubleDose,
+                records,
+                message: format!(
+                    "Possible double dose: {} records given for {}: {}. Check the resident and tell the manager.",
+                    who.len(),
+                    what,
+                    who.join("; ")
+                ),
+                raised_at: now,
+                device: self.store.device().clone(),
+            };
+            self.store
+                .append(resident, now, &[Item::Incident(incident)])
+                .map_err(storage)?;
+            raised.push(id);
+        }
+        Ok(raised)
+    }
+}
+
+/// A stable 64-bit digest of record ids (FNV-1a), for incident ids that every tablet derives
+/// alike.
+fn fnv1a(ids: &[RecordId]) -> u64 {
+    let mut sorted: Vec<&str> = ids.iter().map(|r| r.as_str()).collect();
+    sorted.sort_unstable();
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for id in sorted {
+        for b in id.bytes().chain(std::iter::once(0)) {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    h
+}

@@ -1,0 +1,207 @@
+//! Tablets syncing through a central record held in memory: convergence, the first download of
+//! a home, and the merge checks for possible double doses (S18).
+
+use medround_demo::{demo_gtin, who};
+use medround_domain::incident::IncidentKind;
+use medround_domain::outcome::OutcomeCode;
+use medround_domain::record::Subject;
+use medround_domain::rules::DoseAttempt;
+use medround_domain::{OrderId, ResidentId};
+use medround_ipc::DoseRow;
+use medround_store::Item;
+use medround_sync::memory::MemoryReplica;
+use medround_tests::{monday_morning, pin, Tablet};
+
+/// The central record and two tablets of Larch House: A built the home, B downloaded it.
+fn home_with_two_tablets() -> (MemoryReplica, Tablet, Tablet) {
+    let mut server = MemoryReplica::new("central");
+    let mut a = Tablet::demo(monday_morning());
+    server.peer = "tab-a".into();
+    a.bedside
+        .sync_with(&mut server)
+        .expect("A uploads the home");
+    let mut b = Tablet::empty(monday_morning());
+    server.peer = "tab-b".into();
+    b.bedside
+        .sync_with(&mut server)
+        .expect("B downloads the home");
+    for s in medround_demo::DEMO_STAFF {
+        b.bedside
+            .store_mut()
+            .set_pin(&medround_domain::StaffId::new(s.0), s.4)
+            .unwrap();
+    }
+    a.bedside.sign_in("st-amy", pin("st-amy")).unwrap();
+    b.bedside.sign_in("st-dev", pin("st-dev")).unwrap();
+    (server, a, b)
+}
+
+fn sync(t: &mut Tablet, server: &mut MemoryReplica, name: &str) -> medround_bedside::SyncSummary {
+    server.peer = name.into();
+    t.bedside.sync_with(server).expect("sync")
+}
+
+fn row(t: &mut Tablet, resident: &str, medicine: &str) -> DoseRow {
+    let v = t.bedside.open_resident(resident).expect("open resident");
+    v.doses
+        .into_iter()
+        .chain(v.prn)
+        .find(|d| d.medicine.starts_with(medicine) && d.unavailable.is_none())
+        .unwrap_or_else(|| panic!("{medicine} not on {resident}'s chart"))
+}
+
+fn give(
+    t: &mut Tablet,
+    resident: &str,
+    medicine: &str,
+    gtin: u32,
+    qty: Option<i64>,
+    prn: bool,
+) -> String {
+    let r = row(t, resident, medicine);
+    let subject = if prn {
+        Subject::Prn {
+            order: OrderId::new(&r.order),
+        }
+    } else {
+        Subject::Slot {
+            order: OrderId::new(&r.order),
+            at: r.slot.parse().unwrap(),
+        }
+    };
+    let mut a = DoseAttempt::new(subject, OutcomeCode::Given);
+    if gtin == 0 {
+        a.product_tapped = true;
+    } else {
+        a.scans
+            .push(medround_domain::barcode::parse_scan(&demo_gtin(gtin)).unwrap());
+    }
+    a.quantity = qty.map(medround_domain::qty::Qty::whole);
+    if prn {
+        a.prn_reason = Some("Pain".into());
+    }
+    let done = t
+        .bedside
+        .record_dose(resident, &a, None)
+        .unwrap_or_else(|e| panic!("{}: {:?}", e.message, e.findings));
+    t.bedside.leave_resident();
+    done.record
+}
+
+fn double_doses(t: &Tablet, resident: &str) -> Vec<medround_domain::incident::Incident> {
+    t.bedside
+        .store()
+        .items_for(&ResidentId::new(resident), None)
+        .unwrap()
+        .into_iter()
+        .filter_map(|i| match i {
+            Item::Incident(x) if x.kind == IncidentKind::PossibleDoubleDose => Some(x),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_new_tablet_downloads_the_whole_home() {
+    let (_server, a, b) = home_with_two_tablets();
+    let (sa, sb) = (a.bedside.store(), b.bedside.store());
+    assert_eq!(sa.residents().unwrap(), sb.residents().unwrap());
+    assert_eq!(sa.all_orders().unwrap(), sb.all_orders().unwrap());
+    assert_eq!(sa.record_count().unwrap(), sb.record_count().unwrap());
+    assert!(
+        sb.record_count().unwrap() > 500,
+        "{}",
+        sb.record_count().unwrap()
+    );
+}
+
+#[test]
+fn doses_recorded_offline_on_two_tablets_reach_both() {
+    let (mut server, mut a, mut b) = home_with_two_tablets();
+    let on_a = give(&mut a, who::PARKINSONS, "Amlodipine", 3, None, false);
+    let on_b = give(&mut b, who::PARKINSONS, "Furosemide", 0, None, false);
+    sync(&mut a, &mut server, "tab-a");
+    let got = sync(&mut b, &mut server, "tab-b");
+    assert!(got.documents_changed >= 1);
+    sync(&mut a, &mut server, "tab-a");
+    for t in [&a, &b] {
+        assert!(t.bedside.store().item(&on_a).unwrap().is_some());
+        assert!(t.bedside.store().item(&on_b).unwrap().is_some());
+    }
+    // Nothing was doubled: the two stores hold the same records.
+    assert_eq!(
+        a.bedside.store().record_count().unwrap(),
+        b.bedside.store().record_count().unwrap()
+    );
+    assert!(
+        double_doses(&a, who::PARKINSONS).is_empty(),
+        "no double dose without one"
+    );
+}
+
+#[test]
+fn s18_the_same_slot_given_on_two_tablets_raises_one_incident_on_both() {
+    let (mut server, mut a, mut b) = home_with_two_tablets();
+    let first = give(&mut a, who::PARKINSONS, "Amlodipine", 3, None, false);
+    let second = give(&mut b, who::PARKINSONS, "Amlodipine", 3, None, false);
+    sync(&mut a, &mut server, "tab-a");
+    let on_b = sync(&mut b, &mut server, "tab-b");
+    assert_eq!(on_b.incidents.len(), 1, "B finds the double dose on merge");
+    let on_a = sync(&mut a, &mut server, "tab-a");
+    assert!(
+        on_a.incidents.is_empty(),
+        "A receives B's incident rather than raising another"
+    );
+    for t in [&a, &b] {
+        let found = double_doses(t, who::PARKINSONS);
+        assert_eq!(found.len(), 1);
+        let mut named = found[0].records.clone();
+        named.sort();
+        let mut both = vec![first.clone(), second.clone()];
+        both.sort();
+        assert_eq!(
+            named.iter().map(|r| r.to_string()).collect::<Vec<_>>(),
+            both
+        );
+        assert!(
+            found[0].message.contains("Amy Carter") && found[0].message.contains("Dev Shah"),
+            "{}",
+            found[0].message
+        );
+        // Both records stand: nothing was overwritten.
+        assert!(t.bedside.store().item(&first).unwrap().is_some());
+        assert!(t.bedside.store().item(&second).unwrap().is_some());
+    }
+}
+
+#[test]
+fn s18_prn_paracetamol_on_two_tablets_inside_the_interval_raises_an_incident() {
+    let (mut server, mut a, mut b) = home_with_two_tablets();
+    give(
+        &mut a,
+        who::TWO_PARACETAMOLS,
+        "Paracetamol",
+        1,
+        Some(2),
+        true,
+    );
+    give(
+        &mut b,
+        who::TWO_PARACETAMOLS,
+        "Co-codamol",
+        2,
+        Some(1),
+        true,
+    );
+    sync(&mut a, &mut server, "tab-a");
+    let on_b = sync(&mut b, &mut server, "tab-b");
+    assert_eq!(on_b.incidents.len(), 1);
+    sync(&mut a, &mut server, "tab-a");
+    let found = double_doses(&a, who::TWO_PARACETAMOLS);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        found[0].message.contains("paracetamol"),
+        "{}",
+        found[0].message
+    );
+}
