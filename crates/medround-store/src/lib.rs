@@ -190,6 +190,9 @@ impl Store {
         // FULL: a record the screen confirmed survives a power cut, not just a crash.
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
+        // Every page read is decrypted; keep the indexes a year of records needs in memory
+        // (32 MB) rather than decrypting them again on every dose.
+        conn.pragma_update(None, "cache_size", -32_768)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         migrate::run(&mut conn)?;
         let device = match conn

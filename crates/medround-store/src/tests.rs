@@ -200,6 +200,7 @@ fn migrations_apply_in_order_and_give_the_expected_schema() {
         [
             "index doc_chunks_doc",
             "index p_orders_resident",
+            "index p_records_kind",
             "index p_records_order",
             "index p_records_resident",
             "index p_records_resident_order",
