@@ -69,21 +69,7 @@ impl MemoryReplica {
 
     /// Every value at `key`, conflicting ones included: nothing is hidden behind a winner.
     pub fn values(&self, doc_id: &str, key: &str) -> Vec<String> {
-        let doc = self.load(doc_id);
-        let mut out: Vec<String> = doc
-            .get_all(ROOT, key)
-            .expect("read")
-            .into_iter()
-            .filter_map(|(v, _)| match v {
-                Value::Scalar(s) => match s.as_ref() {
-                    ScalarValue::Str(s) => Some(s.to_string()),
-                    _ => None,
-                },
-                _ => None,
-            })
-            .collect();
-        out.sort();
-        out
+        values_in(&self.load(doc_id), key)
     }
 
     /// Every key and its values, for comparing replicas.
@@ -95,7 +81,7 @@ impl MemoryReplica {
                 let keys: BTreeMap<String, Vec<String>> = doc
                     .keys(ROOT)
                     .map(|k| {
-                        let v = self.values(id, &k);
+                        let v = values_in(&doc, &k);
                         (k, v)
                     })
                     .collect();
@@ -137,7 +123,7 @@ impl Replica for MemoryReplica {
                         .get_all(ROOT, k.as_str())
                         .map_err(|e| SyncError::Storage(Box::new(e)))?
                     {
-                        let ok = matches!(&v, Value::Scalar(s) if matches!(s.as_ref(), ScalarValue::Str(t) if serde_json_like(t)));
+                        let ok = matches!(&v, Value::Scalar(s) if matches!(s.as_ref(), ScalarValue::Str(t) if is_json(t)));
                         if !ok {
                             return Err(SyncError::Refused {
                                 doc: doc_id.into(),
@@ -159,7 +145,7 @@ impl Replica for MemoryReplica {
 
 /// Every value a Medround document holds is JSON; the real stores go further and parse the
 /// record itself.
-fn serde_json_like(s: &str) -> bool {
+fn is_json(s: &str) -> bool {
     serde_json::from_str::<serde_json::Value>(s).is_ok()
 }
 
@@ -185,4 +171,22 @@ impl Feed for MemoryReplica {
             more,
         ))
     }
+}
+
+/// Every string value at `key` in the root of `doc`, sorted.
+fn values_in(doc: &AutoCommit, key: &str) -> Vec<String> {
+    let mut out: Vec<String> = doc
+        .get_all(ROOT, key)
+        .expect("read")
+        .into_iter()
+        .filter_map(|(v, _)| match v {
+            Value::Scalar(s) => match s.as_ref() {
+                ScalarValue::Str(s) => Some(s.to_string()),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect();
+    out.sort();
+    out
 }
