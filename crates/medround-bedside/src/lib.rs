@@ -6,7 +6,7 @@
 
 pub mod clock;
 pub mod sync;
-pub use sync::{SyncRun, SyncSummary, CENTRAL};
+pub use sync::{EnrolmentSettings, SyncRun, SyncSummary, CENTRAL};
 mod views;
 
 pub use clock::{Clock, FakeClock, SystemClock, TrainingClock};

@@ -10,6 +10,7 @@ use medround_domain::{RecordId, ResidentId};
 use medround_ipc::{ErrorCode, IpcError};
 use medround_store::replica::Outgoing;
 use medround_store::Item;
+use medround_sync::api::Enrolment;
 use medround_sync::{Client, Feed, Progress, Replica, SyncError};
 
 /// The central record, as a sync peer name in the store.
@@ -55,7 +56,81 @@ pub(crate) fn sync_error(e: SyncError) -> IpcError {
     )
 }
 
+/// How this tablet reaches its central record; kept in the encrypted store, never shown.
+#[derive(Clone, PartialEq, Eq)]
+pub struct EnrolmentSettings {
+    pub server: String,
+    /// The device id the central record gave this tablet.
+    pub device: String,
+    pub home: String,
+    pub home_name: String,
+    pub credential: String,
+}
+
+impl std::fmt::Debug for EnrolmentSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EnrolmentSettings")
+            .field("server", &self.server)
+            .field("device", &self.device)
+            .field("home", &self.home)
+            .finish_non_exhaustive()
+    }
+}
+
+const ENROLMENT_KEYS: [&str; 5] = [
+    "central_server",
+    "central_device",
+    "central_home",
+    "central_home_name",
+    "central_credential",
+];
+
 impl Bedside {
+    /// The central record this tablet is enrolled with, if any.
+    pub fn enrolment(&self) -> Result<Option<EnrolmentSettings>, IpcError> {
+        let mut v = Vec::with_capacity(ENROLMENT_KEYS.len());
+        for k in ENROLMENT_KEYS {
+            match self.store.meta(k).map_err(storage)? {
+                Some(x) => v.push(x),
+                None => return Ok(None),
+            }
+        }
+        let mut v = v.into_iter();
+        let mut next = || v.next().unwrap_or_default();
+        Ok(Some(EnrolmentSettings {
+            server: next(),
+            device: next(),
+            home: next(),
+            home_name: next(),
+            credential: next(),
+        }))
+    }
+
+    /// Keeps what enrolment gave this tablet. A tablet holding another home's records cannot
+    /// be enrolled in this one: its records would go to the wrong home.
+    pub fn set_enrolment(&mut self, server: &str, e: &Enrolment) -> Result<(), IpcError> {
+        if let Some(old) = self.enrolment()? {
+            if old.home != e.home {
+                return Err(IpcError::new(
+                    ErrorCode::NotAllowed,
+                    format!(
+                        "This tablet belongs to {}; it cannot join {} without being reset.",
+                        old.home_name, e.home_name
+                    ),
+                ));
+            }
+        }
+        let values = [
+            server,
+            e.device.as_str(),
+            e.home.as_str(),
+            e.home_name.as_str(),
+            e.credential.as_str(),
+        ];
+        let entries: Vec<(&str, &str)> = ENROLMENT_KEYS.iter().copied().zip(values).collect();
+        self.store.set_meta_all(&entries).map_err(storage)
+    }
+
     pub fn sync_start(&mut self) -> Result<SyncRun, IpcError> {
         let mark = self.store.sync_mark(CENTRAL).map_err(storage)?;
         let outgoing = self.store.outgoing().map_err(storage)?;

@@ -32,6 +32,14 @@ pub enum ErrorCode {
     Storage,
     /// A sync message was refused (damaged, hostile, or from another version).
     SyncRefused,
+    /// The central record cannot be reached (no network, or it is down); records wait here.
+    Offline,
+    /// The tablet is not enrolled with a central record.
+    NotEnrolled,
+    /// The enrolment code was unknown, used or expired.
+    BadEnrolmentCode,
+    /// The provider revoked this tablet; it can no longer sync.
+    DeviceRevoked,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

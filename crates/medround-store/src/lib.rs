@@ -15,11 +15,13 @@
 //! Every key sits directly under the document root, named `<kind>/<id>`. Nested maps created by
 //! two devices at once would conflict and hide one device's contents; flat keys never do.
 
+mod check;
 mod key;
 pub mod migrate;
 mod pins;
 pub mod replica;
 
+pub use check::{check_doc_id, check_document, check_entry};
 pub use key::Key;
 pub use pins::PinCheck;
 
@@ -248,6 +250,20 @@ impl Store {
                 r.get(0)
             })
             .optional()?)
+    }
+
+    /// Sets several settings at once: all of them or none.
+    pub fn set_meta_all(&mut self, entries: &[(&str, &str)]) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        for (k, v) in entries {
+            tx.execute(
+                "INSERT INTO local_meta (key, value) VALUES (?1, ?2)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                params![k, v],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
     }
 
     pub fn set_meta(&self, key: &str, value: &str) -> Result<()> {
@@ -745,66 +761,37 @@ fn project_entry(
     key: &str,
     json: &str,
 ) -> Result<()> {
-    let (kind, id) = key.split_once('/').unwrap_or((key, ""));
-    match kind {
-        "home" | "unit" | "limit" => {
+    match check::classify(doc_id, key, json)? {
+        check::Entry::Home => {
             tx.execute(
                 "INSERT INTO p_home (key, json) VALUES (?1, ?2)
                  ON CONFLICT (key) DO UPDATE SET json = excluded.json",
                 params![key, json],
             )?;
         }
-        "staff" => {
+        check::Entry::Staff(id) => {
             tx.execute(
                 "INSERT INTO p_staff (id, json) VALUES (?1, ?2)
                  ON CONFLICT (id) DO UPDATE SET json = excluded.json",
                 params![id, json],
             )?;
         }
-        "remedy" => {
+        check::Entry::Remedy(id) => {
             tx.execute(
                 "INSERT INTO p_remedies (id, json) VALUES (?1, ?2)
                  ON CONFLICT (id) DO UPDATE SET json = excluded.json",
                 params![id, json],
             )?;
         }
-        "order" => {
-            let o: Order = serde_json::from_str(json)?;
-            if doc_id.strip_prefix("resident:") != Some(o.resident.as_str()) || o.id.as_str() != id
-            {
-                return Err(StoreError::Corrupt(format!(
-                    "{key} does not belong in {doc_id}"
-                )));
-            }
+        check::Entry::Order(id, o) => {
             tx.execute(
                 "INSERT INTO p_orders (id, resident, json) VALUES (?1, ?2, ?3)
                  ON CONFLICT (id) DO UPDATE SET resident = excluded.resident, json = excluded.json",
                 params![id, o.resident.as_str(), json],
             )?;
         }
-        "profile" => {} // projected as a whole by project_resident
-        _ => {
-            let item: Item = serde_json::from_str(json)?;
-            // A record lives under its own kind and id, in its own resident's document: a
-            // record that claims otherwise (a damaged or hostile sync) is refused.
-            if item.kind() != kind || item.id() != id {
-                return Err(StoreError::Corrupt(format!(
-                    "{key} holds record {}",
-                    item.id()
-                )));
-            }
-            let resident = doc_id
-                .strip_prefix("cycle:")
-                .and_then(|r| r.rsplit_once(':'))
-                .map(|(r, _)| r)
-                .ok_or_else(|| {
-                    StoreError::Corrupt(format!("record {key} outside a cycle document"))
-                })?;
-            if item.resident().is_some_and(|r| r.as_str() != resident) {
-                return Err(StoreError::Corrupt(format!(
-                    "{key} belongs to another resident than {doc_id}"
-                )));
-            }
+        check::Entry::Profile => {} // projected as a whole by project_resident
+        check::Entry::Record(item, resident) => {
             tx.execute(
                 "INSERT INTO p_records (id, kind, resident, order_id, at, doc_id, json)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)

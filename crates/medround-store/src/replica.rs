@@ -166,6 +166,9 @@ impl Replica for StorePeer<'_> {
             doc: doc_id.into(),
             reason: e.to_string(),
         };
+        if changed {
+            crate::check_doc_id(doc_id).map_err(refused)?;
+        }
         let tx = self.store.conn.transaction().map_err(storage)?;
         if changed {
             let chunk = doc.save_incremental();

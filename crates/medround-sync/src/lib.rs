@@ -14,6 +14,7 @@
 //! off at any point is simply started again: Automerge's protocol makes the repeats cheap and a
 //! change is applied once however often it arrives.
 
+pub mod api;
 pub mod memory;
 pub mod wire;
 

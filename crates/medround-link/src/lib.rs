@@ -1,0 +1,191 @@
+//! medround-link: the tablet's connection to the central record. It carries the bytes that
+//! `medround-sync` makes over HTTP(S), enrols the tablet, and runs a whole sync while holding
+//! the bedside only between round trips, so the screens never wait for the network.
+//!
+//! It holds no rules and writes no SQL: the protocol is in `medround-sync`, the documents in the
+//! store, behind `medround-bedside`.
+
+use medround_bedside::{Bedside, SyncRun, SyncSummary};
+use medround_ipc::{ErrorCode, IpcError};
+use medround_sync::api::{ApiCode, ApiError, EnrolRequest, Enrolment, ENROL_PATH, SYNC_PATH};
+use std::io::Read;
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// The largest reply a tablet accepts (a first download of a big home comes in pages).
+const MAX_REPLY: u64 = 256 * 1024 * 1024;
+
+/// One central record, at one address.
+#[derive(Debug, Clone)]
+pub struct Link {
+    base: String,
+    agent: ureq::Agent,
+}
+
+fn offline(what: impl std::fmt::Display) -> IpcError {
+    IpcError::new(
+        ErrorCode::Offline,
+        format!(
+            "The central record cannot be reached ({what}). Records stay safe on this tablet \
+             and go up at the next sync."
+        ),
+    )
+}
+
+fn from_api(e: ApiError) -> IpcError {
+    let code = match e.code {
+        ApiCode::BadCode => ErrorCode::BadEnrolmentCode,
+        ApiCode::Revoked => ErrorCode::DeviceRevoked,
+        ApiCode::Unauthorised => ErrorCode::NotEnrolled,
+        ApiCode::Malformed | ApiCode::Refused => ErrorCode::SyncRefused,
+        ApiCode::Forbidden | ApiCode::NotFound => ErrorCode::NotAllowed,
+        ApiCode::Unavailable => ErrorCode::Offline,
+    };
+    IpcError::new(code, e.message)
+}
+
+impl Link {
+    /// `base` is the central record's address, `https://...` (or `http://` for development).
+    pub fn new(base: &str) -> Result<Link, IpcError> {
+        let base = base.trim().trim_end_matches('/').to_string();
+        if !(base.starts_with("https://") || base.starts_with("http://")) || base.len() < 10 {
+            return Err(IpcError::new(
+                ErrorCode::BadInput,
+                "The server address starts with https:// (for example https://records.example.org).",
+            ));
+        }
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .timeout_connect(Some(Duration::from_secs(10)))
+            .timeout_global(Some(Duration::from_secs(120)))
+            .http_status_as_error(false)
+            .build()
+            .into();
+        Ok(Link { base, agent })
+    }
+
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    fn read(mut resp: ureq::http::Response<ureq::Body>) -> Result<Vec<u8>, IpcError> {
+        let status = resp.status();
+        let mut body = Vec::new();
+        resp.body_mut()
+            .as_reader()
+            .take(MAX_REPLY)
+            .read_to_end(&mut body)
+            .map_err(offline)?;
+        if status.is_success() {
+            return Ok(body);
+        }
+        match serde_json::from_slice::<ApiError>(&body) {
+            Ok(e) => Err(from_api(e)),
+            Err(_) => Err(offline(format!("it answered {status}"))),
+        }
+    }
+
+    /// Exchanges a one-time code for this tablet's own credential.
+    pub fn enrol(&self, code: &str, device_name: &str) -> Result<Enrolment, IpcError> {
+        let body = serde_json::to_vec(&EnrolRequest {
+            code: code.into(),
+            device_name: device_name.into(),
+        })
+        .map_err(offline)?;
+        let resp = self
+            .agent
+            .post(format!("{}{ENROL_PATH}", self.base))
+            .content_type("application/json")
+            .send(&body[..])
+            .map_err(offline)?;
+        serde_json::from_slice(&Self::read(resp)?)
+            .map_err(|e| offline(format!("its answer was not understood: {e}")))
+    }
+
+    /// One sync round trip.
+    pub fn exchange(&self, credential: &str, request: &[u8]) -> Result<Vec<u8>, IpcError> {
+        let resp = self
+            .agent
+            .post(format!("{}{SYNC_PATH}", self.base))
+            .header("Authorization", format!("Bearer {credential}"))
+            .content_type("application/octet-stream")
+            .send(request)
+            .map_err(offline)?;
+        Self::read(resp)
+    }
+}
+
+/// How a sync reaches the bedside: the shell shares it behind a mutex with the screens (and
+/// holds it only for each step, never while bytes travel); tests and benchmarks own it.
+pub trait BedsideAccess {
+    fn with<T>(&mut self, f: impl FnOnce(&mut Bedside) -> T) -> T;
+}
+
+impl BedsideAccess for &Mutex<Bedside> {
+    fn with<T>(&mut self, f: impl FnOnce(&mut Bedside) -> T) -> T {
+        // The store is transactional: a panic elsewhere cannot have left half a record.
+        let mut guard = self.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut guard)
+    }
+}
+
+impl BedsideAccess for &mut Bedside {
+    fn with<T>(&mut self, f: impl FnOnce(&mut Bedside) -> T) -> T {
+        f(self)
+    }
+}
+
+/// Runs one whole sync of the tablet with the central record it is enrolled with. The bedside
+/// is held for each step and released while the bytes travel. `progress` is told after every
+/// round trip. Incidents the merge raises (S18) are sent at once in a second exchange.
+pub fn sync(
+    mut bedside: impl BedsideAccess,
+    progress: &mut dyn FnMut(&medround_sync::Progress),
+) -> Result<SyncSummary, IpcError> {
+    let e = bedside.with(|b| b.enrolment())?.ok_or_else(|| {
+        IpcError::new(
+            ErrorCode::NotEnrolled,
+            "This tablet is not enrolled with a central record yet: ask the manager for an \
+             enrolment code and enter it in Settings.",
+        )
+    })?;
+    let link = Link::new(&e.server)?;
+    let mut summary = exchange(&link, &e.credential, &mut bedside, progress)?;
+    if !summary.incidents.is_empty() {
+        let more = exchange(&link, &e.credential, &mut bedside, progress)?;
+        summary.round_trips += more.round_trips;
+        summary.bytes_sent += more.bytes_sent;
+        summary.bytes_received += more.bytes_received;
+        summary.incidents.extend(more.incidents);
+    }
+    Ok(summary)
+}
+
+fn exchange(
+    link: &Link,
+    credential: &str,
+    bedside: &mut impl BedsideAccess,
+    progress: &mut dyn FnMut(&medround_sync::Progress),
+) -> Result<SyncSummary, IpcError> {
+    let mut run: SyncRun = bedside.with(|b| b.sync_start())?;
+    loop {
+        let request = bedside.with(|b| b.sync_request(&mut run))?;
+        let Some(request) = request else { break };
+        let reply = link.exchange(credential, &request)?;
+        bedside.with(|b| b.sync_reply(&mut run, &reply))?;
+        progress(run.progress());
+    }
+    bedside.with(|b| b.sync_finish(run))
+}
+
+/// Enrols the tablet: spends the code at the central record and keeps the credential.
+pub fn enrol(
+    mut bedside: impl BedsideAccess,
+    server: &str,
+    code: &str,
+    device_name: &str,
+) -> Result<Enrolment, IpcError> {
+    let link = Link::new(server)?;
+    let e = link.enrol(code, device_name)?;
+    bedside.with(|b| b.set_enrolment(link.base(), &e))?;
+    Ok(e)
+}

@@ -1,0 +1,172 @@
+//! The central record over HTTP (axum). Each handler authenticates, then runs one call on
+//! [`Central`] on a blocking thread (storage commits wait for the disk).
+
+use crate::{api_error, Central};
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use medround_sync::api::{ApiCode, ApiError, EnrolRequest, ENROL_PATH, HEALTH_PATH, SYNC_PATH};
+use serde::Deserialize;
+use std::sync::Arc;
+
+/// A first sync of a large home sends up to 200 whole documents in one reply.
+const MAX_BODY: usize = 64 * 1024 * 1024;
+
+struct Failure(ApiError);
+
+impl IntoResponse for Failure {
+    fn into_response(self) -> Response {
+        let status = match self.0.code {
+            ApiCode::BadCode | ApiCode::Revoked | ApiCode::Forbidden => StatusCode::FORBIDDEN,
+            ApiCode::Unauthorised => StatusCode::UNAUTHORIZED,
+            ApiCode::Malformed => StatusCode::BAD_REQUEST,
+            ApiCode::Refused => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiCode::NotFound => StatusCode::NOT_FOUND,
+            ApiCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        };
+        (status, Json(self.0)).into_response()
+    }
+}
+
+impl From<ApiError> for Failure {
+    fn from(e: ApiError) -> Failure {
+        Failure(e)
+    }
+}
+
+type Reply<T> = Result<T, Failure>;
+
+/// Runs a storage call off the async threads.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Reply<T> {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(r) => r.map_err(Failure),
+        Err(e) => Err(Failure(api_error(
+            ApiCode::Unavailable,
+            format!("The central record failed inside: {e}"),
+        ))),
+    }
+}
+
+fn bearer(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(|t| t.trim().to_string())
+}
+
+pub fn router(central: Arc<Central>) -> Router {
+    Router::new()
+        .route(HEALTH_PATH, get(|| async { "ok" }))
+        .route(ENROL_PATH, post(enrol))
+        .route(SYNC_PATH, post(sync))
+        .route("/admin/v1/homes", get(homes).post(add_home))
+        .route("/admin/v1/homes/{home}/enrolment-codes", post(issue_code))
+        .route("/admin/v1/devices", get(devices))
+        .route("/admin/v1/devices/{device}/revoke", post(revoke))
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .with_state(central)
+}
+
+async fn enrol(
+    State(c): State<Arc<Central>>,
+    body: Result<Json<EnrolRequest>, axum::extract::rejection::JsonRejection>,
+) -> Reply<Response> {
+    let Json(req) = body.map_err(|e| {
+        api_error(
+            ApiCode::Malformed,
+            format!("The enrolment request is not understood: {e}"),
+        )
+    })?;
+    let e = blocking(move || c.enrol(&req.code, &req.device_name)).await?;
+    Ok(Json(e).into_response())
+}
+
+async fn sync(State(c): State<Arc<Central>>, headers: HeaderMap, body: Bytes) -> Reply<Response> {
+    let token = bearer(&headers);
+    let reply = blocking(move || {
+        let device = c.authenticate(token.as_deref())?;
+        c.sync(&device, &body)
+    })
+    .await?;
+    Ok(([(header::CONTENT_TYPE, "application/octet-stream")], reply).into_response())
+}
+
+fn admin(c: &Central, headers: &HeaderMap) -> Result<(), ApiError> {
+    if c.is_admin(bearer(headers).as_deref()) {
+        Ok(())
+    } else {
+        Err(api_error(
+            ApiCode::Forbidden,
+            "Admin requests need the server's admin token.",
+        ))
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct NewHome {
+    id: String,
+    name: String,
+}
+
+async fn add_home(
+    State(c): State<Arc<Central>>,
+    headers: HeaderMap,
+    body: Result<Json<NewHome>, axum::extract::rejection::JsonRejection>,
+) -> Reply<Response> {
+    admin(&c, &headers)?;
+    let Json(h) = body.map_err(|e| api_error(ApiCode::Malformed, e.to_string()))?;
+    let home = blocking(move || c.add_home(&h.id, &h.name)).await?;
+    Ok((StatusCode::CREATED, Json(home)).into_response())
+}
+
+async fn homes(State(c): State<Arc<Central>>, headers: HeaderMap) -> Reply<Response> {
+    admin(&c, &headers)?;
+    Ok(Json(blocking(move || c.homes()).await?).into_response())
+}
+
+async fn issue_code(
+    State(c): State<Arc<Central>>,
+    headers: HeaderMap,
+    Path(home): Path<String>,
+) -> Reply<Response> {
+    admin(&c, &headers)?;
+    let (code, expires) = blocking(move || c.issue_code(&home)).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(serde_json::json!({ "code": code, "expires": expires })),
+    )
+        .into_response())
+}
+
+async fn devices(State(c): State<Arc<Central>>, headers: HeaderMap) -> Reply<Response> {
+    admin(&c, &headers)?;
+    Ok(Json(blocking(move || c.devices()).await?).into_response())
+}
+
+async fn revoke(
+    State(c): State<Arc<Central>>,
+    headers: HeaderMap,
+    Path(device): Path<String>,
+) -> Reply<Response> {
+    admin(&c, &headers)?;
+    blocking(move || c.revoke(&device)).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Serves until the listener fails or `shutdown` resolves.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    central: Arc<Central>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(central))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,0 +1,296 @@
+//! medround-server: the provider's central record. Tablets enrol with a one-time code, then sync
+//! their home's Automerge documents over HTTP(S) (`medround_sync::serve` does the protocol; this
+//! crate owns the sockets, the credentials and the storage).
+//!
+//! [`Central`] is the service without HTTP: enrolment, authentication, revocation and one sync
+//! step, each a plain function that tests can call. [`http`] puts it behind axum.
+
+pub mod http;
+pub mod replica;
+pub mod sqlite;
+pub mod storage;
+
+use automerge::sync;
+use chrono::{DateTime, Duration, Utc};
+use medround_sync::api::{ApiCode, ApiError, Enrolment};
+use medround_sync::SyncError;
+use replica::HomeReplica;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::sync::Mutex;
+use storage::{Device, Home, Storage, StorageError};
+
+/// How long an enrolment code can be used.
+pub const CODE_LIFETIME_HOURS: i64 = 24;
+
+/// Where the central record gets the time from (tests pass a fixed one).
+pub type Now = Box<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+
+/// The central record's service.
+pub struct Central {
+    storage: Mutex<Box<dyn Storage>>,
+    /// Sync states of exchanges under way, by device: they carry what each side has already
+    /// sent, which the stored state (the shared heads) does not.
+    live: Mutex<HashMap<String, HashMap<String, sync::State>>>,
+    admin_token_hash: Option<String>,
+    now: Now,
+}
+
+impl std::fmt::Debug for Central {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Central").finish_non_exhaustive()
+    }
+}
+
+pub fn api_error(code: ApiCode, message: impl Into<String>) -> ApiError {
+    ApiError {
+        code,
+        message: message.into(),
+    }
+}
+
+fn unavailable(e: StorageError) -> ApiError {
+    eprintln!("medround-server: storage: {e}");
+    api_error(
+        ApiCode::Unavailable,
+        "The central record could not store this just now; nothing was changed. Try again.",
+    )
+}
+
+/// SHA-256 of a secret, in hex: credentials and codes are kept only as hashes.
+pub fn hash_secret(secret: &str) -> String {
+    let d = Sha256::digest(secret.trim().as_bytes());
+    d.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Random bytes from the operating system, by way of UUID v4 (122 random bits each).
+fn random_bytes(n: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(n + 16);
+    while out.len() < n {
+        out.extend_from_slice(uuid::Uuid::new_v4().as_bytes());
+    }
+    out.truncate(n);
+    out
+}
+
+/// A code a manager can read out or type: 12 letters and digits (no 0/O, 1/I/L), in groups of
+/// four. About 60 bits, usable once, for a day.
+fn new_code() -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHJKMNPQRSTUVWXYZ23456789";
+    let chars: Vec<char> = random_bytes(24)
+        .iter()
+        .filter(|b| usize::from(**b) < ALPHABET.len() * 8)
+        .map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char)
+        .take(12)
+        .collect();
+    chars
+        .chunks(4)
+        .map(|c| c.iter().collect::<String>())
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+/// Codes are typed by people: case and separators do not matter.
+fn normalise_code(code: &str) -> String {
+    code.chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_uppercase())
+        .collect()
+}
+
+impl Central {
+    pub fn new(storage: Box<dyn Storage>, admin_token: Option<&str>, now: Now) -> Central {
+        Central {
+            storage: Mutex::new(storage),
+            live: Mutex::new(HashMap::new()),
+            admin_token_hash: admin_token.map(hash_secret),
+            now,
+        }
+    }
+
+    fn storage(&self) -> std::sync::MutexGuard<'_, Box<dyn Storage>> {
+        // A panic in an earlier request cannot have left a half-written transaction behind.
+        self.storage.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn is_admin(&self, token: Option<&str>) -> bool {
+        match (&self.admin_token_hash, token) {
+            (Some(h), Some(t)) => &hash_secret(t) == h,
+            _ => false,
+        }
+    }
+
+    pub fn add_home(&self, id: &str, name: &str) -> Result<Home, ApiError> {
+        if medround_store::check_doc_id(&format!("resident:{id}")).is_err() {
+            return Err(api_error(
+                ApiCode::Malformed,
+                "A home id is letters, digits, '-' and '_' only.",
+            ));
+        }
+        let home = Home {
+            id: id.into(),
+            name: name.into(),
+        };
+        match self.storage().add_home(&home, (self.now)()) {
+            Ok(()) => Ok(home),
+            Err(StorageError::HomeExists(h)) => Err(api_error(
+                ApiCode::Malformed,
+                format!("Home {h} already exists."),
+            )),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    pub fn homes(&self) -> Result<Vec<Home>, ApiError> {
+        self.storage().homes().map_err(unavailable)
+    }
+
+    /// Issues a one-time enrolment code for `home`; the code is returned once and kept only as
+    /// a hash.
+    pub fn issue_code(&self, home: &str) -> Result<(String, DateTime<Utc>), ApiError> {
+        let code = new_code();
+        let expires = (self.now)() + Duration::hours(CODE_LIFETIME_HOURS);
+        match self
+            .storage()
+            .add_code(home, &hash_secret(&normalise_code(&code)), expires)
+        {
+            Ok(()) => Ok((code, expires)),
+            Err(StorageError::NoHome(h)) => Err(api_error(
+                ApiCode::NotFound,
+                format!("There is no home {h}."),
+            )),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    pub fn enrol(&self, code: &str, device_name: &str) -> Result<Enrolment, ApiError> {
+        let name = device_name.trim();
+        if name.is_empty() || name.len() > 100 {
+            return Err(api_error(
+                ApiCode::Malformed,
+                "Give the tablet a name of up to 100 characters.",
+            ));
+        }
+        let device = format!("dev-{}", uuid::Uuid::new_v4().simple());
+        let credential: String = random_bytes(32)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let mut storage = self.storage();
+        let enrolled = storage
+            .enrol(
+                &hash_secret(&normalise_code(code)),
+                &device,
+                name,
+                &hash_secret(&credential),
+                (self.now)(),
+            )
+            .map_err(unavailable)?
+            .ok_or_else(|| {
+                api_error(
+                    ApiCode::BadCode,
+                    "That enrolment code is not known, has been used, or has expired. Ask the \
+                     manager for a new one.",
+                )
+            })?;
+        let home_name = storage
+            .homes()
+            .map_err(unavailable)?
+            .into_iter()
+            .find(|h| h.id == enrolled.home)
+            .map(|h| h.name)
+            .unwrap_or_default();
+        Ok(Enrolment {
+            device: enrolled.id,
+            home: enrolled.home,
+            home_name,
+            credential,
+        })
+    }
+
+    /// The device a credential belongs to, if it may sync.
+    pub fn authenticate(&self, credential: Option<&str>) -> Result<Device, ApiError> {
+        let Some(credential) = credential else {
+            return Err(api_error(
+                ApiCode::Unauthorised,
+                "This device has no credential; enrol it first.",
+            ));
+        };
+        let device = self
+            .storage()
+            .device_by_token(&hash_secret(credential))
+            .map_err(unavailable)?
+            .ok_or_else(|| {
+                api_error(
+                    ApiCode::Unauthorised,
+                    "The central record does not know this device; enrol it again.",
+                )
+            })?;
+        if device.revoked.is_some() {
+            return Err(api_error(
+                ApiCode::Revoked,
+                "This device has been revoked by the provider; it can no longer sync. Its \
+                 records stay on the tablet.",
+            ));
+        }
+        Ok(device)
+    }
+
+    pub fn revoke(&self, device: &str) -> Result<(), ApiError> {
+        if self
+            .storage()
+            .revoke(device, (self.now)())
+            .map_err(unavailable)?
+        {
+            self.live
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(device);
+            Ok(())
+        } else {
+            Err(api_error(
+                ApiCode::NotFound,
+                format!("There is no device {device}."),
+            ))
+        }
+    }
+
+    pub fn devices(&self) -> Result<Vec<Device>, ApiError> {
+        self.storage().devices().map_err(unavailable)
+    }
+
+    /// One sync step for an authenticated device: the request envelope in, the reply out. The
+    /// device's home scopes every document it names.
+    pub fn sync(&self, device: &Device, request: &[u8]) -> Result<Vec<u8>, ApiError> {
+        let mut live_all = self.live.lock().unwrap_or_else(|p| p.into_inner());
+        let mut live = live_all.remove(&device.id).unwrap_or_default();
+        drop(live_all);
+        let result = {
+            let mut storage = self.storage();
+            let mut replica = HomeReplica::new(&mut **storage, &device.home, &device.id, &mut live);
+            medround_sync::serve(&mut replica, request)
+        };
+        match result {
+            Ok(reply) => {
+                self.live
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(device.id.clone(), live);
+                Ok(reply)
+            }
+            // A failed step forgets the exchange's in-flight state: the next request starts
+            // again from what is stored.
+            Err(e @ (SyncError::Malformed(_) | SyncError::Version(_))) => {
+                Err(api_error(ApiCode::Malformed, e.to_string()))
+            }
+            Err(e @ SyncError::Refused { .. }) => Err(api_error(ApiCode::Refused, e.to_string())),
+            Err(e @ (SyncError::NoProgress(_) | SyncError::Storage(_))) => {
+                eprintln!("medround-server: sync for {}: {e}", device.id);
+                Err(api_error(
+                    ApiCode::Unavailable,
+                    "The central record could not store this just now; nothing was changed. Try again.",
+                ))
+            }
+        }
+    }
+}

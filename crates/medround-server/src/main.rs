@@ -1,0 +1,140 @@
+//! `medround-server`: the provider's central record.
+//!
+//! ```text
+//! medround-server serve [--listen 127.0.0.1:8440] [--database PATH]
+//! medround-server add-home ID NAME [--database PATH]
+//! medround-server enrolment-code HOME [--database PATH]
+//! medround-server devices [--database PATH]
+//! medround-server revoke DEVICE [--database PATH]
+//! ```
+//! The admin HTTP endpoints are on only when `MEDROUND_ADMIN_TOKEN` is set.
+
+use anyhow::{bail, Context};
+use medround_server::sqlite::SqliteStorage;
+use medround_server::Central;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+const USAGE: &str = "usage:
+  medround-server serve [--listen ADDR] [--database PATH]
+  medround-server add-home ID NAME [--database PATH]
+  medround-server enrolment-code HOME [--database PATH]
+  medround-server devices [--database PATH]
+  medround-server revoke DEVICE [--database PATH]
+
+--database  the central record's SQLite file (default medround-central.db)
+--listen    address to serve on (default 127.0.0.1:8440)
+MEDROUND_ADMIN_TOKEN, when set, turns on the admin endpoints under /admin/v1.";
+
+struct Args {
+    command: String,
+    words: Vec<String>,
+    database: PathBuf,
+    listen: SocketAddr,
+}
+
+fn args() -> anyhow::Result<Args> {
+    let mut it = std::env::args().skip(1);
+    let mut a = Args {
+        command: String::new(),
+        words: Vec::new(),
+        database: PathBuf::from("medround-central.db"),
+        listen: "127.0.0.1:8440".parse().expect("valid address"),
+    };
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--database" => a.database = it.next().context("--database needs a path")?.into(),
+            "--listen" => {
+                let v = it.next().context("--listen needs an address")?;
+                a.listen = v
+                    .parse()
+                    .with_context(|| format!("--listen {v}: not an address like 127.0.0.1:8440"))?;
+            }
+            "-h" | "--help" => {
+                println!("{USAGE}");
+                std::process::exit(0);
+            }
+            s if s.starts_with("--") => bail!("unknown option {s}\n{USAGE}"),
+            _ if a.command.is_empty() => a.command = arg,
+            _ => a.words.push(arg),
+        }
+    }
+    Ok(a)
+}
+
+fn central(a: &Args) -> anyhow::Result<Central> {
+    let storage = SqliteStorage::open(&a.database)
+        .with_context(|| format!("opening {}", a.database.display()))?;
+    let admin = std::env::var("MEDROUND_ADMIN_TOKEN")
+        .ok()
+        .filter(|t| !t.is_empty());
+    Ok(Central::new(
+        Box::new(storage),
+        admin.as_deref(),
+        Box::new(chrono::Utc::now),
+    ))
+}
+
+fn main() -> anyhow::Result<()> {
+    let a = args()?;
+    let word = |i: usize, what: &str| -> anyhow::Result<String> {
+        a.words
+            .get(i)
+            .cloned()
+            .with_context(|| format!("{} needs {what}\n{USAGE}", a.command))
+    };
+    let fail = |e: medround_sync::api::ApiError| anyhow::anyhow!(e.message);
+    match a.command.as_str() {
+        "serve" => {
+            let c = Arc::new(central(&a)?);
+            let rt = tokio::runtime::Runtime::new()?;
+            rt.block_on(async {
+                let listener = tokio::net::TcpListener::bind(a.listen)
+                    .await
+                    .with_context(|| format!("listening on {}", a.listen))?;
+                println!(
+                    "medround-server: serving the central record on http://{} ({})",
+                    listener.local_addr()?,
+                    a.database.display()
+                );
+                medround_server::http::serve(listener, c, async {
+                    let _ = tokio::signal::ctrl_c().await;
+                })
+                .await?;
+                anyhow::Ok(())
+            })?;
+        }
+        "add-home" => {
+            let h = central(&a)?
+                .add_home(&word(0, "an id")?, &word(1, "a name")?)
+                .map_err(fail)?;
+            println!("added home {} ({})", h.id, h.name);
+        }
+        "enrolment-code" => {
+            let (code, expires) = central(&a)?.issue_code(&word(0, "a home")?).map_err(fail)?;
+            println!("{code}");
+            eprintln!("one use, until {expires}");
+        }
+        "devices" => {
+            for d in central(&a)?.devices().map_err(fail)? {
+                let state = match d.revoked {
+                    Some(t) => format!("revoked {t}"),
+                    None => "active".into(),
+                };
+                println!(
+                    "{}\t{}\t{}\tenrolled {}\t{state}",
+                    d.id, d.home, d.name, d.enrolled
+                );
+            }
+        }
+        "revoke" => {
+            let d = word(0, "a device id")?;
+            central(&a)?.revoke(&d).map_err(fail)?;
+            println!("revoked {d}");
+        }
+        "" => bail!("{USAGE}"),
+        other => bail!("unknown command {other}\n{USAGE}"),
+    }
+    Ok(())
+}

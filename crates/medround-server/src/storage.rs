@@ -1,0 +1,91 @@
+//! Where the central record keeps homes, devices and documents: one trait, with an embedded
+//! SQLite implementation ([`crate::sqlite`]) for a single provider and PostgreSQL for many homes.
+//! Every method that writes is one transaction, so a request cut off half way leaves nothing
+//! half-written.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("this database was written by a newer medround-server (schema {database}; this one knows up to {app}); nothing has been changed")]
+    TooNew { database: i64, app: i64 },
+    #[error("no home {0}")]
+    NoHome(String),
+    #[error("home {0} already exists")]
+    HomeExists(String),
+    #[error("{0}")]
+    Other(String),
+}
+
+pub type Result<T, E = StorageError> = std::result::Result<T, E>;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Home {
+    pub id: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Device {
+    pub id: String,
+    pub home: String,
+    pub name: String,
+    pub enrolled: DateTime<Utc>,
+    pub revoked: Option<DateTime<Utc>>,
+}
+
+/// What is stored of a document's changes.
+#[derive(Debug, Clone, Copy)]
+pub enum Changes<'a> {
+    /// New changes, appended after the stored ones.
+    Incremental(&'a [u8]),
+    /// The whole document, replacing every stored chunk (compaction).
+    Whole(&'a [u8]),
+}
+
+pub trait Storage: Send + std::fmt::Debug {
+    fn add_home(&mut self, home: &Home, now: DateTime<Utc>) -> Result<()>;
+    fn homes(&mut self) -> Result<Vec<Home>>;
+    /// Keeps a one-time enrolment code (its hash) for `home` until `expires`.
+    fn add_code(&mut self, home: &str, code_hash: &str, expires: DateTime<Utc>) -> Result<()>;
+    /// Spends a code and enrols the device, in one transaction. `None` when the code is
+    /// unknown, already used or expired at `now`.
+    fn enrol(
+        &mut self,
+        code_hash: &str,
+        device_id: &str,
+        name: &str,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Device>>;
+    fn device_by_token(&mut self, token_hash: &str) -> Result<Option<Device>>;
+    /// Revokes a device at once. Returns false when there is no such device.
+    fn revoke(&mut self, device_id: &str, now: DateTime<Utc>) -> Result<bool>;
+    fn devices(&mut self) -> Result<Vec<Device>>;
+
+    /// A document of one home as its stored chunks joined (Automerge loads them as one), and
+    /// how many chunks there are; `None` if the home has no such document.
+    fn document(&mut self, home: &str, doc_id: &str) -> Result<Option<(Vec<u8>, u32)>>;
+    fn sync_state(&mut self, device: &str, doc_id: &str) -> Result<Option<Vec<u8>>>;
+    /// Stores a document's new changes (if any; the document then moves to the end of the
+    /// home's change feed) and the device's sync state for it, in one transaction.
+    fn checkin(
+        &mut self,
+        home: &str,
+        device: &str,
+        doc_id: &str,
+        changes: Option<Changes<'_>>,
+        state: &[u8],
+    ) -> Result<()>;
+    /// Up to `limit` documents of `home` changed after feed position `cursor`, the position
+    /// after the last of them, and whether more follow.
+    fn changed_since(
+        &mut self,
+        home: &str,
+        cursor: u64,
+        limit: usize,
+    ) -> Result<(Vec<String>, u64, bool)>;
+}

@@ -1,0 +1,170 @@
+//! What a Medround document may hold. Every value that arrives from another device passes these
+//! checks before it is stored: on a tablet as it is projected, on the central record before it
+//! is kept. They read no database, so the server can run them on its own storage.
+
+use crate::{Item, StoreError};
+use automerge::{AutoCommit, ReadDoc, ScalarValue, Value, ROOT};
+use medround_domain::order::Order;
+
+/// What one `(key, value)` of a document is, once checked.
+#[derive(Debug)]
+pub(crate) enum Entry<'a> {
+    /// `home/*`, `unit/*`, `limit/*` in the home document.
+    Home,
+    Staff(&'a str),
+    Remedy(&'a str),
+    Order(&'a str, Order),
+    /// One field of a resident's profile (projected as a whole elsewhere).
+    Profile,
+    /// A record in a cycle document, and the resident whose document it sits in.
+    Record(Box<Item>, &'a str),
+}
+
+/// The shapes a document id may take: `home`, `resident:<id>`, `cycle:<resident>:<n>`.
+pub fn check_doc_id(doc_id: &str) -> Result<(), StoreError> {
+    let ok_id = |s: &str| {
+        !s.is_empty()
+            && s.len() <= 64
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    };
+    let ok = if doc_id == "home" {
+        true
+    } else if let Some(r) = doc_id.strip_prefix("resident:") {
+        ok_id(r)
+    } else if let Some(rest) = doc_id.strip_prefix("cycle:") {
+        match rest.rsplit_once(':') {
+            Some((r, n)) => ok_id(r) && n.parse::<i64>().is_ok(),
+            None => false,
+        }
+    } else {
+        false
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(StoreError::Corrupt(format!(
+            "{doc_id:?} is not a document name"
+        )))
+    }
+}
+
+/// Checks one entry against the document it sits in.
+pub(crate) fn classify<'a>(
+    doc_id: &'a str,
+    key: &'a str,
+    json: &str,
+) -> Result<Entry<'a>, StoreError> {
+    let (kind, id) = key.split_once('/').unwrap_or((key, ""));
+    let misplaced = || StoreError::Corrupt(format!("{key} does not belong in {doc_id}"));
+    match kind {
+        "home" | "unit" | "limit" | "staff" | "remedy" => {
+            if doc_id != "home" {
+                return Err(misplaced());
+            }
+            serde_json::from_str::<serde_json::Value>(json)?;
+            Ok(match kind {
+                "staff" => Entry::Staff(id),
+                "remedy" => Entry::Remedy(id),
+                _ => Entry::Home,
+            })
+        }
+        "order" => {
+            let o: Order = serde_json::from_str(json)?;
+            if doc_id.strip_prefix("resident:") != Some(o.resident.as_str()) || o.id.as_str() != id
+            {
+                return Err(misplaced());
+            }
+            Ok(Entry::Order(id, o))
+        }
+        "profile" => {
+            if !doc_id.starts_with("resident:") {
+                return Err(misplaced());
+            }
+            serde_json::from_str::<serde_json::Value>(json)?;
+            Ok(Entry::Profile)
+        }
+        _ => {
+            let item: Item = serde_json::from_str(json)?;
+            // A record lives under its own kind and id, in its own resident's document: a
+            // record that claims otherwise (a damaged or hostile sync) is refused.
+            if item.kind() != kind || item.id() != id {
+                return Err(StoreError::Corrupt(format!(
+                    "{key} holds record {}",
+                    item.id()
+                )));
+            }
+            let resident = doc_id
+                .strip_prefix("cycle:")
+                .and_then(|r| r.rsplit_once(':'))
+                .map(|(r, _)| r)
+                .ok_or_else(|| {
+                    StoreError::Corrupt(format!("record {key} outside a cycle document"))
+                })?;
+            if item.resident().is_some_and(|r| r.as_str() != resident) {
+                return Err(StoreError::Corrupt(format!(
+                    "{key} belongs to another resident than {doc_id}"
+                )));
+            }
+            Ok(Entry::Record(Box::new(item), resident))
+        }
+    }
+}
+
+/// Checks one `(key, value)` of a document: the value parses as what its key says, and sits in
+/// the right document.
+pub fn check_entry(doc_id: &str, key: &str, json: &str) -> Result<(), StoreError> {
+    classify(doc_id, key, json).map(|_| ())
+}
+
+/// Checks a whole document: its name, and every value of every key, conflicting values
+/// included (a hostile value must not hide behind an acceptable winner).
+pub fn check_document(doc_id: &str, doc: &AutoCommit) -> Result<(), StoreError> {
+    check_doc_id(doc_id)?;
+    for k in doc.keys(ROOT) {
+        for (v, _) in doc.get_all(ROOT, k.as_str())? {
+            match &v {
+                Value::Scalar(s) => match s.as_ref() {
+                    ScalarValue::Str(json) => check_entry(doc_id, &k, json)?,
+                    _ => return Err(StoreError::Corrupt(format!("{k} in {doc_id} is not text"))),
+                },
+                Value::Object(_) => {
+                    return Err(StoreError::Corrupt(format!("{k} in {doc_id} is not text")))
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn document_names_are_checked() {
+        for ok in ["home", "resident:res-01", "cycle:res-01:700"] {
+            assert!(check_doc_id(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "homes",
+            "resident:",
+            "resident:a/b",
+            "cycle:res-01",
+            "cycle:res-01:x",
+            "../etc/passwd",
+        ] {
+            assert!(check_doc_id(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn entries_must_sit_in_their_own_document() {
+        assert!(check_entry("home", "home/name", "\"Larch House\"").is_ok());
+        assert!(check_entry("resident:res-01", "home/name", "\"Larch House\"").is_err());
+        assert!(check_entry("home", "profile/name", "\"Ann\"").is_err());
+        assert!(check_entry("home", "home/name", "not json").is_err());
+        assert!(check_entry("cycle:res-01:700", "administration/adm-1", "{}").is_err());
+    }
+}
