@@ -2,7 +2,17 @@
 
 use chrono::{DateTime, Utc};
 use medround_bedside::{Bedside, FakeClock};
+use medround_demo::demo_gtin;
+use medround_domain::incident::{Incident, IncidentKind};
+use medround_domain::outcome::OutcomeCode;
+use medround_domain::record::Subject;
+use medround_domain::rules::DoseAttempt;
+use medround_domain::{OrderId, ResidentId};
+use medround_ipc::DoseRow;
+use medround_store::Item;
 use std::path::PathBuf;
+
+pub mod central;
 
 /// A tablet with its own data directory, key directory and clock.
 #[derive(Debug)]
@@ -78,4 +88,68 @@ pub fn pin(staff: &str) -> &'static str {
         .find(|s| s.0 == staff)
         .map(|s| s.4)
         .expect("demo staff")
+}
+
+/// The first available dose row of `medicine` on a resident's chart.
+pub fn row(t: &mut Tablet, resident: &str, medicine: &str) -> DoseRow {
+    let v = t.bedside.open_resident(resident).expect("open resident");
+    v.doses
+        .into_iter()
+        .chain(v.prn)
+        .find(|d| d.medicine.starts_with(medicine) && d.unavailable.is_none())
+        .unwrap_or_else(|| panic!("{medicine} not on {resident}'s chart"))
+}
+
+/// Gives (or for PRN, gives with a reason) the first available dose of `medicine`, scanning demo
+/// pack `gtin` (0: the product is tapped instead). Returns the record id.
+pub fn give(
+    t: &mut Tablet,
+    resident: &str,
+    medicine: &str,
+    gtin: u32,
+    qty: Option<i64>,
+    prn: bool,
+) -> String {
+    let r = row(t, resident, medicine);
+    let subject = if prn {
+        Subject::Prn {
+            order: OrderId::new(&r.order),
+        }
+    } else {
+        Subject::Slot {
+            order: OrderId::new(&r.order),
+            at: r.slot.parse().unwrap(),
+        }
+    };
+    let mut a = DoseAttempt::new(subject, OutcomeCode::Given);
+    if gtin == 0 {
+        a.product_tapped = true;
+    } else {
+        a.scans
+            .push(medround_domain::barcode::parse_scan(&demo_gtin(gtin)).unwrap());
+    }
+    a.quantity = qty.map(medround_domain::qty::Qty::whole);
+    if prn {
+        a.prn_reason = Some("Pain".into());
+    }
+    let done = t
+        .bedside
+        .record_dose(resident, &a, None)
+        .unwrap_or_else(|e| panic!("{}: {:?}", e.message, e.findings));
+    t.bedside.leave_resident();
+    done.record
+}
+
+/// The possible-double-dose incidents (S18) a tablet holds for a resident.
+pub fn double_doses(t: &Tablet, resident: &str) -> Vec<Incident> {
+    t.bedside
+        .store()
+        .items_for(&ResidentId::new(resident), None)
+        .unwrap()
+        .into_iter()
+        .filter_map(|i| match i {
+            Item::Incident(x) if x.kind == IncidentKind::PossibleDoubleDose => Some(x),
+            _ => None,
+        })
+        .collect()
 }

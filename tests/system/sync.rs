@@ -1,16 +1,9 @@
 //! Tablets syncing through a central record held in memory: convergence, the first download of
 //! a home, and the merge checks for possible double doses (S18).
 
-use medround_demo::{demo_gtin, who};
-use medround_domain::incident::IncidentKind;
-use medround_domain::outcome::OutcomeCode;
-use medround_domain::record::Subject;
-use medround_domain::rules::DoseAttempt;
-use medround_domain::{OrderId, ResidentId};
-use medround_ipc::DoseRow;
-use medround_store::Item;
+use medround_demo::who;
 use medround_sync::memory::MemoryReplica;
-use medround_tests::{monday_morning, pin, Tablet};
+use medround_tests::{double_doses, give, monday_morning, pin, Tablet};
 
 /// The central record and two tablets of Larch House: A built the home, B downloaded it.
 fn home_with_two_tablets() -> (MemoryReplica, Tablet, Tablet) {
@@ -39,66 +32,6 @@ fn home_with_two_tablets() -> (MemoryReplica, Tablet, Tablet) {
 fn sync(t: &mut Tablet, server: &mut MemoryReplica, name: &str) -> medround_bedside::SyncSummary {
     server.peer = name.into();
     t.bedside.sync_with(server).expect("sync")
-}
-
-fn row(t: &mut Tablet, resident: &str, medicine: &str) -> DoseRow {
-    let v = t.bedside.open_resident(resident).expect("open resident");
-    v.doses
-        .into_iter()
-        .chain(v.prn)
-        .find(|d| d.medicine.starts_with(medicine) && d.unavailable.is_none())
-        .unwrap_or_else(|| panic!("{medicine} not on {resident}'s chart"))
-}
-
-fn give(
-    t: &mut Tablet,
-    resident: &str,
-    medicine: &str,
-    gtin: u32,
-    qty: Option<i64>,
-    prn: bool,
-) -> String {
-    let r = row(t, resident, medicine);
-    let subject = if prn {
-        Subject::Prn {
-            order: OrderId::new(&r.order),
-        }
-    } else {
-        Subject::Slot {
-            order: OrderId::new(&r.order),
-            at: r.slot.parse().unwrap(),
-        }
-    };
-    let mut a = DoseAttempt::new(subject, OutcomeCode::Given);
-    if gtin == 0 {
-        a.product_tapped = true;
-    } else {
-        a.scans
-            .push(medround_domain::barcode::parse_scan(&demo_gtin(gtin)).unwrap());
-    }
-    a.quantity = qty.map(medround_domain::qty::Qty::whole);
-    if prn {
-        a.prn_reason = Some("Pain".into());
-    }
-    let done = t
-        .bedside
-        .record_dose(resident, &a, None)
-        .unwrap_or_else(|e| panic!("{}: {:?}", e.message, e.findings));
-    t.bedside.leave_resident();
-    done.record
-}
-
-fn double_doses(t: &Tablet, resident: &str) -> Vec<medround_domain::incident::Incident> {
-    t.bedside
-        .store()
-        .items_for(&ResidentId::new(resident), None)
-        .unwrap()
-        .into_iter()
-        .filter_map(|i| match i {
-            Item::Incident(x) if x.kind == IncidentKind::PossibleDoubleDose => Some(x),
-            _ => None,
-        })
-        .collect()
 }
 
 #[test]

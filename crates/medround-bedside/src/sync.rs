@@ -7,7 +7,7 @@ use chrono::Duration;
 use medround_domain::incident::{possible_double_doses, DoubleDose, Incident, IncidentKind};
 use medround_domain::record::Administration;
 use medround_domain::{RecordId, ResidentId};
-use medround_ipc::{ErrorCode, IpcError};
+use medround_ipc::{ErrorCode, IpcError, SyncStatus};
 use medround_store::replica::Outgoing;
 use medround_store::Item;
 use medround_sync::api::Enrolment;
@@ -129,6 +129,23 @@ impl Bedside {
         ];
         let entries: Vec<(&str, &str)> = ENROLMENT_KEYS.iter().copied().zip(values).collect();
         self.store.set_meta_all(&entries).map_err(storage)
+    }
+
+    /// What the store knows of sync; the shell adds whether a sync is running and how the last
+    /// attempt went.
+    pub fn sync_status(&self) -> Result<SyncStatus, IpcError> {
+        let mark = self.store.sync_mark(CENTRAL).map_err(storage)?;
+        let e = self.enrolment()?;
+        Ok(SyncStatus {
+            enrolled: e.is_some(),
+            server: e.as_ref().map(|e| e.server.clone()),
+            home_name: e.map(|e| e.home_name),
+            last_synced: mark
+                .last_synced
+                .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+            waiting: mark.waiting,
+            ..SyncStatus::default()
+        })
     }
 
     pub fn sync_start(&mut self) -> Result<SyncRun, IpcError> {

@@ -238,6 +238,40 @@ pub struct Recorded {
     pub acknowledged: Vec<FindingCode>,
 }
 
+/// Where the tablet stands with the central record: shown on every screen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct SyncStatus {
+    /// Enrolled with a central record.
+    pub enrolled: bool,
+    pub server: Option<String>,
+    pub home_name: Option<String>,
+    /// When the last complete sync finished (RFC 3339, UTC).
+    pub last_synced: Option<String>,
+    /// Changes recorded here and not yet at the central record.
+    pub waiting: u64,
+    /// The central record answered the last attempt.
+    pub online: bool,
+    /// A sync is under way.
+    pub running: bool,
+    /// Round trips and documents so far, while a sync runs.
+    pub progress: Option<SyncProgress>,
+    /// Why the last attempt failed, for the person (the records are safe either way).
+    pub last_error: Option<String>,
+    pub last_error_code: Option<ErrorCode>,
+    /// Possible double doses the last syncs found (S18).
+    pub incidents_found: u64,
+    /// The nightly window in which everything is synced, as "HH:MM-HH:MM" (home time).
+    pub nightly: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct SyncProgress {
+    pub round_trips: u32,
+    pub settled: u64,
+    pub to_send: u64,
+    pub bytes: u64,
+}
+
 // ---- commands ------------------------------------------------------------------------------
 
 macro_rules! command {
@@ -314,6 +348,18 @@ command!(RecordFollowUp, "record_follow_up", Recorded {
     note: Option<String>,
 });
 command!(Reconcile, "reconcile", () { resident: String });
+command!(GetSyncStatus, "get_sync_status", SyncStatus {});
+// Starts a sync now (in the background); the status shows its progress.
+command!(SyncNow, "sync_now", SyncStatus {});
+command!(
+    Enrol,
+    "enrol",
+    SyncStatus {
+        server: String,
+        code: String,
+        device_name: String
+    }
+);
 
 /// A witness's own credentials, checked on the device at the moment of witnessing (S7).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

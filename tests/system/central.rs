@@ -1,0 +1,365 @@
+//! Tablets and a real central record over HTTP on loopback: enrolment, offline recording and
+//! convergence, connections cut mid-sync, a server restarted mid-sync, revoked devices, another
+//! home's tablets, and hostile messages.
+
+use medround_demo::who;
+use medround_ipc::ErrorCode;
+use medround_sync::wire::{Envelope, Kind};
+use medround_tests::central::{CentralServer, Fault, FaultProxy};
+use medround_tests::{double_doses, give, monday_morning, pin, Tablet};
+use std::time::Duration;
+
+/// Enrols a tablet with `server_url` using a fresh code for `home`.
+fn enrol(t: &mut Tablet, server: &CentralServer, url: &str, home: &str, name: &str) {
+    let code = server.home_with_code(home, "Larch House");
+    medround_link::enrol(&mut t.bedside, url, &code, name).expect("enrol");
+}
+
+fn sync(t: &mut Tablet) -> medround_bedside::SyncSummary {
+    medround_link::sync(&mut t.bedside, &mut |_| {}).expect("sync")
+}
+
+/// A central record with Larch House: tablet A built the home and sent it up; tablet B was
+/// enrolled afterwards and downloaded it.
+fn larch_house(server: &CentralServer, url: &str) -> (Tablet, Tablet) {
+    let mut a = Tablet::demo(monday_morning());
+    enrol(&mut a, server, url, "larch", "Oak unit tablet");
+    sync(&mut a);
+    let mut b = Tablet::empty(monday_morning());
+    enrol(&mut b, server, url, "larch", "Elm unit tablet");
+    sync(&mut b);
+    for s in medround_demo::DEMO_STAFF {
+        b.bedside
+            .store_mut()
+            .set_pin(&medround_domain::StaffId::new(s.0), s.4)
+            .unwrap();
+    }
+    a.bedside.sign_in("st-amy", pin("st-amy")).unwrap();
+    b.bedside.sign_in("st-dev", pin("st-dev")).unwrap();
+    (a, b)
+}
+
+/// The opening Automerge sync message about `doc` from a fresh sync state.
+fn first_message(doc: &mut automerge::AutoCommit) -> Vec<u8> {
+    use automerge::sync::SyncDoc;
+    let mut state = automerge::sync::State::new();
+    doc.sync()
+        .generate_sync_message(&mut state)
+        .expect("a first message")
+        .encode()
+}
+
+/// Syncs one hand-made document with the central record as a device would, outside the store
+/// (so nothing checks it on this side). Returns how many keys the document took from the other
+/// side.
+fn push(
+    link: &medround_link::Link,
+    credential: &str,
+    doc_id: &str,
+    doc: &mut automerge::AutoCommit,
+) -> Result<usize, medround_ipc::IpcError> {
+    use automerge::sync::SyncDoc;
+    use automerge::ReadDoc;
+    let before = doc.keys(automerge::ROOT).count();
+    let mut state = automerge::sync::State::new();
+    let mut start = true;
+    loop {
+        let Some(msg) = doc.sync().generate_sync_message(&mut state) else {
+            break;
+        };
+        let env = Envelope {
+            kind: Kind::Request,
+            cursor: 0,
+            flag: false,
+            start,
+            docs: vec![(doc_id.into(), msg.encode())],
+        };
+        start = false;
+        let reply = Envelope::decode(&link.exchange(credential, &env.encode())?).unwrap();
+        if reply.docs.is_empty() {
+            break;
+        }
+        for (_, m) in reply.docs {
+            doc.sync()
+                .receive_sync_message(&mut state, automerge::sync::Message::decode(&m).unwrap())
+                .unwrap();
+        }
+    }
+    Ok(doc.keys(automerge::ROOT).count() - before)
+}
+
+fn same_records(a: &Tablet, b: &Tablet) {
+    let (sa, sb) = (a.bedside.store(), b.bedside.store());
+    assert_eq!(sa.record_count().unwrap(), sb.record_count().unwrap());
+    assert_eq!(sa.residents().unwrap(), sb.residents().unwrap());
+    assert_eq!(sa.all_orders().unwrap(), sb.all_orders().unwrap());
+}
+
+#[test]
+fn central_offline_doses_on_two_tablets_reach_both_over_http() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = CentralServer::start(dir.path());
+    let (mut a, mut b) = larch_house(&server, &server.url());
+    same_records(&a, &b);
+    let before = a.bedside.sync_status().unwrap();
+    assert_eq!(before.waiting, 0);
+    let on_a = give(&mut a, who::PARKINSONS, "Amlodipine", 3, None, false);
+    let on_b = give(&mut b, who::PARKINSONS, "Furosemide", 0, None, false);
+    assert!(
+        a.bedside.sync_status().unwrap().waiting > 0,
+        "A has records waiting to go up"
+    );
+    sync(&mut a);
+    assert_eq!(a.bedside.sync_status().unwrap().waiting, 0);
+    sync(&mut b);
+    sync(&mut a);
+    for t in [&a, &b] {
+        assert!(t.bedside.store().item(&on_a).unwrap().is_some());
+        assert!(t.bedside.store().item(&on_b).unwrap().is_some());
+    }
+    same_records(&a, &b);
+    assert!(double_doses(&a, who::PARKINSONS).is_empty());
+    // A second sync with nothing new is one small round trip.
+    let again = sync(&mut a);
+    assert_eq!(again.round_trips, 1);
+    assert!(again.bytes_sent + again.bytes_received < 200, "{again:?}");
+}
+
+#[test]
+fn central_s18_double_dose_over_http_raises_one_incident_on_both() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = CentralServer::start(dir.path());
+    let (mut a, mut b) = larch_house(&server, &server.url());
+    give(&mut a, who::PARKINSONS, "Amlodipine", 3, None, false);
+    give(&mut b, who::PARKINSONS, "Amlodipine", 3, None, false);
+    sync(&mut a);
+    assert_eq!(sync(&mut b).incidents.len(), 1);
+    assert!(sync(&mut a).incidents.is_empty());
+    for t in [&a, &b] {
+        assert_eq!(double_doses(t, who::PARKINSONS).len(), 1);
+    }
+}
+
+#[test]
+fn central_connection_cut_mid_sync_then_resumed_loses_and_doubles_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = CentralServer::start(dir.path());
+    let proxy = FaultProxy::start(server.addr);
+    // A's first upload of the whole home (two round trips) is cut after the first answer, an
+    // answer is truncated, and a connection is dropped: each attempt ends in an error the
+    // screen can show.
+    let mut a = Tablet::demo(monday_morning());
+    enrol(&mut a, &server, &proxy.url(), "larch", "Oak unit tablet");
+    for fault in [Fault::CutAfter(1), Fault::Truncate(40), Fault::Drop] {
+        proxy.set(fault);
+        let e = medround_link::sync(&mut a.bedside, &mut |_| {}).expect_err("cut");
+        assert_eq!(e.code, ErrorCode::Offline, "{fault:?}: {}", e.message);
+    }
+    proxy.set(Fault::Delay(Duration::from_millis(20)));
+    sync(&mut a);
+    proxy.set(Fault::Pass);
+    // B downloads through a connection cut part way, then finishes.
+    let mut b = Tablet::empty(monday_morning());
+    enrol(&mut b, &server, &proxy.url(), "larch", "Elm unit tablet");
+    proxy.set(Fault::CutAfter(1));
+    assert!(medround_link::sync(&mut b.bedside, &mut |_| {}).is_err());
+    proxy.set(Fault::Pass);
+    sync(&mut b);
+    same_records(&a, &b);
+    // Nothing is doubled at the central record either: a third tablet gets the same.
+    let mut c = Tablet::empty(monday_morning());
+    enrol(&mut c, &server, &server.url(), "larch", "Spare tablet");
+    sync(&mut c);
+    same_records(&a, &c);
+}
+
+#[test]
+fn central_server_restarted_mid_sync_then_resumed() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = CentralServer::start(dir.path());
+    let url = server.url();
+    let mut a = Tablet::demo(monday_morning());
+    enrol(&mut a, &server, &url, "larch", "Oak unit tablet");
+    // Stop the server after the first of the two round trips of A's first upload.
+    let mut server = Some(server);
+    let mut trips = 0;
+    let r = medround_link::sync(&mut a.bedside, &mut |_| {
+        trips += 1;
+        if trips == 1 {
+            drop(server.take());
+        }
+    });
+    assert_eq!(r.expect_err("server went away").code, ErrorCode::Offline);
+    let server = CentralServer::start_at(&dir.path().join("central.db"), url[7..].parse().unwrap());
+    sync(&mut a);
+    let mut b = Tablet::empty(monday_morning());
+    enrol(&mut b, &server, &url, "larch", "Elm unit tablet");
+    sync(&mut b);
+    same_records(&a, &b);
+}
+
+#[test]
+fn central_revoked_device_is_refused_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = CentralServer::start(dir.path());
+    let (mut a, _b) = larch_house(&server, &server.url());
+    let device = a.bedside.enrolment().unwrap().unwrap().device;
+    server.central.revoke(&device).unwrap();
+    give(&mut a, who::PARKINSONS, "Amlodipine", 3, None, false);
+    let e = medround_link::sync(&mut a.bedside, &mut |_| {}).expect_err("revoked");
+    assert_eq!(e.code, ErrorCode::DeviceRevoked, "{}", e.message);
+    // The record stays on the tablet, waiting.
+    assert!(a.bedside.sync_status().unwrap().waiting > 0);
+}
+
+#[test]
+fn central_enrolment_codes_are_single_use_and_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = CentralServer::start(dir.path());
+    let code = server.home_with_code("larch", "Larch House");
+    let mut a = Tablet::empty(monday_morning());
+    medround_link::enrol(&mut a.bedside, &server.url(), &code.to_lowercase(), "Oak")
+        .expect("codes are not case sensitive");
+    let mut b = Tablet::empty(monday_morning());
+    let e = medround_link::enrol(&mut b.bedside, &server.url(), &code, "Elm").expect_err("used");
+    assert_eq!(e.code, ErrorCode::BadEnrolmentCode);
+    let e = medround_link::enrol(&mut b.bedside, &server.url(), "NOPE-NOPE-NOPE", "Elm")
+        .expect_err("unknown");
+    assert_eq!(e.code, ErrorCode::BadEnrolmentCode);
+    assert!(
+        b.bedside.enrolment().unwrap().is_none(),
+        "nothing half-kept"
+    );
+    let e = medround_link::enrol(&mut b.bedside, "ftp://x", &code, "Elm").expect_err("address");
+    assert_eq!(e.code, ErrorCode::BadInput);
+    // Nobody answering: offline, clearly.
+    let e = medround_link::enrol(&mut b.bedside, "http://127.0.0.1:9", &code, "Elm")
+        .expect_err("nobody there");
+    assert_eq!(e.code, ErrorCode::Offline);
+}
+
+#[test]
+fn central_a_device_of_one_home_never_reads_or_writes_another_home() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = CentralServer::start(dir.path());
+    let (a, _b) = larch_house(&server, &server.url());
+    // A tablet of another home syncs: it receives nothing of Larch House.
+    let mut other = Tablet::empty(monday_morning());
+    let code = server.home_with_code("birch", "Birch Court");
+    medround_link::enrol(&mut other.bedside, &server.url(), &code, "Birch tablet").unwrap();
+    sync(&mut other);
+    assert_eq!(other.bedside.store().record_count().unwrap(), 0);
+    assert!(other.bedside.store().residents().unwrap().is_empty());
+    // It asks for Larch House's documents by name, and writes to one: it only ever reaches
+    // its own home's documents of that name.
+    let cred = other.bedside.enrolment().unwrap().unwrap().credential;
+    let link = medround_link::Link::new(&server.url()).unwrap();
+    for doc in ["home", "resident:res-01", "cycle:res-01:700"] {
+        let mut probe = automerge::AutoCommit::new();
+        let got = push(&link, &cred, doc, &mut probe).expect("its own home's document");
+        assert_eq!(got, 0, "{doc}: another home's records reached this device");
+    }
+    let mut hack = automerge::AutoCommit::new();
+    automerge::transaction::Transactable::put(
+        &mut hack,
+        automerge::ROOT,
+        "home/name",
+        "\"Not Larch House\"",
+    )
+    .unwrap();
+    push(&link, &cred, "home", &mut hack).expect("a home may name itself");
+    // Larch House is as it was.
+    let mut c = Tablet::empty(monday_morning());
+    enrol(&mut c, &server, &server.url(), "larch", "Spare");
+    sync(&mut c);
+    same_records(&a, &c);
+    assert_eq!(
+        c.bedside.store().home_name().unwrap().as_deref(),
+        Some("Larch House")
+    );
+}
+
+#[test]
+fn central_corrupt_or_hostile_messages_are_refused_and_change_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = CentralServer::start(dir.path());
+    let (a, _b) = larch_house(&server, &server.url());
+    let e = a.bedside.enrolment().unwrap().unwrap();
+    let link = medround_link::Link::new(&server.url()).unwrap();
+    // Garbage, a truncated envelope, and an envelope naming a document outside the scheme.
+    let err = link
+        .exchange(&e.credential, b"not a sync message")
+        .unwrap_err();
+    assert_eq!(err.code, ErrorCode::SyncRefused, "{}", err.message);
+    let mut hostile = automerge::AutoCommit::new();
+    automerge::transaction::Transactable::put(
+        &mut hostile,
+        automerge::ROOT,
+        "administration/adm-x",
+        "{\"not\": \"a record\"}",
+    )
+    .unwrap();
+    for doc in ["cycle:res-01:700", "../../etc/passwd", "home"] {
+        let err = push(&link, &e.credential, doc, &mut hostile.clone()).unwrap_err();
+        assert_eq!(err.code, ErrorCode::SyncRefused, "{doc}: {}", err.message);
+    }
+    for (doc, bytes) in [
+        ("home", vec![0xde, 0xad, 0xbe, 0xef]),
+        ("home", first_message(&mut hostile)),
+    ] {
+        let garbage = bytes[0] == 0xde;
+        let env = Envelope {
+            kind: Kind::Request,
+            cursor: 0,
+            flag: false,
+            start: true,
+            docs: vec![(doc.into(), bytes)],
+        }
+        .encode();
+        if garbage {
+            let err = link.exchange(&e.credential, &env[..]).unwrap_err();
+            assert_eq!(err.code, ErrorCode::SyncRefused, "{doc}: {}", err.message);
+        }
+        let cut = link
+            .exchange(&e.credential, &env[..env.len() / 2])
+            .unwrap_err();
+        assert_eq!(cut.code, ErrorCode::SyncRefused, "{doc}: {}", cut.message);
+    }
+    // A record filed under the wrong resident is refused too.
+    let mut misfiled = automerge::AutoCommit::new();
+    let adm = a
+        .bedside
+        .store()
+        .administrations_for(&medround_domain::ResidentId::new(who::PARKINSONS), None)
+        .unwrap()
+        .pop()
+        .expect("the demo history has administrations");
+    automerge::transaction::Transactable::put(
+        &mut misfiled,
+        automerge::ROOT,
+        format!("administration/{}", adm.id).as_str(),
+        serde_json::to_string(&medround_store::Item::Administration(adm))
+            .unwrap()
+            .as_str(),
+    )
+    .unwrap();
+    let err = push(
+        &link,
+        &e.credential,
+        "cycle:someone-else:700",
+        &mut misfiled,
+    )
+    .unwrap_err();
+    assert_eq!(err.code, ErrorCode::SyncRefused, "{}", err.message);
+    // No credential, or a wrong one.
+    assert_eq!(
+        link.exchange("wrong", b"x").unwrap_err().code,
+        ErrorCode::NotEnrolled
+    );
+    // The stored documents are untouched: a new tablet gets exactly Larch House.
+    let mut c = Tablet::empty(monday_morning());
+    enrol(&mut c, &server, &server.url(), "larch", "Spare");
+    sync(&mut c);
+    same_records(&a, &c);
+    assert!(c.bedside.store().item("adm-x").unwrap().is_none());
+}
