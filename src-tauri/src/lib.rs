@@ -5,6 +5,7 @@ mod dose;
 mod round;
 mod session;
 mod setup;
+mod sync;
 
 use medround_bedside::Bedside;
 use medround_ipc::{ErrorCode, IpcError};
@@ -46,6 +47,9 @@ pub fn run() {
             setup::start_window_timer(app.handle().clone());
             use tauri::Manager;
             app.manage(state);
+            let worker = sync::SyncWorker::default();
+            worker.start(app.handle().clone());
+            app.manage(worker);
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![
@@ -62,6 +66,9 @@ pub fn run() {
             dose::remove_patch,
             dose::record_follow_up,
             dose::reconcile,
+            sync::get_sync_status,
+            sync::sync_now,
+            sync::enrol,
         ])
         .run(tauri::generate_context!())
         .expect("error while running Medround");

@@ -6,14 +6,9 @@
 //! - The same on a home with 365 days of history, as a ratio to day 1 (target <= 1.2).
 //! - Building the round screen's data for a 60-resident home with 365 days of history (<= 10 ms).
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use medround_bedside::{Bedside, FakeClock};
 use medround_demo::HomeSpec;
-use medround_domain::order::OrderStatus;
-use medround_domain::outcome::OutcomeCode;
-use medround_domain::record::Subject;
-use medround_domain::rules::DoseAttempt;
-use medround_domain::schedule::{slots_between, window, HOME_TZ};
 use medround_store::Key;
 use std::time::Instant;
 
@@ -83,47 +78,9 @@ fn home(days: i64, now: DateTime<Utc>) -> (tempfile::TempDir, Bedside, FakeClock
     (dir, b, clock)
 }
 
-/// Records `n` doses: every regular slot from `from` on, in time order, as the round would.
+/// Records `n` doses as the round would and returns the figures.
 fn record_doses(b: &mut Bedside, clock: &FakeClock, from: DateTime<Utc>, n: usize) -> Stats {
-    let residents = b.store().residents().unwrap();
-    let orders = b.store().all_orders().unwrap();
-    let mut slots = Vec::new();
-    for o in orders.iter().filter(|o| {
-        o.status == OrderStatus::Active && o.cd.is_none() && !o.application.needs_site()
-    }) {
-        if residents
-            .iter()
-            .any(|r| r.id == o.resident && (r.is_away() || r.reconciliation_pending))
-        {
-            continue;
-        }
-        for at in slots_between(o, from, from + Duration::days(5), HOME_TZ) {
-            if window(o, at, HOME_TZ).opens >= from {
-                slots.push((at, o.clone()));
-            }
-        }
-    }
-    slots.sort_by_key(|(at, o)| (*at, o.id.clone()));
-    let mut ms = Vec::with_capacity(n);
-    for (at, o) in slots.into_iter().take(n) {
-        clock.set(at);
-        let mut a = DoseAttempt::new(
-            Subject::Slot {
-                order: o.id.clone(),
-                at,
-            },
-            OutcomeCode::Given,
-        );
-        a.scans
-            .push(medround_domain::barcode::parse_scan(&o.medicine.gtins[0]).unwrap());
-        a.quantity = Some(o.dose.max());
-        let t = Instant::now();
-        b.record_dose(o.resident.as_str(), &a, None)
-            .unwrap_or_else(|e| panic!("{}: {:?}", e.message, e.findings));
-        ms.push(t.elapsed().as_secs_f64() * 1000.0);
-    }
-    assert_eq!(ms.len(), n, "not enough slots to record");
-    stats(ms)
+    stats(medround_tests::record_round(b, clock, from, n))
 }
 
 fn main() {

@@ -153,3 +153,52 @@ pub fn double_doses(t: &Tablet, resident: &str) -> Vec<Incident> {
         })
         .collect()
 }
+
+/// Records `n` doses: every regular slot from `from` on, in time order, as the round would, and
+/// returns how long each took to record, in milliseconds (benchmarks).
+pub fn record_round(b: &mut Bedside, clock: &FakeClock, from: DateTime<Utc>, n: usize) -> Vec<f64> {
+    use chrono::Duration;
+    use medround_domain::order::OrderStatus;
+    use medround_domain::schedule::{slots_between, window, HOME_TZ};
+    use std::time::Instant;
+    let residents = b.store().residents().unwrap();
+    let orders = b.store().all_orders().unwrap();
+    let mut slots = Vec::new();
+    for o in orders.iter().filter(|o| {
+        o.status == OrderStatus::Active && o.cd.is_none() && !o.application.needs_site()
+    }) {
+        if residents
+            .iter()
+            .any(|r| r.id == o.resident && (r.is_away() || r.reconciliation_pending))
+        {
+            continue;
+        }
+        for at in slots_between(o, from, from + Duration::days(5), HOME_TZ) {
+            if window(o, at, HOME_TZ).opens >= from {
+                slots.push((at, o.clone()));
+            }
+        }
+    }
+    slots.sort_by_key(|(at, o)| (*at, o.id.clone()));
+    let mut ms = Vec::with_capacity(n);
+    for (at, o) in slots.into_iter().take(n) {
+        clock.set(at);
+        let mut a = DoseAttempt::new(
+            Subject::Slot {
+                order: o.id.clone(),
+                at,
+            },
+            OutcomeCode::Given,
+        );
+        a.scans
+            .push(medround_domain::barcode::parse_scan(&o.medicine.gtins[0]).unwrap());
+        a.quantity = Some(o.dose.max());
+        let t = Instant::now();
+        b.record_dose(o.resident.as_str(), &a, None)
+            .unwrap_or_else(|e| panic!("{}: {:?}", e.message, e.findings));
+        ms.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    assert_eq!(ms.len(), n, "not enough slots to record");
+    ms
+}
+

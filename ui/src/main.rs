@@ -3,6 +3,7 @@
 
 mod ipc;
 mod resident;
+mod sync;
 
 use ipc::call;
 use leptos::prelude::*;
@@ -149,6 +150,7 @@ fn App() -> impl IntoView {
     view! {
         <div class="app" on:pointerdown=touch on:keydown=move |_| app.last_activity.set(now_ms())>
             <Banner/>
+            <sync::SyncBar/>
             {move || match app.screen.get() {
                 Screen::SignIn => view! { <SignInScreen/> }.into_any(),
                 Screen::Round => view! { <RoundScreen/> }.into_any(),

@@ -106,6 +106,23 @@ impl Bedside {
         }))
     }
 
+    /// Who may enrol this tablet: anyone while it holds no home yet (a new tablet has no staff
+    /// to sign in), otherwise a signed-in manager.
+    pub fn may_enrol(&mut self) -> Result<(), IpcError> {
+        if self.store.staff().map_err(storage)?.is_empty() {
+            return Ok(());
+        }
+        let who = self.who()?;
+        if who.role == medround_domain::staff::Role::Manager {
+            Ok(())
+        } else {
+            Err(IpcError::new(
+                ErrorCode::NotAllowed,
+                "Only a manager can connect this tablet to the central record.",
+            ))
+        }
+    }
+
     /// Keeps what enrolment gave this tablet. A tablet holding another home's records cannot
     /// be enrolled in this one: its records would go to the wrong home.
     pub fn set_enrolment(&mut self, server: &str, e: &Enrolment) -> Result<(), IpcError> {

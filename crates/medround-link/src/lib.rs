@@ -185,6 +185,7 @@ pub fn enrol(
     device_name: &str,
 ) -> Result<Enrolment, IpcError> {
     let link = Link::new(server)?;
+    bedside.with(|b| b.may_enrol())?;
     let e = link.enrol(code, device_name)?;
     bedside.with(|b| b.set_enrolment(link.base(), &e))?;
     Ok(e)

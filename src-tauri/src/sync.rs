@@ -1,0 +1,202 @@
+//! Sync with the central record in the background: whenever the tablet is enrolled it syncs
+//! every few minutes, at once when someone taps "Sync now", with backoff after a failure, and
+//! once in the nightly window. The bedside is locked only for each step of an exchange, never
+//! while bytes travel, so the screens never wait for the network.
+
+use crate::AppState;
+use chrono::{Local, NaiveTime};
+use medround_ipc::*;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+use tauri::{Manager, State};
+
+/// How the background sync is doing, beside what the store knows.
+#[derive(Debug, Default)]
+struct Runtime {
+    running: bool,
+    online: bool,
+    progress: Option<SyncProgress>,
+    last_error: Option<IpcError>,
+    incidents_found: u64,
+    failures: u32,
+    wake: bool,
+}
+
+/// The background sync's shared state: the runtime and the bell that wakes the worker.
+#[derive(Debug, Clone, Default)]
+pub struct SyncWorker(Arc<(Mutex<Runtime>, Condvar)>);
+
+/// The nightly window, "HH:MM-HH:MM" in the tablet's local time (`MEDROUND_NIGHTLY`).
+fn nightly() -> (NaiveTime, NaiveTime, String) {
+    let text = std::env::var("MEDROUND_NIGHTLY").unwrap_or_else(|_| "02:00-04:00".into());
+    let parse = |s: &str| NaiveTime::parse_from_str(s.trim(), "%H:%M").ok();
+    match text.split_once('-').map(|(a, b)| (parse(a), parse(b))) {
+        Some((Some(a), Some(b))) => (a, b, text),
+        _ => {
+            eprintln!("medround: MEDROUND_NIGHTLY {text:?} is not HH:MM-HH:MM; using 02:00-04:00");
+            let t = |h| NaiveTime::from_hms_opt(h, 0, 0).expect("valid time");
+            (t(2), t(4), "02:00-04:00".into())
+        }
+    }
+}
+
+/// Minutes between syncs while the central record answers (`MEDROUND_SYNC_MINUTES`).
+fn every() -> Duration {
+    let m = std::env::var("MEDROUND_SYNC_MINUTES")
+        .ok()
+        .and_then(|m| m.parse::<u64>().ok())
+        .filter(|m| *m > 0)
+        .unwrap_or(5);
+    Duration::from_secs(m * 60)
+}
+
+/// After `failures` failed attempts in a row: 15 s, 30 s, 1 min ... at most 15 min.
+fn backoff(failures: u32) -> Duration {
+    Duration::from_secs((15u64 << failures.min(6)).min(900))
+}
+
+impl SyncWorker {
+    fn runtime(&self) -> std::sync::MutexGuard<'_, Runtime> {
+        self.0 .0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Asks the worker to sync now.
+    pub fn wake(&self) {
+        self.runtime().wake = true;
+        self.0 .1.notify_all();
+    }
+
+    /// The store's figures with the worker's.
+    pub fn status(&self, app: &AppState) -> Result<SyncStatus, IpcError> {
+        let mut s = app.with(|b| b.sync_status())?;
+        let r = self.runtime();
+        s.running = r.running;
+        s.online = r.online;
+        s.progress = r.progress.clone();
+        s.last_error = r.last_error.as_ref().map(|e| e.message.clone());
+        s.last_error_code = r.last_error.as_ref().map(|e| e.code);
+        s.incidents_found = r.incidents_found;
+        s.nightly = nightly().2;
+        Ok(s)
+    }
+
+    /// Runs for the life of the app.
+    pub fn start(&self, handle: tauri::AppHandle) {
+        let me = self.clone();
+        std::thread::spawn(move || me.run(handle));
+    }
+
+    fn run(&self, handle: tauri::AppHandle) {
+        let (night_from, night_to, _) = nightly();
+        let mut next = Instant::now() + Duration::from_secs(5);
+        let mut synced_tonight = false;
+        loop {
+            // Sleep until the next attempt is due or someone asks for one.
+            {
+                let mut r = self.runtime();
+                while !r.wake && Instant::now() < next {
+                    let wait = next.saturating_duration_since(Instant::now());
+                    r = self
+                        .0
+                         .1
+                        .wait_timeout(r, wait.min(Duration::from_secs(30)))
+                        .unwrap_or_else(|p| p.into_inner())
+                        .0;
+                    let now = Local::now().time();
+                    let in_window = now >= night_from && now < night_to;
+                    if !in_window {
+                        synced_tonight = false;
+                    } else if !synced_tonight {
+                        break;
+                    }
+                }
+                r.wake = false;
+            }
+            let Some(app) = handle.try_state::<AppState>() else {
+                next = Instant::now() + Duration::from_secs(5);
+                continue;
+            };
+            let enrolled = matches!(app.with(|b| b.enrolment()), Ok(Some(_)));
+            if !enrolled {
+                next = Instant::now() + every();
+                continue;
+            }
+            self.runtime().running = true;
+            let me = self.clone();
+            let result = medround_link::sync(&app.0, &mut |p| {
+                me.runtime().progress = Some(SyncProgress {
+                    round_trips: p.round_trips,
+                    settled: p.settled as u64,
+                    to_send: p.to_send as u64,
+                    bytes: p.bytes_sent + p.bytes_received,
+                });
+            });
+            let mut r = self.runtime();
+            r.running = false;
+            r.progress = None;
+            match result {
+                Ok(summary) => {
+                    r.online = true;
+                    r.failures = 0;
+                    r.last_error = None;
+                    r.incidents_found += summary.incidents.len() as u64;
+                    let now = Local::now().time();
+                    if now >= night_from && now < night_to {
+                        synced_tonight = true;
+                    }
+                    next = Instant::now() + every();
+                }
+                Err(e) => {
+                    r.online = false;
+                    r.failures += 1;
+                    eprintln!("medround: sync failed: {}", e.message);
+                    // A revoked tablet stops trying: only the provider can change that.
+                    next = if e.code == ErrorCode::DeviceRevoked {
+                        Instant::now() + Duration::from_secs(24 * 3600)
+                    } else {
+                        Instant::now() + backoff(r.failures)
+                    };
+                    r.last_error = Some(e);
+                }
+            }
+        }
+    }
+}
+
+#[tauri::command]
+pub fn get_sync_status(
+    state: State<'_, AppState>,
+    worker: State<'_, SyncWorker>,
+    args: GetSyncStatus,
+) -> Result<SyncStatus, IpcError> {
+    let GetSyncStatus {} = args;
+    worker.status(&state)
+}
+
+#[tauri::command]
+pub fn sync_now(
+    state: State<'_, AppState>,
+    worker: State<'_, SyncWorker>,
+    args: SyncNow,
+) -> Result<SyncStatus, IpcError> {
+    let SyncNow {} = args;
+    worker.wake();
+    let mut s = worker.status(&state)?;
+    s.running = true;
+    Ok(s)
+}
+
+/// Enrolment waits for the network, so it runs off the window's thread.
+#[tauri::command]
+pub async fn enrol(app: tauri::AppHandle, args: Enrol) -> Result<SyncStatus, IpcError> {
+    let h = app.clone();
+    tauri::async_runtime::spawn_blocking(move || {
+        let state = h.state::<AppState>();
+        let worker = h.state::<SyncWorker>();
+        medround_link::enrol(&state.0, &args.server, &args.code, &args.device_name)?;
+        worker.wake();
+        worker.status(&state)
+    })
+    .await
+    .map_err(crate::internal)?
+}
