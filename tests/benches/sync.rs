@@ -30,6 +30,10 @@ fn main() {
     };
     medround_demo::build(t.bedside.store_mut(), &spec).unwrap();
     let code = server.home_with_code("bench", "Bench Home");
+    t.bedside.set_idle_lock_minutes(10_000_000).unwrap();
+    t.bedside
+        .sign_in("st-claire", medround_tests::pin("st-claire"))
+        .unwrap();
     medround_link::enrol(&mut t.bedside, &server.url(), &code, "Bench tablet").unwrap();
     let start = Instant::now();
     let first = medround_link::sync(&mut t.bedside, &mut |_| {}).unwrap();
@@ -39,7 +43,6 @@ fn main() {
         first.round_trips,
         first.bytes_sent / 1024
     );
-    t.bedside.set_idle_lock_minutes(10_000_000).unwrap();
     t.bedside
         .sign_in("st-amy", medround_tests::pin("st-amy"))
         .unwrap();

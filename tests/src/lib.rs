@@ -201,4 +201,3 @@ pub fn record_round(b: &mut Bedside, clock: &FakeClock, from: DateTime<Utc>, n: 
     assert_eq!(ms.len(), n, "not enough slots to record");
     ms
 }
-

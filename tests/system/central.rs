@@ -9,9 +9,13 @@ use medround_tests::central::{CentralServer, Fault, FaultProxy};
 use medround_tests::{double_doses, give, monday_morning, pin, Tablet};
 use std::time::Duration;
 
-/// Enrols a tablet with `server_url` using a fresh code for `home`.
+/// Enrols a tablet with `server_url` using a fresh code for `home`; a tablet that already holds
+/// a home needs its manager signed in.
 fn enrol(t: &mut Tablet, server: &CentralServer, url: &str, home: &str, name: &str) {
     let code = server.home_with_code(home, "Larch House");
+    if !t.bedside.store().staff().unwrap().is_empty() {
+        t.bedside.sign_in("st-claire", pin("st-claire")).unwrap();
+    }
     medround_link::enrol(&mut t.bedside, url, &code, name).expect("enrol");
 }
 
@@ -236,6 +240,23 @@ fn central_enrolment_codes_are_single_use_and_checked() {
     let e = medround_link::enrol(&mut b.bedside, "http://127.0.0.1:9", &code, "Elm")
         .expect_err("nobody there");
     assert_eq!(e.code, ErrorCode::Offline);
+}
+
+#[test]
+fn central_only_a_manager_connects_a_tablet_that_holds_a_home() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = CentralServer::start(dir.path());
+    let code = server.home_with_code("larch", "Larch House");
+    let mut a = Tablet::demo(monday_morning());
+    let e = medround_link::enrol(&mut a.bedside, &server.url(), &code, "Oak").unwrap_err();
+    assert_eq!(e.code, ErrorCode::NotSignedIn);
+    a.bedside.sign_in("st-ben", pin("st-ben")).unwrap();
+    let e = medround_link::enrol(&mut a.bedside, &server.url(), &code, "Oak").unwrap_err();
+    assert_eq!(e.code, ErrorCode::NotAllowed, "{}", e.message);
+    assert!(a.bedside.enrolment().unwrap().is_none());
+    // The code was not spent by the refusals: the manager can still use it.
+    a.bedside.sign_in("st-claire", pin("st-claire")).unwrap();
+    medround_link::enrol(&mut a.bedside, &server.url(), &code, "Oak").expect("manager enrols");
 }
 
 #[test]

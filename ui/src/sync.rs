@@ -31,10 +31,7 @@ pub fn SyncBar() -> impl IntoView {
     let status = RwSignal::new(None::<SyncStatus>);
     let connecting = RwSignal::new(false);
     refresh(status);
-    set_interval(
-        move || refresh(status),
-        std::time::Duration::from_secs(3),
-    );
+    set_interval(move || refresh(status), std::time::Duration::from_secs(3));
     let sync_now = move |_| {
         spawn_local(async move {
             match call(&SyncNow {}).await {
@@ -124,7 +121,10 @@ fn EnrolPanel(status: RwSignal<Option<SyncStatus>>, open: RwSignal<bool>) -> imp
                 Ok(s) => {
                     status.set(Some(s));
                     open.set(false);
-                    app.say(true, "Connected to the central record. The first sync has started.");
+                    app.say(
+                        true,
+                        "Connected to the central record. The first sync has started.",
+                    );
                 }
                 Err(e) => app.fail(e),
             }

@@ -13,7 +13,7 @@ pub(crate) enum Entry<'a> {
     Home,
     Staff(&'a str),
     Remedy(&'a str),
-    Order(&'a str, Order),
+    Order(&'a str, Box<Order>),
     /// One field of a resident's profile (projected as a whole elsewhere).
     Profile,
     /// A record in a cycle document, and the resident whose document it sits in.
@@ -75,7 +75,7 @@ pub(crate) fn classify<'a>(
             {
                 return Err(misplaced());
             }
-            Ok(Entry::Order(id, o))
+            Ok(Entry::Order(id, Box::new(o)))
         }
         "profile" => {
             if !doc_id.starts_with("resident:") {
