@@ -2,7 +2,7 @@
 //! an SQLite file in a temporary directory, and a proxy in front of it that can drop, delay or
 //! truncate what passes.
 
-use medround_server::sqlite::SqliteStorage;
+use medround_server::storage::Storage;
 use medround_server::Central;
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
@@ -14,22 +14,67 @@ use std::time::Duration;
 /// The admin token of test servers.
 pub const ADMIN_TOKEN: &str = "test-admin-token";
 
+/// Where a test server keeps its records: an SQLite file or a PostgreSQL database.
+#[derive(Debug, Clone)]
+pub enum Backend {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+impl Backend {
+    pub fn open(&self) -> Box<dyn Storage> {
+        match self {
+            Backend::Sqlite(p) => medround_server::open_storage(&p.to_string_lossy()),
+            Backend::Postgres(url) => medround_server::open_storage(url),
+        }
+        .expect("open central storage")
+    }
+}
+
+/// A backend and what it lives in (a temporary directory, a PostgreSQL server), for one test.
+#[derive(Debug)]
+pub struct TestBackend {
+    pub backend: Backend,
+    _dir: Option<tempfile::TempDir>,
+    _pg: Option<crate::postgres::TestPostgres>,
+}
+
+impl TestBackend {
+    pub fn sqlite() -> TestBackend {
+        let dir = tempfile::tempdir().expect("temp dir");
+        TestBackend {
+            backend: Backend::Sqlite(dir.path().join("central.db")),
+            _dir: Some(dir),
+            _pg: None,
+        }
+    }
+
+    pub fn postgres() -> TestBackend {
+        let pg = crate::postgres::TestPostgres::start();
+        TestBackend {
+            backend: Backend::Postgres(pg.url.clone()),
+            _dir: None,
+            _pg: Some(pg),
+        }
+    }
+}
+
 /// The central record, serving on loopback until dropped.
 #[derive(Debug)]
 pub struct CentralServer {
     pub addr: SocketAddr,
     pub central: Arc<Central>,
-    pub database: PathBuf,
+    pub backend: Backend,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl CentralServer {
-    /// Starts a server on `database`, on `addr` (port 0 for any free one).
-    pub fn start_at(database: &Path, addr: SocketAddr) -> CentralServer {
-        let storage = SqliteStorage::open(database).expect("open central storage");
+    /// Starts a server on `backend`, on `addr` (port 0 for any free one).
+    pub fn start_at(backend: &Backend, addr: SocketAddr) -> CentralServer {
+        let storage = backend.open();
         let central = Arc::new(Central::new(
-            Box::new(storage),
+            storage,
             Some(ADMIN_TOKEN),
             Box::new(chrono::Utc::now),
         ));
@@ -56,17 +101,19 @@ impl CentralServer {
         CentralServer {
             addr,
             central,
-            database: database.to_path_buf(),
+            backend: backend.clone(),
             stop: Some(stop),
             thread: Some(thread),
         }
     }
 
+    /// A server on an SQLite file in `dir`.
     pub fn start(dir: &Path) -> CentralServer {
-        CentralServer::start_at(
-            &dir.join("central.db"),
-            "127.0.0.1:0".parse().expect("addr"),
-        )
+        CentralServer::start_on(&Backend::Sqlite(dir.join("central.db")))
+    }
+
+    pub fn start_on(backend: &Backend) -> CentralServer {
+        CentralServer::start_at(backend, "127.0.0.1:0".parse().expect("addr"))
     }
 
     pub fn url(&self) -> String {
@@ -75,9 +122,9 @@ impl CentralServer {
 
     /// Stops the server and starts it again on the same file and port.
     pub fn restart(mut self) -> CentralServer {
-        let (db, addr) = (self.database.clone(), self.addr);
+        let (backend, addr) = (self.backend.clone(), self.addr);
         self.stop_now();
-        CentralServer::start_at(&db, addr)
+        CentralServer::start_at(&backend, addr)
     }
 
     fn stop_now(&mut self) {

@@ -13,6 +13,7 @@ use medround_store::Item;
 use std::path::PathBuf;
 
 pub mod central;
+pub mod postgres;
 
 /// A tablet with its own data directory, key directory and clock.
 #[derive(Debug)]

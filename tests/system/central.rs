@@ -5,7 +5,7 @@
 use medround_demo::who;
 use medround_ipc::ErrorCode;
 use medround_sync::wire::{Envelope, Kind};
-use medround_tests::central::{CentralServer, Fault, FaultProxy};
+use medround_tests::central::{Backend, CentralServer, Fault, FaultProxy, TestBackend};
 use medround_tests::{double_doses, give, monday_morning, pin, Tablet};
 use std::time::Duration;
 
@@ -99,10 +99,8 @@ fn same_records(a: &Tablet, b: &Tablet) {
     assert_eq!(sa.all_orders().unwrap(), sb.all_orders().unwrap());
 }
 
-#[test]
-fn central_offline_doses_on_two_tablets_reach_both_over_http() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = CentralServer::start(dir.path());
+fn central_offline_doses_on_two_tablets_reach_both_over_http(backend: &Backend) {
+    let server = CentralServer::start_on(backend);
     let (mut a, mut b) = larch_house(&server, &server.url());
     same_records(&a, &b);
     let before = a.bedside.sync_status().unwrap();
@@ -129,10 +127,8 @@ fn central_offline_doses_on_two_tablets_reach_both_over_http() {
     assert!(again.bytes_sent + again.bytes_received < 200, "{again:?}");
 }
 
-#[test]
-fn central_s18_double_dose_over_http_raises_one_incident_on_both() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = CentralServer::start(dir.path());
+fn central_s18_double_dose_over_http_raises_one_incident_on_both(backend: &Backend) {
+    let server = CentralServer::start_on(backend);
     let (mut a, mut b) = larch_house(&server, &server.url());
     give(&mut a, who::PARKINSONS, "Amlodipine", 3, None, false);
     give(&mut b, who::PARKINSONS, "Amlodipine", 3, None, false);
@@ -144,10 +140,8 @@ fn central_s18_double_dose_over_http_raises_one_incident_on_both() {
     }
 }
 
-#[test]
-fn central_connection_cut_mid_sync_then_resumed_loses_and_doubles_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = CentralServer::start(dir.path());
+fn central_connection_cut_mid_sync_then_resumed_loses_and_doubles_nothing(backend: &Backend) {
+    let server = CentralServer::start_on(backend);
     let proxy = FaultProxy::start(server.addr);
     // A's first upload of the whole home (two round trips) is cut after the first answer, an
     // answer is truncated, and a connection is dropped: each attempt ends in an error the
@@ -177,10 +171,8 @@ fn central_connection_cut_mid_sync_then_resumed_loses_and_doubles_nothing() {
     same_records(&a, &c);
 }
 
-#[test]
-fn central_server_restarted_mid_sync_then_resumed() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = CentralServer::start(dir.path());
+fn central_server_restarted_mid_sync_then_resumed(backend: &Backend) {
+    let server = CentralServer::start_on(backend);
     let url = server.url();
     let mut a = Tablet::demo(monday_morning());
     enrol(&mut a, &server, &url, "larch", "Oak unit tablet");
@@ -194,7 +186,7 @@ fn central_server_restarted_mid_sync_then_resumed() {
         }
     });
     assert_eq!(r.expect_err("server went away").code, ErrorCode::Offline);
-    let server = CentralServer::start_at(&dir.path().join("central.db"), url[7..].parse().unwrap());
+    let server = CentralServer::start_at(backend, url[7..].parse().unwrap());
     sync(&mut a);
     let mut b = Tablet::empty(monday_morning());
     enrol(&mut b, &server, &url, "larch", "Elm unit tablet");
@@ -202,10 +194,8 @@ fn central_server_restarted_mid_sync_then_resumed() {
     same_records(&a, &b);
 }
 
-#[test]
-fn central_revoked_device_is_refused_at_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = CentralServer::start(dir.path());
+fn central_revoked_device_is_refused_at_once(backend: &Backend) {
+    let server = CentralServer::start_on(backend);
     let (mut a, _b) = larch_house(&server, &server.url());
     let device = a.bedside.enrolment().unwrap().unwrap().device;
     server.central.revoke(&device).unwrap();
@@ -216,10 +206,8 @@ fn central_revoked_device_is_refused_at_once() {
     assert!(a.bedside.sync_status().unwrap().waiting > 0);
 }
 
-#[test]
-fn central_enrolment_codes_are_single_use_and_checked() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = CentralServer::start(dir.path());
+fn central_enrolment_codes_are_single_use_and_checked(backend: &Backend) {
+    let server = CentralServer::start_on(backend);
     let code = server.home_with_code("larch", "Larch House");
     let mut a = Tablet::empty(monday_morning());
     medround_link::enrol(&mut a.bedside, &server.url(), &code.to_lowercase(), "Oak")
@@ -242,10 +230,8 @@ fn central_enrolment_codes_are_single_use_and_checked() {
     assert_eq!(e.code, ErrorCode::Offline);
 }
 
-#[test]
-fn central_only_a_manager_connects_a_tablet_that_holds_a_home() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = CentralServer::start(dir.path());
+fn central_only_a_manager_connects_a_tablet_that_holds_a_home(backend: &Backend) {
+    let server = CentralServer::start_on(backend);
     let code = server.home_with_code("larch", "Larch House");
     let mut a = Tablet::demo(monday_morning());
     let e = medround_link::enrol(&mut a.bedside, &server.url(), &code, "Oak").unwrap_err();
@@ -259,10 +245,8 @@ fn central_only_a_manager_connects_a_tablet_that_holds_a_home() {
     medround_link::enrol(&mut a.bedside, &server.url(), &code, "Oak").expect("manager enrols");
 }
 
-#[test]
-fn central_a_device_of_one_home_never_reads_or_writes_another_home() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = CentralServer::start(dir.path());
+fn central_a_device_of_one_home_never_reads_or_writes_another_home(backend: &Backend) {
+    let server = CentralServer::start_on(backend);
     let (a, _b) = larch_house(&server, &server.url());
     // A tablet of another home syncs: it receives nothing of Larch House.
     let mut other = Tablet::empty(monday_morning());
@@ -300,10 +284,8 @@ fn central_a_device_of_one_home_never_reads_or_writes_another_home() {
     );
 }
 
-#[test]
-fn central_corrupt_or_hostile_messages_are_refused_and_change_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = CentralServer::start(dir.path());
+fn central_corrupt_or_hostile_messages_are_refused_and_change_nothing(backend: &Backend) {
+    let server = CentralServer::start_on(backend);
     let (a, _b) = larch_house(&server, &server.url());
     let e = a.bedside.enrolment().unwrap().unwrap();
     let link = medround_link::Link::new(&server.url()).unwrap();
@@ -384,3 +366,36 @@ fn central_corrupt_or_hostile_messages_are_refused_and_change_nothing() {
     same_records(&a, &c);
     assert!(c.bedside.store().item("adm-x").unwrap().is_none());
 }
+
+/// Every test above, once against the SQLite central record and once against PostgreSQL (a
+/// real server, started for each test).
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod on_sqlite {
+            $(#[test]
+            fn $name() {
+                let b = super::TestBackend::sqlite();
+                super::$name(&b.backend);
+            })*
+        }
+        mod on_postgres {
+            $(#[test]
+            fn $name() {
+                let b = super::TestBackend::postgres();
+                super::$name(&b.backend);
+            })*
+        }
+    };
+}
+
+on_both_backends!(
+    central_offline_doses_on_two_tablets_reach_both_over_http,
+    central_s18_double_dose_over_http_raises_one_incident_on_both,
+    central_connection_cut_mid_sync_then_resumed_loses_and_doubles_nothing,
+    central_server_restarted_mid_sync_then_resumed,
+    central_revoked_device_is_refused_at_once,
+    central_enrolment_codes_are_single_use_and_checked,
+    central_only_a_manager_connects_a_tablet_that_holds_a_home,
+    central_a_device_of_one_home_never_reads_or_writes_another_home,
+    central_corrupt_or_hostile_messages_are_refused_and_change_nothing,
+);

@@ -6,4 +6,5 @@ mod bedside;
 mod central;
 mod crash;
 mod e2e;
+mod storage;
 mod sync;

@@ -6,6 +6,7 @@
 //! step, each a plain function that tests can call. [`http`] puts it behind axum.
 
 pub mod http;
+pub mod postgres;
 pub mod replica;
 pub mod sqlite;
 pub mod storage;
@@ -19,6 +20,18 @@ use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use storage::{Device, Home, Storage, StorageError};
+
+/// Opens the storage `database` names: a `postgres://` (or `postgresql://`) URL, or else the
+/// path of an SQLite file.
+pub fn open_storage(database: &str) -> Result<Box<dyn Storage>, StorageError> {
+    if database.starts_with("postgres://") || database.starts_with("postgresql://") {
+        Ok(Box::new(postgres::PostgresStorage::connect(database)?))
+    } else {
+        Ok(Box::new(sqlite::SqliteStorage::open(
+            std::path::Path::new(database),
+        )?))
+    }
+}
 
 /// How long an enrolment code can be used.
 pub const CODE_LIFETIME_HOURS: i64 = 24;

@@ -7,13 +7,12 @@
 //! medround-server devices [--database PATH]
 //! medround-server revoke DEVICE [--database PATH]
 //! ```
+//! `--database` takes an SQLite path or a `postgres://` URL.
 //! The admin HTTP endpoints are on only when `MEDROUND_ADMIN_TOKEN` is set.
 
 use anyhow::{bail, Context};
-use medround_server::sqlite::SqliteStorage;
 use medround_server::Central;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 const USAGE: &str = "usage:
@@ -23,14 +22,15 @@ const USAGE: &str = "usage:
   medround-server devices [--database PATH]
   medround-server revoke DEVICE [--database PATH]
 
---database  the central record's SQLite file (default medround-central.db)
+--database  the central record's SQLite file (default medround-central.db), or a
+            postgres://user:password@host/db URL for a provider with many homes
 --listen    address to serve on (default 127.0.0.1:8440)
 MEDROUND_ADMIN_TOKEN, when set, turns on the admin endpoints under /admin/v1.";
 
 struct Args {
     command: String,
     words: Vec<String>,
-    database: PathBuf,
+    database: String,
     listen: SocketAddr,
 }
 
@@ -39,12 +39,12 @@ fn args() -> anyhow::Result<Args> {
     let mut a = Args {
         command: String::new(),
         words: Vec::new(),
-        database: PathBuf::from("medround-central.db"),
+        database: "medround-central.db".into(),
         listen: "127.0.0.1:8440".parse().expect("valid address"),
     };
     while let Some(arg) = it.next() {
         match arg.as_str() {
-            "--database" => a.database = it.next().context("--database needs a path")?.into(),
+            "--database" => a.database = it.next().context("--database needs a path or URL")?,
             "--listen" => {
                 let v = it.next().context("--listen needs an address")?;
                 a.listen = v
@@ -63,14 +63,26 @@ fn args() -> anyhow::Result<Args> {
     Ok(a)
 }
 
+/// A database URL without its password, for messages.
+fn redact(database: &str) -> String {
+    match (database.find("://"), database.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &database[s + 3..at];
+            let user = creds.split(':').next().unwrap_or("");
+            format!("{}{user}:***{}", &database[..s + 3], &database[at..])
+        }
+        _ => database.to_string(),
+    }
+}
+
 fn central(a: &Args) -> anyhow::Result<Central> {
-    let storage = SqliteStorage::open(&a.database)
-        .with_context(|| format!("opening {}", a.database.display()))?;
+    let storage = medround_server::open_storage(&a.database)
+        .with_context(|| format!("opening the central record at {}", redact(&a.database)))?;
     let admin = std::env::var("MEDROUND_ADMIN_TOKEN")
         .ok()
         .filter(|t| !t.is_empty());
     Ok(Central::new(
-        Box::new(storage),
+        storage,
         admin.as_deref(),
         Box::new(chrono::Utc::now),
     ))
@@ -96,7 +108,7 @@ fn main() -> anyhow::Result<()> {
                 println!(
                     "medround-server: serving the central record on http://{} ({})",
                     listener.local_addr()?,
-                    a.database.display()
+                    redact(&a.database)
                 );
                 medround_server::http::serve(listener, c, async {
                     let _ = tokio::signal::ctrl_c().await;
