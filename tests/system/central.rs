@@ -32,12 +32,6 @@ fn larch_house(server: &CentralServer, url: &str) -> (Tablet, Tablet) {
     let mut b = Tablet::empty(monday_morning());
     enrol(&mut b, server, url, "larch", "Elm unit tablet");
     sync(&mut b);
-    for s in medround_demo::DEMO_STAFF {
-        b.bedside
-            .store_mut()
-            .set_pin(&medround_domain::StaffId::new(s.0), s.4)
-            .unwrap();
-    }
     a.bedside.sign_in("st-amy", pin("st-amy")).unwrap();
     b.bedside.sign_in("st-dev", pin("st-dev")).unwrap();
     (a, b)

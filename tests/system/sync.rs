@@ -5,7 +5,8 @@ use medround_demo::who;
 use medround_sync::memory::MemoryReplica;
 use medround_tests::{double_doses, give, monday_morning, pin, Tablet};
 
-/// The central record and two tablets of Larch House: A built the home, B downloaded it.
+/// The central record and two tablets of Larch House: A built the home, B downloaded it (with
+/// the staff's PIN verifiers, so everyone signs in on B with the PIN they use on A).
 fn home_with_two_tablets() -> (MemoryReplica, Tablet, Tablet) {
     let mut server = MemoryReplica::new("central");
     let mut a = Tablet::demo(monday_morning());
@@ -18,12 +19,6 @@ fn home_with_two_tablets() -> (MemoryReplica, Tablet, Tablet) {
     b.bedside
         .sync_with(&mut server)
         .expect("B downloads the home");
-    for s in medround_demo::DEMO_STAFF {
-        b.bedside
-            .store_mut()
-            .set_pin(&medround_domain::StaffId::new(s.0), s.4)
-            .unwrap();
-    }
     a.bedside.sign_in("st-amy", pin("st-amy")).unwrap();
     b.bedside.sign_in("st-dev", pin("st-dev")).unwrap();
     (server, a, b)
@@ -136,5 +131,39 @@ fn s18_prn_paracetamol_on_two_tablets_inside_the_interval_raises_an_incident() {
         found[0].message.contains("paracetamol"),
         "{}",
         found[0].message
+    );
+}
+
+#[test]
+fn s19_a_pin_reset_on_one_tablet_unlocks_the_account_on_the_other() {
+    let (mut server, mut a, mut b) = home_with_two_tablets();
+    let ben = medround_domain::StaffId::new("st-ben");
+    for _ in 0..5 {
+        let _ = b.bedside.store_mut().check_pin(&ben, "0000").unwrap();
+    }
+    assert_eq!(
+        b.bedside
+            .store_mut()
+            .check_pin(&ben, pin("st-ben"))
+            .unwrap(),
+        medround_store::PinCheck::Locked
+    );
+    // Locked on B only: the count of wrong tries is the device's own.
+    assert_eq!(
+        a.bedside
+            .store_mut()
+            .check_pin(&ben, pin("st-ben"))
+            .unwrap(),
+        medround_store::PinCheck::Ok
+    );
+    a.bedside
+        .store_mut()
+        .set_pin(&ben, "8642", monday_morning())
+        .unwrap();
+    sync(&mut a, &mut server, "tab-a");
+    sync(&mut b, &mut server, "tab-b");
+    assert_eq!(
+        b.bedside.store_mut().check_pin(&ben, "8642").unwrap(),
+        medround_store::PinCheck::Ok
     );
 }

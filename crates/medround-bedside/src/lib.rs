@@ -82,7 +82,8 @@ impl Bedside {
             std::fs::create_dir_all(dir)?;
         }
         let key = Key::load_or_create(key_file)?;
-        let store = Store::open(db_file, &key)?;
+        let mut store = Store::open(db_file, &key)?;
+        store.publish_local_pins(clock.now())?;
         let demo = store.meta("demo")?.as_deref() == Some("1");
         Ok(Bedside {
             store,

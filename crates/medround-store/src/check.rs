@@ -13,11 +13,20 @@ pub(crate) enum Entry<'a> {
     Home,
     Staff(&'a str),
     Remedy(&'a str),
+    /// A member of staff's PIN verifier (an Argon2id hash, never the PIN).
+    Pin(&'a str),
     Order(&'a str, Box<Order>),
     /// One field of a resident's profile (projected as a whole elsewhere).
     Profile,
     /// A record in a cycle document, and the resident whose document it sits in.
     Record(Box<Item>, &'a str),
+}
+
+/// What the home document keeps of a PIN: whose it is and its Argon2id hash.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct PinVerifier {
+    pub staff: String,
+    pub hash: String,
 }
 
 /// The shapes a document id may take: `home`, `resident:<id>`, `cycle:<resident>:<n>`.
@@ -68,6 +77,16 @@ pub(crate) fn classify<'a>(
                 "remedy" => Entry::Remedy(id),
                 _ => Entry::Home,
             })
+        }
+        "pin" => {
+            if doc_id != "home" {
+                return Err(misplaced());
+            }
+            let v: PinVerifier = serde_json::from_str(json)?;
+            if v.staff != id || !v.hash.starts_with("$argon2id$") {
+                return Err(StoreError::Corrupt(format!("{key} is not a PIN verifier")));
+            }
+            Ok(Entry::Pin(id))
         }
         "order" => {
             let o: Order = serde_json::from_str(json)?;

@@ -408,6 +408,7 @@ impl Store {
             "p_home",
             "p_staff",
             "p_remedies",
+            "p_pins",
             "p_residents",
             "p_orders",
             "p_records",
@@ -773,6 +774,13 @@ fn project_entry(
             tx.execute(
                 "INSERT INTO p_staff (id, json) VALUES (?1, ?2)
                  ON CONFLICT (id) DO UPDATE SET json = excluded.json",
+                params![id, json],
+            )?;
+        }
+        check::Entry::Pin(id) => {
+            tx.execute(
+                "INSERT INTO p_pins (staff_id, json) VALUES (?1, ?2)
+                 ON CONFLICT (staff_id) DO UPDATE SET json = excluded.json",
                 params![id, json],
             )?;
         }

@@ -21,6 +21,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0003_sync",
         include_str!("../../../migrations/0003_sync.sql"),
     ),
+    (
+        4,
+        "0004_replicated_pins",
+        include_str!("../../../migrations/0004_replicated_pins.sql"),
+    ),
 ];
 
 /// The schema version this build of the app writes.

@@ -212,6 +212,7 @@ fn migrations_apply_in_order_and_give_the_expected_schema() {
             "table local_sync_state",
             "table p_home",
             "table p_orders",
+            "table p_pins",
             "table p_records",
             "table p_remedies",
             "table p_residents",
@@ -364,7 +365,7 @@ fn s19_pins_are_hashed_and_lock_after_repeated_failures() {
     let (mut s, _) = open(&dir);
     let id = StaffId::new("c1");
     assert_eq!(s.check_pin(&id, "4071").unwrap(), PinCheck::NoPin);
-    s.set_pin(&id, "4071").unwrap();
+    s.set_pin(&id, "4071", Utc::now()).unwrap();
     let stored: String = s
         .conn
         .query_row("SELECT hash FROM local_pins", [], |r| r.get(0))
@@ -382,7 +383,7 @@ fn s19_pins_are_hashed_and_lock_after_repeated_failures() {
     assert_eq!(s.check_pin(&id, "0000").unwrap(), PinCheck::Locked);
     // Even the right PIN is refused until a reset.
     assert_eq!(s.check_pin(&id, "4071").unwrap(), PinCheck::Locked);
-    s.set_pin(&id, "5182").unwrap();
+    s.set_pin(&id, "5182", Utc::now()).unwrap();
     assert_eq!(s.check_pin(&id, "5182").unwrap(), PinCheck::Ok);
 }
 
