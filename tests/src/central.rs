@@ -72,6 +72,22 @@ pub struct CentralServer {
 impl CentralServer {
     /// Starts a server on `backend`, on `addr` (port 0 for any free one).
     pub fn start_at(backend: &Backend, addr: SocketAddr) -> CentralServer {
+        CentralServer::start_with(backend, addr, None)
+    }
+
+    /// Starts a server that speaks HTTPS with `tls`.
+    pub fn start_tls(
+        backend: &Backend,
+        tls: Arc<medround_server::tls::ServerConfig>,
+    ) -> CentralServer {
+        CentralServer::start_with(backend, "127.0.0.1:0".parse().expect("addr"), Some(tls))
+    }
+
+    fn start_with(
+        backend: &Backend,
+        addr: SocketAddr,
+        tls: Option<Arc<medround_server::tls::ServerConfig>>,
+    ) -> CentralServer {
         let storage = backend.open();
         let central = Arc::new(Central::new(
             storage,
@@ -91,10 +107,13 @@ impl CentralServer {
                 .expect("runtime");
             rt.block_on(async move {
                 let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
-                medround_server::http::serve(listener, c, async {
+                let stop = async {
                     let _ = stopped.await;
-                })
-                .await
+                };
+                match tls {
+                    Some(tls) => medround_server::http::serve_tls(listener, tls, c, stop).await,
+                    None => medround_server::http::serve(listener, c, stop).await,
+                }
                 .expect("serve");
             });
         });

@@ -361,6 +361,50 @@ fn central_corrupt_or_hostile_messages_are_refused_and_change_nothing(backend: &
     assert!(c.bedside.store().item("adm-x").unwrap().is_none());
 }
 
+/// The central record over HTTPS with the provider's own certificate: a tablet that trusts it
+/// enrols and syncs; one that trusts only the public roots refuses the server.
+fn central_https_with_the_providers_own_certificate(backend: &Backend) {
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (cert_pem, key_pem) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cert_pem, cert.pem()).unwrap();
+    std::fs::write(&key_pem, key.serialize_pem()).unwrap();
+    let tls = medround_server::tls::config(&cert_pem, &key_pem).unwrap();
+    let server = CentralServer::start_tls(backend, tls);
+    let url = format!("https://{}", server.addr);
+
+    let mut a = Tablet::demo(monday_morning());
+    a.bedside.sign_in("st-claire", pin("st-claire")).unwrap();
+    let code = server.home_with_code("larch", "Larch House");
+    // Trusting only the public roots, the tablet refuses this server before sending anything.
+    let e = medround_link::enrol(&mut a.bedside, &url, &code, "Oak").unwrap_err();
+    assert_eq!(e.code, ErrorCode::Offline, "{}", e.message);
+    assert!(a.bedside.enrolment().unwrap().is_none());
+    // Trusting the provider's certificate, it enrols, and keeps trusting it for every sync.
+    let link = medround_link::Link::with_ca(&url, cert.pem().as_bytes()).unwrap();
+    medround_link::enrol_via(&mut a.bedside, &link, &code, "Oak").unwrap();
+    sync(&mut a);
+    let mut b = Tablet::empty(monday_morning());
+    let code = server.home_with_code("larch", "Larch House");
+    medround_link::enrol_via(&mut b.bedside, &link, &code, "Elm").unwrap();
+    sync(&mut b);
+    same_records(&a, &b);
+    // Plain HTTP to the HTTPS port gets no answer a tablet would take.
+    let plain = medround_link::Link::new(&format!("http://{}", server.addr)).unwrap();
+    assert!(plain.exchange("x", b"x").is_err());
+    // A damaged certificate file is a clear message, not a panic.
+    assert_eq!(
+        medround_link::Link::with_ca(&url, b"not a certificate")
+            .unwrap_err()
+            .code,
+        ErrorCode::BadInput
+    );
+}
+
 /// Every test above, once against the SQLite central record and once against PostgreSQL (a
 /// real server, started for each test).
 macro_rules! on_both_backends {
@@ -392,4 +436,5 @@ on_both_backends!(
     central_only_a_manager_connects_a_tablet_that_holds_a_home,
     central_a_device_of_one_home_never_reads_or_writes_another_home,
     central_corrupt_or_hostile_messages_are_refused_and_change_nothing,
+    central_https_with_the_providers_own_certificate,
 );

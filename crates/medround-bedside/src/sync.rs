@@ -65,6 +65,9 @@ pub struct EnrolmentSettings {
     pub home: String,
     pub home_name: String,
     pub credential: String,
+    /// The provider's own certificate authority (PEM), if the server's certificate is not
+    /// signed by a public one.
+    pub ca: Option<String>,
 }
 
 impl std::fmt::Debug for EnrolmentSettings {
@@ -103,6 +106,11 @@ impl Bedside {
             home: next(),
             home_name: next(),
             credential: next(),
+            ca: self
+                .store
+                .meta("central_ca")
+                .map_err(storage)?
+                .filter(|c| !c.is_empty()),
         }))
     }
 
@@ -125,7 +133,12 @@ impl Bedside {
 
     /// Keeps what enrolment gave this tablet. A tablet holding another home's records cannot
     /// be enrolled in this one: its records would go to the wrong home.
-    pub fn set_enrolment(&mut self, server: &str, e: &Enrolment) -> Result<(), IpcError> {
+    pub fn set_enrolment(
+        &mut self,
+        server: &str,
+        e: &Enrolment,
+        ca: Option<&str>,
+    ) -> Result<(), IpcError> {
         if let Some(old) = self.enrolment()? {
             if old.home != e.home {
                 return Err(IpcError::new(
@@ -144,7 +157,9 @@ impl Bedside {
             e.home_name.as_str(),
             e.credential.as_str(),
         ];
-        let entries: Vec<(&str, &str)> = ENROLMENT_KEYS.iter().copied().zip(values).collect();
+        let mut entries: Vec<(&str, &str)> = ENROLMENT_KEYS.iter().copied().zip(values).collect();
+        // No CA is kept as an empty one: the public roots are used.
+        entries.push(("central_ca", ca.unwrap_or("")));
         self.store.set_meta_all(&entries).map_err(storage)
     }
 

@@ -20,6 +20,8 @@ const MAX_REPLY: u64 = 256 * 1024 * 1024;
 pub struct Link {
     base: String,
     agent: ureq::Agent,
+    /// The provider's own certificate authority, when the link trusts only that.
+    ca: Option<String>,
 }
 
 fn offline(what: impl std::fmt::Display) -> IpcError {
@@ -46,7 +48,58 @@ fn from_api(e: ApiError) -> IpcError {
 
 impl Link {
     /// `base` is the central record's address, `https://...` (or `http://` for development).
+    /// The server's certificate is checked against the public roots, or, when the environment
+    /// names one in `MEDROUND_CA_CERT`, against the provider's own certificate authority.
     pub fn new(base: &str) -> Result<Link, IpcError> {
+        match std::env::var_os("MEDROUND_CA_CERT") {
+            Some(path) => {
+                let pem = std::fs::read(&path).map_err(|e| {
+                    IpcError::new(
+                        ErrorCode::BadInput,
+                        format!(
+                            "The provider's certificate {} cannot be read: {e}",
+                            std::path::Path::new(&path).display()
+                        ),
+                    )
+                })?;
+                Link::with_ca(base, &pem)
+            }
+            None => Link::build(base, None, None),
+        }
+    }
+
+    /// A link that trusts only the certificate authority in `ca_pem` (a provider's own CA).
+    pub fn with_ca(base: &str, ca_pem: &[u8]) -> Result<Link, IpcError> {
+        let bad = |e: String| {
+            IpcError::new(
+                ErrorCode::BadInput,
+                format!("The provider's certificate is not a PEM certificate: {e}"),
+            )
+        };
+        let certs: Vec<ureq::tls::Certificate<'static>> = ureq::tls::parse_pem(ca_pem)
+            .filter_map(|item| match item {
+                Ok(ureq::tls::PemItem::Certificate(c)) => Some(Ok(c)),
+                Ok(_) => None,
+                Err(e) => Some(Err(e)),
+            })
+            .collect::<Result<_, _>>()
+            .map_err(|e| bad(e.to_string()))?;
+        if certs.is_empty() {
+            return Err(bad("it holds no certificate".into()));
+        }
+        let pem = String::from_utf8_lossy(ca_pem).into_owned();
+        Link::build(
+            base,
+            Some(ureq::tls::RootCerts::new_with_certs(&certs)),
+            Some(pem),
+        )
+    }
+
+    fn build(
+        base: &str,
+        roots: Option<ureq::tls::RootCerts>,
+        ca: Option<String>,
+    ) -> Result<Link, IpcError> {
         let base = base.trim().trim_end_matches('/').to_string();
         if !(base.starts_with("https://") || base.starts_with("http://")) || base.len() < 10 {
             return Err(IpcError::new(
@@ -54,13 +107,18 @@ impl Link {
                 "The server address starts with https:// (for example https://records.example.org).",
             ));
         }
+        let mut tls = ureq::tls::TlsConfig::builder();
+        if let Some(roots) = roots {
+            tls = tls.root_certs(roots);
+        }
         let agent: ureq::Agent = ureq::Agent::config_builder()
+            .tls_config(tls.build())
             .timeout_connect(Some(Duration::from_secs(10)))
             .timeout_global(Some(Duration::from_secs(120)))
             .http_status_as_error(false)
             .build()
             .into();
-        Ok(Link { base, agent })
+        Ok(Link { base, agent, ca })
     }
 
     pub fn base(&self) -> &str {
@@ -148,7 +206,10 @@ pub fn sync(
              enrolment code and enter it in Settings.",
         )
     })?;
-    let link = Link::new(&e.server)?;
+    let link = match &e.ca {
+        Some(pem) => Link::with_ca(&e.server, pem.as_bytes())?,
+        None => Link::new(&e.server)?,
+    };
     let mut summary = exchange(&link, &e.credential, &mut bedside, progress)?;
     if !summary.incidents.is_empty() {
         let more = exchange(&link, &e.credential, &mut bedside, progress)?;
@@ -179,14 +240,24 @@ fn exchange(
 
 /// Enrols the tablet: spends the code at the central record and keeps the credential.
 pub fn enrol(
-    mut bedside: impl BedsideAccess,
+    bedside: impl BedsideAccess,
     server: &str,
     code: &str,
     device_name: &str,
 ) -> Result<Enrolment, IpcError> {
-    let link = Link::new(server)?;
+    enrol_via(bedside, &Link::new(server)?, code, device_name)
+}
+
+/// Enrols through `link`; a link that trusts a provider's own certificate authority keeps
+/// trusting it for every later sync.
+pub fn enrol_via(
+    mut bedside: impl BedsideAccess,
+    link: &Link,
+    code: &str,
+    device_name: &str,
+) -> Result<Enrolment, IpcError> {
     bedside.with(|b| b.may_enrol())?;
     let e = link.enrol(code, device_name)?;
-    bedside.with(|b| b.set_enrolment(link.base(), &e))?;
+    bedside.with(|b| b.set_enrolment(link.base(), &e, link.ca.as_deref()))?;
     Ok(e)
 }

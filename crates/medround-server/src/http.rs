@@ -160,6 +160,19 @@ async fn revoke(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
+/// Serves HTTPS until `shutdown` resolves.
+pub async fn serve_tls(
+    listener: tokio::net::TcpListener,
+    tls: Arc<rustls::ServerConfig>,
+    central: Arc<Central>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let listener = crate::tls::TlsListener::new(listener, tls)?;
+    axum::serve(listener, router(central))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
 /// Serves until the listener fails or `shutdown` resolves.
 pub async fn serve(
     listener: tokio::net::TcpListener,

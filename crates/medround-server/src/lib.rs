@@ -10,6 +10,7 @@ pub mod postgres;
 pub mod replica;
 pub mod sqlite;
 pub mod storage;
+pub mod tls;
 
 use automerge::sync;
 use chrono::{DateTime, Duration, Utc};

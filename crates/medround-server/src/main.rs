@@ -1,7 +1,7 @@
 //! `medround-server`: the provider's central record.
 //!
 //! ```text
-//! medround-server serve [--listen 127.0.0.1:8440] [--database PATH]
+//! medround-server serve [--listen 127.0.0.1:8440] [--database PATH] [--tls-cert PEM --tls-key PEM]
 //! medround-server add-home ID NAME [--database PATH]
 //! medround-server enrolment-code HOME [--database PATH]
 //! medround-server devices [--database PATH]
@@ -13,10 +13,11 @@
 use anyhow::{bail, Context};
 use medround_server::Central;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 const USAGE: &str = "usage:
-  medround-server serve [--listen ADDR] [--database PATH]
+  medround-server serve [--listen ADDR] [--database PATH] [--tls-cert PEM --tls-key PEM]
   medround-server add-home ID NAME [--database PATH]
   medround-server enrolment-code HOME [--database PATH]
   medround-server devices [--database PATH]
@@ -25,6 +26,8 @@ const USAGE: &str = "usage:
 --database  the central record's SQLite file (default medround-central.db), or a
             postgres://user:password@host/db URL for a provider with many homes
 --listen    address to serve on (default 127.0.0.1:8440)
+--tls-cert  PEM certificate chain and --tls-key its PEM private key: serve HTTPS (required
+            for any address other than loopback)
 MEDROUND_ADMIN_TOKEN, when set, turns on the admin endpoints under /admin/v1.";
 
 struct Args {
@@ -32,6 +35,8 @@ struct Args {
     words: Vec<String>,
     database: String,
     listen: SocketAddr,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
 }
 
 fn args() -> anyhow::Result<Args> {
@@ -41,6 +46,8 @@ fn args() -> anyhow::Result<Args> {
         words: Vec::new(),
         database: "medround-central.db".into(),
         listen: "127.0.0.1:8440".parse().expect("valid address"),
+        tls_cert: None,
+        tls_key: None,
     };
     while let Some(arg) = it.next() {
         match arg.as_str() {
@@ -51,6 +58,8 @@ fn args() -> anyhow::Result<Args> {
                     .parse()
                     .with_context(|| format!("--listen {v}: not an address like 127.0.0.1:8440"))?;
             }
+            "--tls-cert" => a.tls_cert = Some(it.next().context("--tls-cert needs a path")?.into()),
+            "--tls-key" => a.tls_key = Some(it.next().context("--tls-key needs a path")?.into()),
             "-h" | "--help" => {
                 println!("{USAGE}");
                 std::process::exit(0);
@@ -99,6 +108,21 @@ fn main() -> anyhow::Result<()> {
     let fail = |e: medround_sync::api::ApiError| anyhow::anyhow!(e.message);
     match a.command.as_str() {
         "serve" => {
+            let tls = match (&a.tls_cert, &a.tls_key) {
+                (Some(cert), Some(key)) => Some(medround_server::tls::config(cert, key)?),
+                (None, None) => {
+                    // Plain HTTP carries credentials and records in clear: loopback only.
+                    if !a.listen.ip().is_loopback() {
+                        bail!(
+                            "plain HTTP is for development on loopback only; give --tls-cert and \
+                             --tls-key to serve on {}",
+                            a.listen
+                        );
+                    }
+                    None
+                }
+                _ => bail!("--tls-cert and --tls-key go together"),
+            };
             let c = Arc::new(central(&a)?);
             let rt = tokio::runtime::Runtime::new()?;
             rt.block_on(async {
@@ -106,14 +130,18 @@ fn main() -> anyhow::Result<()> {
                     .await
                     .with_context(|| format!("listening on {}", a.listen))?;
                 println!(
-                    "medround-server: serving the central record on http://{} ({})",
+                    "medround-server: serving the central record on {}://{} ({})",
+                    if tls.is_some() { "https" } else { "http" },
                     listener.local_addr()?,
                     redact(&a.database)
                 );
-                medround_server::http::serve(listener, c, async {
+                let stop = async {
                     let _ = tokio::signal::ctrl_c().await;
-                })
-                .await?;
+                };
+                match tls {
+                    Some(tls) => medround_server::http::serve_tls(listener, tls, c, stop).await?,
+                    None => medround_server::http::serve(listener, c, stop).await?,
+                }
                 anyhow::Ok(())
             })?;
         }
