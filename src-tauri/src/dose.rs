@@ -52,3 +52,9 @@ pub fn record_follow_up(
 pub fn reconcile(state: State<'_, AppState>, args: Reconcile) -> Result<(), IpcError> {
     state.with(|b| b.reconcile(&args.resident))
 }
+
+/// S16: a senior checks in a pending order.
+#[tauri::command]
+pub fn check_in_order(state: State<'_, AppState>, args: CheckInOrder) -> Result<(), IpcError> {
+    state.with(|b| b.check_in_order(&args.resident, &args.order, args.second.as_ref()))
+}

@@ -66,6 +66,7 @@ pub fn run() {
             dose::remove_patch,
             dose::record_follow_up,
             dose::reconcile,
+            dose::check_in_order,
             sync::get_sync_status,
             sync::sync_now,
             sync::enrol,

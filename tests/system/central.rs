@@ -361,6 +361,163 @@ fn central_corrupt_or_hostile_messages_are_refused_and_change_nothing(backend: &
     assert!(c.bedside.store().item("adm-x").unwrap().is_none());
 }
 
+/// S16: orders from the pharmacy arrive at the central record and reach every tablet as
+/// pending; they cannot be given until a senior checks them in, and the check-in travels back.
+fn central_s16_pharmacy_orders_arrive_pending_until_a_senior_checks_them_in(backend: &Backend) {
+    let server = CentralServer::start_on(backend);
+    let (mut a, mut b) = larch_house(&server, &server.url());
+    let resident = medround_domain::ResidentId::new(who::PARKINSONS);
+    let mut order = a
+        .bedside
+        .store()
+        .orders_for(&resident)
+        .unwrap()
+        .into_iter()
+        .find(|o| o.medicine.name.starts_with("Amlodipine"))
+        .expect("amlodipine on the chart");
+    // A new prescription, sent as if already active: the central record makes it pending.
+    order.id = medround_domain::OrderId::new("ord-pharmacy-1");
+    order.instructions = "New from the pharmacy: take with water.".into();
+    order.checked_in_by = vec![medround_domain::StaffId::new("st-amy")];
+    let sent = server
+        .central
+        .submit_order("larch", &serde_json::to_string(&order).unwrap())
+        .unwrap();
+    assert_eq!(sent.status, medround_domain::order::OrderStatus::Pending);
+    assert!(sent.checked_in_by.is_empty());
+    // Orders for someone who is not in the home, or that are not orders, are refused.
+    let mut stranger = order.clone();
+    stranger.resident = medround_domain::ResidentId::new("res-99");
+    assert!(server
+        .central
+        .submit_order("larch", &serde_json::to_string(&stranger).unwrap())
+        .is_err());
+    assert!(server
+        .central
+        .submit_order("larch", "{\"not\": 1}")
+        .is_err());
+
+    sync(&mut a);
+    sync(&mut b);
+    for t in [&mut a, &mut b] {
+        let v = t.bedside.open_resident(who::PARKINSONS).unwrap();
+        let row = v
+            .doses
+            .iter()
+            .find(|d| d.order == "ord-pharmacy-1")
+            .expect("the new order is on the chart");
+        assert!(row.pending_check_in && row.unavailable.is_some());
+        t.bedside.leave_resident();
+    }
+    // A carer cannot check it in; a senior can, on either tablet.
+    let e = b
+        .bedside
+        .check_in_order(who::PARKINSONS, "ord-pharmacy-1", None)
+        .unwrap_err();
+    assert_eq!(e.code, ErrorCode::Blocked, "{}", e.message);
+    b.bedside.sign_in("st-ben", pin("st-ben")).unwrap();
+    b.bedside
+        .check_in_order(who::PARKINSONS, "ord-pharmacy-1", None)
+        .unwrap();
+    sync(&mut b);
+    sync(&mut a);
+    let checked = a
+        .bedside
+        .store()
+        .order(&medround_domain::OrderId::new("ord-pharmacy-1"))
+        .unwrap();
+    assert_eq!(checked.status, medround_domain::order::OrderStatus::Active);
+    assert_eq!(
+        checked.checked_in_by,
+        vec![medround_domain::StaffId::new("st-ben")]
+    );
+}
+
+/// The admin endpoints answer only to the server's admin token.
+fn central_admin_endpoints_need_the_admin_token(backend: &Backend) {
+    let server = CentralServer::start_on(backend);
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let url = |p: &str| format!("{}{p}", server.url());
+    let post = |path: &str, token: Option<&str>, body: &str| {
+        let mut r = agent.post(url(path)).content_type("application/json");
+        if let Some(t) = token {
+            r = r.header("Authorization", format!("Bearer {t}"));
+        }
+        let mut resp = r.send(body).unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.body_mut().read_to_string().unwrap_or_default())
+    };
+    let token = Some(medround_tests::central::ADMIN_TOKEN);
+    let home = r#"{"id": "larch", "name": "Larch House"}"#;
+    assert_eq!(post("/admin/v1/homes", None, home).0, 403);
+    assert_eq!(post("/admin/v1/homes", Some("guess"), home).0, 403);
+    assert_eq!(post("/admin/v1/homes", token, home).0, 201);
+    assert_eq!(
+        post("/admin/v1/homes", token, home).0,
+        400,
+        "no second home of one id"
+    );
+    let (status, body) = post("/admin/v1/homes/larch/enrolment-codes", token, "");
+    assert_eq!(status, 201, "{body}");
+    let code: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(code["code"].as_str().unwrap().len(), 14);
+    assert_eq!(
+        post("/admin/v1/homes/nowhere/enrolment-codes", token, "").0,
+        404
+    );
+    assert_eq!(post("/admin/v1/devices/dev-none/revoke", token, "").0, 404);
+    assert_eq!(
+        post("/admin/v1/homes/larch/orders", token, "not json").0,
+        400
+    );
+    let mut resp = agent.get(url("/v1/health")).call().unwrap();
+    assert_eq!(resp.body_mut().read_to_string().unwrap(), "ok");
+}
+
+/// A tablet offline for 30 days, recording every day (and closing windows as MISSED), while
+/// another keeps syncing: when it reconnects nothing is lost and nothing is doubled.
+fn central_a_tablet_offline_for_30_days_syncs_without_loss_or_duplicates(backend: &Backend) {
+    let server = CentralServer::start_on(backend);
+    let (mut a, mut b) = larch_house(&server, &server.url());
+    let mut on_a = Vec::new();
+    let mut on_b = Vec::new();
+    for day in 0..30 {
+        let morning = monday_morning() + chrono::Duration::days(day);
+        for (t, who_signs, mine) in [(&mut a, "st-amy", &mut on_a), (&mut b, "st-dev", &mut on_b)] {
+            t.clock.set(morning);
+            t.bedside.close_windows().unwrap();
+            t.bedside.sign_in(who_signs, pin(who_signs)).unwrap();
+            mine.push(give(
+                t,
+                who::PARKINSONS,
+                if who_signs == "st-amy" {
+                    "Amlodipine"
+                } else {
+                    "Furosemide"
+                },
+                if who_signs == "st-amy" { 3 } else { 0 },
+                None,
+                false,
+            ));
+        }
+        // B is online and syncs every day; A is not.
+        sync(&mut b);
+    }
+    assert!(a.bedside.sync_status().unwrap().waiting > 30);
+    let back = sync(&mut a);
+    assert!(back.documents_changed > 0);
+    sync(&mut b);
+    same_records(&a, &b);
+    for id in on_a.iter().chain(&on_b) {
+        assert!(a.bedside.store().item(id).unwrap().is_some(), "{id} on A");
+        assert!(b.bedside.store().item(id).unwrap().is_some(), "{id} on B");
+    }
+    assert!(double_doses(&a, who::PARKINSONS).is_empty());
+}
+
 /// The central record over HTTPS with the provider's own certificate: a tablet that trusts it
 /// enrols and syncs; one that trusts only the public roots refuses the server.
 fn central_https_with_the_providers_own_certificate(backend: &Backend) {
@@ -437,4 +594,7 @@ on_both_backends!(
     central_a_device_of_one_home_never_reads_or_writes_another_home,
     central_corrupt_or_hostile_messages_are_refused_and_change_nothing,
     central_https_with_the_providers_own_certificate,
+    central_s16_pharmacy_orders_arrive_pending_until_a_senior_checks_them_in,
+    central_admin_endpoints_need_the_admin_token,
+    central_a_tablet_offline_for_30_days_syncs_without_loss_or_duplicates,
 );

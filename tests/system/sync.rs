@@ -2,6 +2,7 @@
 //! a home, and the merge checks for possible double doses (S18).
 
 use medround_demo::who;
+use medround_domain::ResidentId;
 use medround_sync::memory::MemoryReplica;
 use medround_tests::{double_doses, give, monday_morning, pin, Tablet};
 
@@ -166,4 +167,30 @@ fn s19_a_pin_reset_on_one_tablet_unlocks_the_account_on_the_other() {
         b.bedside.store_mut().check_pin(&ben, "8642").unwrap(),
         medround_store::PinCheck::Ok
     );
+}
+
+#[test]
+fn resident_details_edited_on_two_tablets_merge_field_by_field() {
+    let (mut server, mut a, mut b) = home_with_two_tablets();
+    let id = ResidentId::new(who::PARKINSONS);
+    let mut on_a = a.bedside.store().resident(&id).unwrap();
+    on_a.preferred_name = Some("Bobby".into());
+    a.bedside
+        .store_mut()
+        .put_resident(&on_a, monday_morning())
+        .unwrap();
+    let mut on_b = b.bedside.store().resident(&id).unwrap();
+    on_b.room = "14B".into();
+    b.bedside
+        .store_mut()
+        .put_resident(&on_b, monday_morning())
+        .unwrap();
+    sync(&mut a, &mut server, "tab-a");
+    sync(&mut b, &mut server, "tab-b");
+    sync(&mut a, &mut server, "tab-a");
+    for t in [&a, &b] {
+        let r = t.bedside.store().resident(&id).unwrap();
+        assert_eq!(r.preferred_name.as_deref(), Some("Bobby"), "A's edit kept");
+        assert_eq!(r.room, "14B", "B's edit kept");
+    }
 }

@@ -478,7 +478,46 @@ fn dose_item(d: DoseRow, kind: Kind, panel: Panel) -> impl IntoView {
             {actionable.then(|| view! {
                 <button class="primary" aria-label=format!("{} {}", button_label, d.medicine) on:click=move |_| panel.open(d2.clone(), k2.clone())>{button_label}</button>
             })}
+            {d.pending_check_in.then(|| view! { <CheckInButton order=d.order.clone() medicine=d.medicine.clone()/> })}
         </li>
+    }
+}
+
+/// S16: a senior checks in an order that arrived from the pharmacy. Carers see no button; the
+/// shell refuses them anyway.
+#[component]
+fn CheckInButton(order: String, medicine: String) -> impl IntoView {
+    let app = expect_context::<AppState>();
+    let senior = move || {
+        app.session.get().is_some_and(|s| {
+            matches!(
+                s.staff.role,
+                medround_domain::staff::Role::Senior | medround_domain::staff::Role::Manager
+            )
+        })
+    };
+    let busy = RwSignal::new(false);
+    view! {
+        {move || senior().then(|| {
+            let order = order.clone();
+            view! {
+                <button class="primary" data-test=format!("check-in-{order}") disabled=move || busy.get()
+                    aria-label=format!("Check in {medicine}")
+                    on:click=move |_| {
+                        let Some(resident) = app.resident.get_untracked().map(|r| r.id) else { return };
+                        let order = order.clone();
+                        busy.set(true);
+                        spawn_local(async move {
+                            let res = call(&CheckInOrder { resident: resident.clone(), order, second: None }).await;
+                            busy.set(false);
+                            match res {
+                                Ok(()) => { app.say(true, "Order checked in: it can now be given."); app.open_resident(resident); }
+                                Err(e) => app.fail(e),
+                            }
+                        });
+                    }>"Check in"</button>
+            }
+        })}
     }
 }
 

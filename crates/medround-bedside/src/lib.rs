@@ -745,6 +745,39 @@ impl Bedside {
         self.store.put_resident(&r, now).map_err(storage)
     }
 
+    /// S16: a senior checks in a pending order (from the pharmacy, or typed in by hand, which
+    /// also needs a second trained person's PIN). From then on it can be given.
+    pub fn check_in_order(
+        &mut self,
+        resident: &str,
+        order: &str,
+        second: Option<&WitnessPin>,
+    ) -> Result<(), IpcError> {
+        let author = self.who()?;
+        let now = self.clock.now();
+        let mut o = self
+            .store
+            .orders_for(&ResidentId::new(resident))
+            .map_err(storage)?
+            .into_iter()
+            .find(|o| o.id.as_str() == order)
+            .ok_or_else(|| {
+                IpcError::new(ErrorCode::NotFound, "That order is not on this chart.")
+            })?;
+        let second = match second {
+            Some(w) => Some(self.check_witness(w, &author)?),
+            None => None,
+        };
+        let by = rules::check_in(&o, &author, second.as_ref()).map_err(|f| IpcError {
+            code: ErrorCode::Blocked,
+            message: f.message.clone(),
+            findings: vec![f],
+        })?;
+        o.status = medround_domain::order::OrderStatus::Active;
+        o.checked_in_by = by;
+        self.store.put_order(&o, now).map_err(storage)
+    }
+
     /// S8/S15: writes MISSED (or HOSPITAL/LEAVE) for every slot whose window has closed with no
     /// outcome, and raises an incident for a missed time-critical dose. The shell calls this on
     /// start and every minute.

@@ -188,6 +188,7 @@ fn dose_row(o: &Order, resident: &Resident, today: chrono::NaiveDate) -> DoseRow
                 .as_ref()
                 .is_some_and(|p| p.in_date(today)),
         prn_indication: o.prn.as_ref().map(|p| p.indication.clone()),
+        pending_check_in: o.status == OrderStatus::Pending,
         unavailable,
     }
 }
@@ -297,6 +298,7 @@ pub fn resident(
                 patch: false,
                 covert_offered: false,
                 prn_indication: Some(h.indication.clone()),
+                pending_check_in: false,
                 unavailable: None,
             }
         })

@@ -164,6 +164,9 @@ pub struct DoseRow {
     pub prn_indication: Option<String>,
     /// Why it cannot be given at all (pending, ended...), shown greyed with the reason.
     pub unavailable: Option<String>,
+    /// Waiting for a senior to check it in (S16).
+    #[serde(default)]
+    pub pending_check_in: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -349,6 +352,11 @@ command!(RecordFollowUp, "record_follow_up", Recorded {
 });
 command!(Reconcile, "reconcile", () { resident: String });
 command!(GetSyncStatus, "get_sync_status", SyncStatus {});
+command!(CheckInOrder, "check_in_order", () {
+    resident: String,
+    order: String,
+    second: Option<WitnessPin>,
+});
 // Starts a sync now (in the background); the status shows its progress.
 command!(SyncNow, "sync_now", SyncStatus {});
 command!(

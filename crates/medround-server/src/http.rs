@@ -68,6 +68,7 @@ pub fn router(central: Arc<Central>) -> Router {
         .route(SYNC_PATH, post(sync))
         .route("/admin/v1/homes", get(homes).post(add_home))
         .route("/admin/v1/homes/{home}/enrolment-codes", post(issue_code))
+        .route("/admin/v1/homes/{home}/orders", post(submit_order))
         .route("/admin/v1/devices", get(devices))
         .route("/admin/v1/devices/{device}/revoke", post(revoke))
         .layer(DefaultBodyLimit::max(MAX_BODY))
@@ -143,6 +144,18 @@ async fn issue_code(
         Json(serde_json::json!({ "code": code, "expires": expires })),
     )
         .into_response())
+}
+
+/// S16: an order from the pharmacy, pending at the home until a senior checks it in.
+async fn submit_order(
+    State(c): State<Arc<Central>>,
+    headers: HeaderMap,
+    Path(home): Path<String>,
+    body: String,
+) -> Reply<Response> {
+    admin(&c, &headers)?;
+    let o = blocking(move || c.submit_order(&home, &body)).await?;
+    Ok((StatusCode::CREATED, Json(o)).into_response())
 }
 
 async fn devices(State(c): State<Arc<Central>>, headers: HeaderMap) -> Reply<Response> {

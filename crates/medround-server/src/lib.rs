@@ -12,15 +12,17 @@ pub mod sqlite;
 pub mod storage;
 pub mod tls;
 
-use automerge::sync;
+use automerge::transaction::{CommitOptions, Transactable};
+use automerge::{sync, ActorId, AutoCommit, ROOT};
 use chrono::{DateTime, Duration, Utc};
+use medround_domain::order::{Order, OrderSource, OrderStatus};
 use medround_sync::api::{ApiCode, ApiError, Enrolment};
 use medround_sync::SyncError;
 use replica::HomeReplica;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::Mutex;
-use storage::{Device, Home, Storage, StorageError};
+use storage::{Changes, Device, Home, Storage, StorageError};
 
 /// Opens the storage `database` names: a `postgres://` (or `postgresql://`) URL, or else the
 /// path of an SQLite file.
@@ -48,6 +50,9 @@ pub struct Central {
     live: Mutex<HashMap<String, HashMap<String, sync::State>>>,
     admin_token_hash: Option<String>,
     now: Now,
+    /// This process's Automerge actor for the changes the central record makes itself; one per
+    /// process, so two servers on one database never reuse a sequence number.
+    actor: String,
 }
 
 impl std::fmt::Debug for Central {
@@ -119,6 +124,7 @@ impl Central {
             live: Mutex::new(HashMap::new()),
             admin_token_hash: admin_token.map(hash_secret),
             now,
+            actor: format!("central-{}", uuid::Uuid::new_v4().simple()),
         }
     }
 
@@ -267,6 +273,49 @@ impl Central {
                 format!("There is no device {device}."),
             ))
         }
+    }
+
+    /// S16: an order from the pharmacy (new, changed, or stopped) goes into the resident's
+    /// document as pending; it reaches every tablet of the home at its next sync and cannot be
+    /// given until a senior checks it in.
+    pub fn submit_order(&self, home: &str, json: &str) -> Result<Order, ApiError> {
+        let mut o: Order = serde_json::from_str(json).map_err(|e| {
+            api_error(
+                ApiCode::Malformed,
+                format!("The order is not understood: {e}"),
+            )
+        })?;
+        o.status = OrderStatus::Pending;
+        o.source = OrderSource::Pharmacy;
+        o.checked_in_by.clear();
+        let doc_id = format!("resident:{}", o.resident);
+        let key = format!("order/{}", o.id);
+        let value =
+            serde_json::to_string(&o).map_err(|e| api_error(ApiCode::Malformed, e.to_string()))?;
+        medround_store::check_entry(&doc_id, &key, &value)
+            .map_err(|e| api_error(ApiCode::Malformed, e.to_string()))?;
+        let mut storage = self.storage();
+        let (bytes, _) = storage
+            .document(home, &doc_id)
+            .map_err(unavailable)?
+            .ok_or_else(|| {
+                api_error(
+                    ApiCode::NotFound,
+                    format!("There is no resident {} in home {home}.", o.resident),
+                )
+            })?;
+        let mut doc = AutoCommit::load(&bytes)
+            .map_err(|e| unavailable(StorageError::Other(format!("{doc_id} is damaged: {e}"))))?;
+        doc.set_actor(ActorId::from(self.actor.as_bytes()));
+        let _ = doc.save_incremental();
+        doc.put(ROOT, key.as_str(), value.as_str())
+            .map_err(|e| unavailable(StorageError::Other(e.to_string())))?;
+        doc.commit_with(CommitOptions::default().with_time((self.now)().timestamp()));
+        let chunk = doc.save_incremental();
+        storage
+            .store_changes(home, &doc_id, Changes::Incremental(&chunk))
+            .map_err(unavailable)?;
+        Ok(o)
     }
 
     pub fn devices(&self) -> Result<Vec<Device>, ApiError> {

@@ -4,6 +4,7 @@
 //! medround-server serve [--listen 127.0.0.1:8440] [--database PATH] [--tls-cert PEM --tls-key PEM]
 //! medround-server add-home ID NAME [--database PATH]
 //! medround-server enrolment-code HOME [--database PATH]
+//! medround-server submit-order HOME ORDER.json [--database PATH]
 //! medround-server devices [--database PATH]
 //! medround-server revoke DEVICE [--database PATH]
 //! ```
@@ -20,6 +21,7 @@ const USAGE: &str = "usage:
   medround-server serve [--listen ADDR] [--database PATH] [--tls-cert PEM --tls-key PEM]
   medround-server add-home ID NAME [--database PATH]
   medround-server enrolment-code HOME [--database PATH]
+  medround-server submit-order HOME ORDER.json [--database PATH]
   medround-server devices [--database PATH]
   medround-server revoke DEVICE [--database PATH]
 
@@ -155,6 +157,16 @@ fn main() -> anyhow::Result<()> {
             let (code, expires) = central(&a)?.issue_code(&word(0, "a home")?).map_err(fail)?;
             println!("{code}");
             eprintln!("one use, until {expires}");
+        }
+        "submit-order" => {
+            let home = word(0, "a home")?;
+            let file = word(1, "an order file (JSON)")?;
+            let json = std::fs::read_to_string(&file).with_context(|| format!("reading {file}"))?;
+            let o = central(&a)?.submit_order(&home, &json).map_err(fail)?;
+            println!(
+                "order {} for {} is at the home, pending until a senior checks it in",
+                o.id, o.resident
+            );
         }
         "devices" => {
             for d in central(&a)?.devices().map_err(fail)? {

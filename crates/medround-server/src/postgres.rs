@@ -66,6 +66,42 @@ fn device_row(r: &postgres::Row) -> Device {
     }
 }
 
+/// Appends (or, for a whole save, replaces) a document's chunks and moves the document to the
+/// end of its home's feed.
+fn put_chunk(
+    tx: &mut postgres::Transaction<'_>,
+    home: &str,
+    doc_id: &str,
+    changes: Changes<'_>,
+) -> Result<()> {
+    // One writer per home at a time, so feed positions commit in the order they are handed
+    // out and a reader never skips one that commits late.
+    tx.execute("SELECT pg_advisory_xact_lock(hashtext($1))", &[&home])?;
+    let (bytes, whole) = match changes {
+        Changes::Incremental(b) => (b, false),
+        Changes::Whole(b) => {
+            tx.execute(
+                "DELETE FROM chunks WHERE home = $1 AND doc_id = $2",
+                &[&home, &doc_id],
+            )?;
+            (b, true)
+        }
+    };
+    let seq: i64 = tx
+        .query_one(
+            "INSERT INTO chunks (home, doc_id, bytes) VALUES ($1, $2, $3) RETURNING seq",
+            &[&home, &doc_id, &bytes],
+        )?
+        .get(0);
+    tx.execute(
+        "INSERT INTO documents (home, doc_id, seq, chunks) VALUES ($1, $2, $3, 1)
+         ON CONFLICT (home, doc_id) DO UPDATE SET seq = excluded.seq,
+           chunks = CASE WHEN $4 THEN 1 ELSE documents.chunks + 1 END",
+        &[&home, &doc_id, &seq, &whole],
+    )?;
+    Ok(())
+}
+
 const DEVICE_COLUMNS: &str = "id, home, name, enrolled, revoked";
 
 impl Storage for PostgresStorage {
@@ -209,37 +245,20 @@ impl Storage for PostgresStorage {
     ) -> Result<()> {
         let mut tx = self.client.transaction()?;
         if let Some(changes) = changes {
-            // One writer per home at a time, so feed positions commit in the order they are
-            // handed out and a reader never skips one that commits late.
-            tx.execute("SELECT pg_advisory_xact_lock(hashtext($1))", &[&home])?;
-            let (bytes, whole) = match changes {
-                Changes::Incremental(b) => (b, false),
-                Changes::Whole(b) => {
-                    tx.execute(
-                        "DELETE FROM chunks WHERE home = $1 AND doc_id = $2",
-                        &[&home, &doc_id],
-                    )?;
-                    (b, true)
-                }
-            };
-            let seq: i64 = tx
-                .query_one(
-                    "INSERT INTO chunks (home, doc_id, bytes) VALUES ($1, $2, $3) RETURNING seq",
-                    &[&home, &doc_id, &bytes],
-                )?
-                .get(0);
-            tx.execute(
-                "INSERT INTO documents (home, doc_id, seq, chunks) VALUES ($1, $2, $3, 1)
-                 ON CONFLICT (home, doc_id) DO UPDATE SET seq = excluded.seq,
-                   chunks = CASE WHEN $4 THEN 1 ELSE documents.chunks + 1 END",
-                &[&home, &doc_id, &seq, &whole],
-            )?;
+            put_chunk(&mut tx, home, doc_id, changes)?;
         }
         tx.execute(
             "INSERT INTO sync_states (device, doc_id, state) VALUES ($1, $2, $3)
              ON CONFLICT (device, doc_id) DO UPDATE SET state = excluded.state",
             &[&device, &doc_id, &state],
         )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn store_changes(&mut self, home: &str, doc_id: &str, changes: Changes<'_>) -> Result<()> {
+        let mut tx = self.client.transaction()?;
+        put_chunk(&mut tx, home, doc_id, changes)?;
         tx.commit()?;
         Ok(())
     }

@@ -64,6 +64,38 @@ fn device_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Device> {
     })
 }
 
+/// Appends (or, for a whole save, replaces) a document's chunks and moves the document to the
+/// end of its home's feed.
+fn put_chunk(
+    tx: &rusqlite::Transaction<'_>,
+    home: &str,
+    doc_id: &str,
+    changes: Changes<'_>,
+) -> Result<()> {
+    let (bytes, whole) = match changes {
+        Changes::Incremental(b) => (b, false),
+        Changes::Whole(b) => {
+            tx.execute(
+                "DELETE FROM chunks WHERE home = ?1 AND doc_id = ?2",
+                params![home, doc_id],
+            )?;
+            (b, true)
+        }
+    };
+    tx.execute(
+        "INSERT INTO chunks (home, doc_id, bytes) VALUES (?1, ?2, ?3)",
+        params![home, doc_id, bytes],
+    )?;
+    let seq = tx.last_insert_rowid();
+    tx.execute(
+        "INSERT INTO documents (home, doc_id, seq, chunks) VALUES (?1, ?2, ?3, 1)
+         ON CONFLICT (home, doc_id) DO UPDATE SET seq = excluded.seq,
+           chunks = CASE WHEN ?4 THEN 1 ELSE chunks + 1 END",
+        params![home, doc_id, seq, whole],
+    )?;
+    Ok(())
+}
+
 const DEVICE_COLUMNS: &str = "id, home, name, enrolled, revoked";
 
 impl Storage for SqliteStorage {
@@ -200,34 +232,20 @@ impl Storage for SqliteStorage {
     ) -> Result<()> {
         let tx = self.conn.transaction()?;
         if let Some(changes) = changes {
-            let bytes = match changes {
-                Changes::Incremental(b) => b,
-                Changes::Whole(b) => {
-                    tx.execute(
-                        "DELETE FROM chunks WHERE home = ?1 AND doc_id = ?2",
-                        params![home, doc_id],
-                    )?;
-                    b
-                }
-            };
-            tx.execute(
-                "INSERT INTO chunks (home, doc_id, bytes) VALUES (?1, ?2, ?3)",
-                params![home, doc_id, bytes],
-            )?;
-            let seq = tx.last_insert_rowid();
-            let whole = matches!(changes, Changes::Whole(_));
-            tx.execute(
-                "INSERT INTO documents (home, doc_id, seq, chunks) VALUES (?1, ?2, ?3, 1)
-                 ON CONFLICT (home, doc_id) DO UPDATE SET seq = excluded.seq,
-                   chunks = CASE WHEN ?4 THEN 1 ELSE chunks + 1 END",
-                params![home, doc_id, seq, whole],
-            )?;
+            put_chunk(&tx, home, doc_id, changes)?;
         }
         tx.execute(
             "INSERT INTO sync_states (device, doc_id, state) VALUES (?1, ?2, ?3)
              ON CONFLICT (device, doc_id) DO UPDATE SET state = excluded.state",
             params![device, doc_id, state],
         )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn store_changes(&mut self, home: &str, doc_id: &str, changes: Changes<'_>) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        put_chunk(&tx, home, doc_id, changes)?;
         tx.commit()?;
         Ok(())
     }

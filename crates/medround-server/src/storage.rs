@@ -80,6 +80,9 @@ pub trait Storage: Send + std::fmt::Debug {
         changes: Option<Changes<'_>>,
         state: &[u8],
     ) -> Result<()>;
+    /// Stores changes the central record made itself (an order from the pharmacy); the
+    /// document moves to the end of the home's change feed.
+    fn store_changes(&mut self, home: &str, doc_id: &str, changes: Changes<'_>) -> Result<()>;
     /// Up to `limit` documents of `home` changed after feed position `cursor`, the position
     /// after the last of them, and whether more follow.
     fn changed_since(
