@@ -46,6 +46,16 @@ struct Driver {
 
 impl Driver {
     fn start(data: &Path, training_start: &str, groups: &Groups) -> Driver {
+        Driver::start_with(data, training_start, &[], groups)
+    }
+
+    /// Starts a driver whose app sees `env` too (several tablets side by side).
+    fn start_with(
+        data: &Path,
+        training_start: &str,
+        env: &[(&str, &str)],
+        groups: &Groups,
+    ) -> Driver {
         assert!(
             std::env::var_os("DISPLAY").is_some(),
             "the end-to-end test needs a display: run it under xvfb-run (scripts/test does)"
@@ -64,6 +74,7 @@ impl Driver {
             .env("MEDROUND_DATA_DIR", data.join("data"))
             .env("MEDROUND_KEY_DIR", data.join("keys"))
             .env("MEDROUND_TRAINING_START", training_start)
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .process_group(0)
@@ -402,4 +413,172 @@ async fn bedside_round(data: PathBuf, groups: Groups) {
 
     println!("e2e: app start to sign-in screen: first start (building the demo home) {} ms, restart {} ms",
         first_start.as_millis(), second_start.as_millis());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn e2e_two_tablets_sync_through_the_central_record() {
+    let groups: Groups = Arc::default();
+    let data = tempfile::tempdir().unwrap();
+    let run = tokio::spawn(two_tablets(data.path().to_path_buf(), groups.clone()));
+    let outcome = tokio::time::timeout(Duration::from_secs(300), run).await;
+    kill_groups(&groups);
+    match outcome {
+        Err(_) => panic!("the two-tablet end-to-end test took more than five minutes"),
+        Ok(Err(e)) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Ok(r) => r.unwrap(),
+    }
+}
+
+/// Connects the app to the central record through the sync bar's "Connect..." panel.
+async fn connect(c: &Client, server: &medround_tests::central::CentralServer, name: &str) {
+    let code = server.home_with_code("larch", "Larch House");
+    click(c, "[data-test='sync-connect']").await;
+    let url = wait(c, "[data-test='enrol-server']").await;
+    url.clear().await.unwrap();
+    url.send_keys(&server.url()).await.unwrap();
+    wait(c, "[data-test='enrol-code']")
+        .await
+        .send_keys(&code)
+        .await
+        .unwrap();
+    wait(c, "[data-test='enrol-name']")
+        .await
+        .send_keys(name)
+        .await
+        .unwrap();
+    click(c, "[data-test='enrol-submit']").await;
+    wait_text(c, "[data-test='sync-last']", "Last synced").await;
+}
+
+/// Taps "Sync now" and waits until the sync has finished with nothing left to send.
+async fn sync_now(c: &Client) {
+    let before = wait(c, "[data-test='sync-last']")
+        .await
+        .text()
+        .await
+        .unwrap_or_default();
+    click(c, "[data-test='sync-now']").await;
+    let started = Instant::now();
+    loop {
+        let last = wait(c, "[data-test='sync-last']")
+            .await
+            .text()
+            .await
+            .unwrap_or_default();
+        let waiting = wait(c, "[data-test='sync-waiting']")
+            .await
+            .text()
+            .await
+            .unwrap_or_default();
+        let state = wait(c, "[data-test='sync-state']")
+            .await
+            .text()
+            .await
+            .unwrap_or_default();
+        if waiting.contains("nothing waiting")
+            && state.contains("Online")
+            && (last != before || started.elapsed() > Duration::from_secs(8))
+        {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "sync did not finish: {state} / {last} / {waiting}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+async fn give_prn_paracetamol(c: &Client) {
+    open(c, "res-03").await;
+    scan(c, &demo_gtin(1)).await;
+    wait_text(c, "[data-test='dose-panel']", "Paracetamol").await;
+    click(c, "[data-test='outcome-GIVEN']").await;
+    click(c, "[data-test='qty-2']").await;
+    wait(c, "[data-test='prn-reason']")
+        .await
+        .send_keys("Headache")
+        .await
+        .unwrap();
+    save_expecting(c, "Paracetamol").await;
+    back(c).await;
+}
+
+async fn two_tablets(data: PathBuf, groups: Groups) {
+    let server = medround_tests::central::CentralServer::start(&data);
+    let at = "2026-11-23T07:55:00Z";
+    // Tablet A holds Larch House; tablet B starts empty and is enrolled afterwards.
+    let da = Driver::start_with(
+        &data.join("a"),
+        at,
+        &[("MEDROUND_SYNC_MINUTES", "600")],
+        &groups,
+    );
+    let a = da.app().await;
+    wait(&a, "[data-test='staff-st-claire']").await;
+    wait_text(&a, "[data-test='sync-bar']", "Not connected").await;
+    sign_in(&a, "st-claire").await;
+    connect(&a, &server, "Oak unit tablet").await;
+
+    let db = Driver::start_with(
+        &data.join("b"),
+        at,
+        &[("MEDROUND_DEMO", "0"), ("MEDROUND_SYNC_MINUTES", "600")],
+        &groups,
+    );
+    let b = db.app().await;
+    wait_text(&b, "[data-test='sync-bar']", "Not connected").await;
+    connect(&b, &server, "Elm unit tablet").await;
+    // The home, its staff and their PINs arrived with the first sync.
+    sign_in(&b, "st-dev").await;
+    wait_text(&b, "[data-test='round-screen']", "Rowan").await;
+
+    // One dose on each, offline from each other.
+    click(&a, "[data-test='sign-out']").await;
+    sign_in(&a, "st-amy").await;
+    open(&a, "res-01").await;
+    scan(&a, &demo_gtin(3)).await;
+    wait_text(&a, "[data-test='dose-panel']", "Amlodipine").await;
+    click(&a, "[data-test='outcome-GIVEN']").await;
+    save_expecting(&a, "Amlodipine").await;
+    back(&a).await;
+    wait_text(&a, "[data-test='sync-waiting']", "waiting to go up").await;
+
+    open(&b, "res-01").await;
+    row_button(&b, "Furosemide").await.click().await.unwrap();
+    click(&b, "[data-test='outcome-REFUSED']").await;
+    wait(&b, "[data-test='note']")
+        .await
+        .send_keys("Refused on tablet B.")
+        .await
+        .unwrap();
+    save_expecting(&b, "REFUSED").await;
+    back(&b).await;
+
+    sync_now(&a).await;
+    sync_now(&b).await;
+    sync_now(&a).await;
+    for c in [&a, &b] {
+        open(c, "res-01").await;
+        let records = wait_text(c, "[data-test='records']", "Refused on tablet B").await;
+        assert!(records.contains("Amlodipine"), "{records}");
+        back(c).await;
+    }
+    shot(&b, "06-sync-bar-two-tablets.png").await;
+
+    // The same PRN paracetamol given on both inside its interval: one incident on both (S18).
+    give_prn_paracetamol(&a).await;
+    give_prn_paracetamol(&b).await;
+    sync_now(&a).await;
+    sync_now(&b).await;
+    wait_text(&b, "[data-test='sync-incidents']", "possible double dose").await;
+    sync_now(&a).await;
+    for c in [&a, &b] {
+        click(c, "[data-test='refresh-round']").await;
+        wait_text(c, "[data-test='incidents']", "open incident").await;
+    }
+    shot(&b, "07-double-dose-incident.png").await;
+    end(a, da).await;
+    end(b, db).await;
+    drop(server);
 }

@@ -283,10 +283,10 @@ fn RoundScreen() -> impl IntoView {
                 </div>
                 <div class="topbar-right">
                     {move || app.round.get().filter(|r| r.open_incidents > 0).map(|r| view! {
-                        <span class="chip warn" data-test="incidents">{format!("{} open incidents", r.open_incidents)}</span>
+                        <span class="chip warn" data-test="incidents">{format!("{} open incident{}", r.open_incidents, if r.open_incidents == 1 { "" } else { "s" })}</span>
                     })}
                     <span class="who">{move || app.session.get().map(|s| format!("{} · {}", s.staff.name, s.staff.role_label)).unwrap_or_default()}</span>
-                    <button class="secondary" on:click=move |_| app.load_round()>"Refresh"</button>
+                    <button class="secondary" data-test="refresh-round" on:click=move |_| app.load_round()>"Refresh"</button>
                     <button class="secondary" data-test="sign-out" on:click=move |_| app.sign_out()>"Lock"</button>
                 </div>
             </header>

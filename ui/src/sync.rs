@@ -17,10 +17,20 @@ fn local_time(rfc3339: &str) -> String {
     format!("{:02}:{:02}", d.get_hours(), d.get_minutes())
 }
 
-fn refresh(status: RwSignal<Option<SyncStatus>>) {
+/// Fetches the sync status. When a sync has finished since the last look, the home is fetched
+/// again too: a newly enrolled tablet learns its home and staff that way, and every tablet
+/// learns of staff added elsewhere.
+fn refresh(app: AppState, status: RwSignal<Option<SyncStatus>>) {
     spawn_local(async move {
         if let Ok(s) = call(&GetSyncStatus {}).await {
+            let before = status.get_untracked().and_then(|p| p.last_synced);
+            let synced_since = s.last_synced.is_some() && s.last_synced != before;
             status.set(Some(s));
+            if synced_since {
+                if let Ok(h) = call(&GetHome {}).await {
+                    app.home.set(Some(h));
+                }
+            }
         }
     });
 }
@@ -30,8 +40,11 @@ pub fn SyncBar() -> impl IntoView {
     let app = expect_context::<AppState>();
     let status = RwSignal::new(None::<SyncStatus>);
     let connecting = RwSignal::new(false);
-    refresh(status);
-    set_interval(move || refresh(status), std::time::Duration::from_secs(3));
+    refresh(app, status);
+    set_interval(
+        move || refresh(app, status),
+        std::time::Duration::from_secs(3),
+    );
     let sync_now = move |_| {
         spawn_local(async move {
             match call(&SyncNow {}).await {
@@ -83,7 +96,10 @@ pub fn SyncBar() -> impl IntoView {
                         <span data-test="sync-last">{when}</span>
                         <span data-test="sync-waiting">{waiting}</span>
                         {(s.incidents_found > 0).then(|| view! {
-                            <span class="chip warn" data-test="sync-incidents">{format!("{} possible double dose(s) found", s.incidents_found)}</span>
+                            <span class="chip warn" data-test="sync-incidents">{match s.incidents_found {
+                                1 => "1 possible double dose found".to_string(),
+                                n => format!("{n} possible double doses found"),
+                            }}</span>
                         })}
                         {s.last_error.clone().filter(|_| !s.running).map(|e| view! {
                             <span class="sync-error" data-test="sync-error">{e}</span>
