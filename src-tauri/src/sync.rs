@@ -52,7 +52,7 @@ fn every() -> Duration {
 
 /// After `failures` failed attempts in a row: 15 s, 30 s, 1 min ... at most 15 min.
 fn backoff(failures: u32) -> Duration {
-    Duration::from_secs((15u64 << failures.min(6)).min(900))
+    Duration::from_secs((15u64 << failures.saturating_sub(1).min(6)).min(900))
 }
 
 impl SyncWorker {
@@ -88,10 +88,12 @@ impl SyncWorker {
 
     fn run(&self, handle: tauri::AppHandle) {
         let (night_from, night_to, _) = nightly();
+        let in_window = |t: NaiveTime| t >= night_from && t < night_to;
+        let mut was_in_window = in_window(Local::now().time());
         let mut next = Instant::now() + Duration::from_secs(5);
-        let mut synced_tonight = false;
         loop {
-            // Sleep until the next attempt is due or someone asks for one.
+            // Sleep until the next attempt is due, someone asks for one, or the nightly window
+            // opens (once per night; a failure there backs off like any other).
             {
                 let mut r = self.runtime();
                 while !r.wake && Instant::now() < next {
@@ -102,11 +104,10 @@ impl SyncWorker {
                         .wait_timeout(r, wait.min(Duration::from_secs(30)))
                         .unwrap_or_else(|p| p.into_inner())
                         .0;
-                    let now = Local::now().time();
-                    let in_window = now >= night_from && now < night_to;
-                    if !in_window {
-                        synced_tonight = false;
-                    } else if !synced_tonight {
+                    let inside = in_window(Local::now().time());
+                    let opened = inside && !was_in_window;
+                    was_in_window = inside;
+                    if opened {
                         break;
                     }
                 }
@@ -140,10 +141,6 @@ impl SyncWorker {
                     r.failures = 0;
                     r.last_error = None;
                     r.incidents_found += summary.incidents.len() as u64;
-                    let now = Local::now().time();
-                    if now >= night_from && now < night_to {
-                        synced_tonight = true;
-                    }
                     next = Instant::now() + every();
                 }
                 Err(e) => {
@@ -199,4 +196,16 @@ pub async fn enrol(app: tauri::AppHandle, args: Enrol) -> Result<SyncStatus, Ipc
     })
     .await
     .map_err(crate::internal)?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_from_15_seconds_to_at_most_15_minutes() {
+        let secs: Vec<u64> = (1..=9).map(|f| backoff(f).as_secs()).collect();
+        assert_eq!(secs, [15, 30, 60, 120, 240, 480, 900, 900, 900]);
+        assert_eq!(backoff(u32::MAX).as_secs(), 900);
+    }
 }

@@ -1,6 +1,10 @@
-//! Sync figures: one tablet's day for a 60-resident home (about 2,000 records) synced to a real
-//! `medround-server` on loopback, with the time, the round trips and the bytes on the wire
-//! beside the gzip size of the same records as JSON (the baseline, measured in the same run).
+//! Sync figures, against a real `medround-server` on loopback:
+//! - one tablet's day for a 60-resident home (about 2,000 records): the time, the round trips
+//!   and the bytes on the wire, beside the gzip size of the same records as JSON (the baseline,
+//!   measured in the same run); target <= 1 s;
+//! - the same day synced on day 1 and on day 365 of history, as a ratio (target <= 1.2);
+//! - 200 tablets' nights arriving at once at one server process: total time and the server's
+//!   peak memory.
 
 use chrono::{DateTime, Duration, Utc};
 use flate2::write::GzEncoder;
@@ -15,31 +19,49 @@ use std::time::Instant;
 /// movement, so about 2,000 records.
 const DOSES: usize = 1_000;
 
-fn main() {
+struct Day {
+    ms: f64,
+    round_trips: u32,
+    wire: u64,
+    up: u64,
+    down: u64,
+    records: i64,
+    json: usize,
+    gzip: usize,
+    again_trips: u32,
+    again_bytes: u64,
+}
+
+/// A tablet with `history_days` of history, enrolled and synced; then a day's doses, synced.
+fn day_after(history_days: i64) -> Day {
     let now: DateTime<Utc> = "2026-11-23T05:00:00Z".parse().unwrap();
-    println!("Medround sync benchmark (one tablet's day, 60 residents, server on loopback)");
     let dir = tempfile::tempdir().unwrap();
     let server = CentralServer::start(dir.path());
     let mut t = Tablet::empty(now);
     let spec = HomeSpec {
         name: "Bench Home".into(),
         residents: 60,
-        history_days: 1,
+        history_days,
         seed: 11,
         now,
     };
+    let started = Instant::now();
     medround_demo::build(t.bedside.store_mut(), &spec).unwrap();
+    eprintln!(
+        "  built a 60-resident home with {history_days} days of history in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
     let code = server.home_with_code("bench", "Bench Home");
     t.bedside.set_idle_lock_minutes(10_000_000).unwrap();
     t.bedside
         .sign_in("st-claire", medround_tests::pin("st-claire"))
         .unwrap();
     medround_link::enrol(&mut t.bedside, &server.url(), &code, "Bench tablet").unwrap();
-    let start = Instant::now();
+    let started = Instant::now();
     let first = medround_link::sync(&mut t.bedside, &mut |_| {}).unwrap();
-    println!(
-        "first upload of the home            {:7.1} ms  {} round trips  {} KB sent",
-        start.elapsed().as_secs_f64() * 1000.0,
+    eprintln!(
+        "  first upload of the home: {:.1} s, {} round trips, {} KB sent",
+        started.elapsed().as_secs_f64(),
         first.round_trips,
         first.bytes_sent / 1024
     );
@@ -69,32 +91,62 @@ fn main() {
     gz.write_all(&json).unwrap();
     let gz = gz.finish().unwrap();
 
-    let start = Instant::now();
+    let started = Instant::now();
     let day = medround_link::sync(&mut t.bedside, &mut |_| {}).unwrap();
-    let ms = start.elapsed().as_secs_f64() * 1000.0;
-    let wire = day.bytes_sent + day.bytes_received;
-    println!("records recorded in the day         {records}");
-    println!("day synced to the server            {ms:7.1} ms  (target <= 1000 ms)");
-    println!("round trips                         {}", day.round_trips);
-    println!(
-        "bytes on the wire                   {} KB ({} KB up, {} KB down)",
-        wire / 1024,
-        day.bytes_sent / 1024,
-        day.bytes_received / 1024
-    );
-    println!(
-        "same records as JSON                {} KB, gzipped {} KB",
-        json.len() / 1024,
-        gz.len() / 1024
-    );
-    println!(
-        "ratio wire / gzip JSON              {:5.2}x",
-        wire as f64 / gz.len() as f64
-    );
+    let ms = started.elapsed().as_secs_f64() * 1000.0;
     let again = medround_link::sync(&mut t.bedside, &mut |_| {}).unwrap();
+    Day {
+        ms,
+        round_trips: day.round_trips,
+        wire: day.bytes_sent + day.bytes_received,
+        up: day.bytes_sent,
+        down: day.bytes_received,
+        records,
+        json: json.len(),
+        gzip: gz.len(),
+        again_trips: again.round_trips,
+        again_bytes: again.bytes_sent + again.bytes_received,
+    }
+}
+
+fn print_day(label: &str, d: &Day) {
+    println!("{label}");
+    println!("  records recorded in the day       {}", d.records);
     println!(
-        "next sync with nothing new          {} round trip(s), {} bytes",
-        again.round_trips,
-        again.bytes_sent + again.bytes_received
+        "  day synced to the server          {:7.1} ms  (target <= 1000 ms)",
+        d.ms
     );
+    println!("  round trips                       {}", d.round_trips);
+    println!(
+        "  bytes on the wire                 {} KB ({} KB up, {} KB down)",
+        d.wire / 1024,
+        d.up / 1024,
+        d.down / 1024
+    );
+    println!(
+        "  same records as JSON              {} KB, gzipped {} KB",
+        d.json / 1024,
+        d.gzip / 1024
+    );
+    println!(
+        "  ratio wire / gzip JSON            {:5.2}x",
+        d.wire as f64 / d.gzip as f64
+    );
+    println!(
+        "  next sync with nothing new        {} round trip(s), {} bytes",
+        d.again_trips, d.again_bytes
+    );
+}
+
+fn main() {
+    println!("Medround sync benchmark (one tablet's day, 60 residents, server on loopback)");
+    let day1 = day_after(1);
+    print_day("day 1 of history", &day1);
+    let day365 = day_after(365);
+    print_day("day 365 of history", &day365);
+    println!(
+        "ratio day 365 / day 1, day's sync time  {:5.2}x (target <= 1.2x)",
+        day365.ms / day1.ms
+    );
+    medround_tests::storm::two_hundred_nights();
 }

@@ -14,6 +14,7 @@ use std::path::PathBuf;
 
 pub mod central;
 pub mod postgres;
+pub mod storm;
 
 /// A tablet with its own data directory, key directory and clock.
 #[derive(Debug)]
