@@ -13,7 +13,7 @@ pub mod storage;
 pub mod tls;
 
 use automerge::transaction::{CommitOptions, Transactable};
-use automerge::{sync, ActorId, AutoCommit, ROOT};
+use automerge::{ActorId, AutoCommit, ROOT};
 use chrono::{DateTime, Duration, Utc};
 use medround_domain::order::{Order, OrderSource, OrderStatus};
 use medround_sync::api::{ApiCode, ApiError, Enrolment};
@@ -47,7 +47,7 @@ pub struct Central {
     storage: Mutex<Box<dyn Storage>>,
     /// Sync states of exchanges under way, by device: they carry what each side has already
     /// sent, which the stored state (the shared heads) does not.
-    live: Mutex<HashMap<String, HashMap<String, sync::State>>>,
+    live: Mutex<HashMap<String, HashMap<String, replica::Live>>>,
     admin_token_hash: Option<String>,
     now: Now,
     /// This process's Automerge actor for the changes the central record makes itself; one per

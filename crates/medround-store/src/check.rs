@@ -141,10 +141,57 @@ pub fn check_entry(doc_id: &str, key: &str, json: &str) -> Result<(), StoreError
 pub fn check_document(doc_id: &str, doc: &AutoCommit) -> Result<(), StoreError> {
     check_doc_id(doc_id)?;
     for k in doc.keys(ROOT) {
-        for (v, _) in doc.get_all(ROOT, k.as_str())? {
+        check_key(doc_id, doc, &k)?;
+    }
+    Ok(())
+}
+
+/// Checks what the changes since `since` wrote: every key they touched, with all its values.
+/// A document only ever holds text at root keys, so a change that reaches inside any other
+/// object is refused. The cost follows the new changes, not the size of the document.
+pub fn check_changes(
+    doc_id: &str,
+    doc: &mut AutoCommit,
+    since: &[automerge::ChangeHash],
+) -> Result<(), StoreError> {
+    for k in changed_keys(doc_id, doc, since)? {
+        check_key(doc_id, doc, &k)?;
+    }
+    Ok(())
+}
+
+/// The root keys the changes since `since` wrote, in order. A document only ever holds text at
+/// root keys, so a change that reaches inside any other object is refused.
+pub(crate) fn changed_keys(
+    doc_id: &str,
+    doc: &mut AutoCommit,
+    since: &[automerge::ChangeHash],
+) -> Result<std::collections::BTreeSet<String>, StoreError> {
+    check_doc_id(doc_id)?;
+    let mut keys = std::collections::BTreeSet::new();
+    for change in doc.get_changes(since) {
+        for op in change.decode().operations {
+            match (op.obj, op.key) {
+                (automerge::legacy::ObjectId::Root, automerge::legacy::Key::Map(k)) => {
+                    keys.insert(k.to_string());
+                }
+                _ => {
+                    return Err(StoreError::Corrupt(format!(
+                        "a change to {doc_id} reaches inside an object"
+                    )))
+                }
+            }
+        }
+    }
+    Ok(keys)
+}
+
+pub(crate) fn check_key(doc_id: &str, doc: &AutoCommit, k: &str) -> Result<(), StoreError> {
+    {
+        for (v, _) in doc.get_all(ROOT, k)? {
             match &v {
                 Value::Scalar(s) => match s.as_ref() {
-                    ScalarValue::Str(json) => check_entry(doc_id, &k, json)?,
+                    ScalarValue::Str(json) => check_entry(doc_id, k, json)?,
                     _ => return Err(StoreError::Corrupt(format!("{k} in {doc_id} is not text"))),
                 },
                 Value::Object(_) => {
@@ -176,6 +223,28 @@ mod tests {
         ] {
             assert!(check_doc_id(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn only_what_changed_is_checked_and_nothing_may_nest() {
+        use automerge::transaction::Transactable;
+        let mut doc = AutoCommit::new();
+        doc.put(ROOT, "home/name", "\"Larch House\"").unwrap();
+        doc.commit();
+        assert!(check_changes("home", &mut doc, &[]).is_ok());
+        let before = doc.get_heads();
+        // A bad value written earlier is not this change's; a bad value now is refused.
+        doc.put(ROOT, "unit/rowan", "not json").unwrap();
+        doc.commit();
+        assert!(check_changes("home", &mut doc, &before).is_err());
+        let mut nested = AutoCommit::new();
+        let obj = nested
+            .put_object(ROOT, "home/name", automerge::ObjType::Map)
+            .unwrap();
+        nested.put(&obj, "x", "\"y\"").unwrap();
+        nested.commit();
+        assert!(check_changes("home", &mut nested, &[]).is_err());
+        assert!(check_changes("../x", &mut doc, &before).is_err());
     }
 
     #[test]

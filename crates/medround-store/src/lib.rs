@@ -21,7 +21,7 @@ pub mod migrate;
 mod pins;
 pub mod replica;
 
-pub use check::{check_doc_id, check_document, check_entry};
+pub use check::{check_changes, check_doc_id, check_document, check_entry};
 pub use key::Key;
 pub use pins::PinCheck;
 
@@ -172,6 +172,9 @@ pub struct Store {
     chunks: HashMap<String, u32>,
     /// Sync states of the exchange under way, by (peer, document); stored ones are reloaded.
     live_sync: HashMap<(String, String), automerge::sync::State>,
+    /// The heads each document had when a sync step checked it out, so that only what
+    /// arrives is checked and projected.
+    stored_heads: HashMap<String, Vec<automerge::ChangeHash>>,
 }
 
 impl Store {
@@ -221,6 +224,7 @@ impl Store {
             docs: HashMap::new(),
             chunks: HashMap::new(),
             live_sync: HashMap::new(),
+            stored_heads: HashMap::new(),
         })
     }
 

@@ -3,7 +3,7 @@
 //! cannot take (a record that does not parse, a record filed under another resident) is
 //! refused whole, and the document stays as it was.
 
-use crate::{doc_entries, project_entry, project_resident, Store, StoreError};
+use crate::{project_entry, project_resident, Store, StoreError};
 use automerge::sync;
 use automerge::AutoCommit;
 use chrono::{DateTime, Utc};
@@ -32,6 +32,19 @@ pub struct Outgoing {
 pub struct StorePeer<'a> {
     store: &'a mut Store,
     peer: String,
+}
+
+/// The value Automerge shows at `key` (the winner where two devices wrote it; records have
+/// unique keys and never conflict).
+fn winner(doc: &AutoCommit, key: &str) -> crate::Result<Option<String>> {
+    use automerge::{ReadDoc, ScalarValue, Value, ROOT};
+    Ok(match doc.get(ROOT, key)? {
+        Some((Value::Scalar(s), _)) => match s.as_ref() {
+            ScalarValue::Str(v) => Some(v.to_string()),
+            _ => None,
+        },
+        _ => None,
+    })
 }
 
 fn storage(e: impl std::error::Error + Send + Sync + 'static) -> SyncError {
@@ -128,7 +141,10 @@ impl Replica for StorePeer<'_> {
 
     fn checkout(&mut self, doc_id: &str) -> Result<(AutoCommit, sync::State), SyncError> {
         self.store.doc(doc_id).map_err(storage)?;
-        let doc = self.store.docs.remove(doc_id).expect("loaded above");
+        let mut doc = self.store.docs.remove(doc_id).expect("loaded above");
+        self.store
+            .stored_heads
+            .insert(doc_id.to_string(), doc.get_heads());
         let state = match self
             .store
             .live_sync
@@ -166,8 +182,20 @@ impl Replica for StorePeer<'_> {
             doc: doc_id.into(),
             reason: e.to_string(),
         };
+        // Only what arrived is checked and projected: the cost follows the changes, not the
+        // size of the document. Every value of a touched key is checked, conflicts included.
+        let mut keys = Default::default();
         if changed {
-            crate::check_doc_id(doc_id).map_err(refused)?;
+            let since = self
+                .store
+                .stored_heads
+                .get(doc_id)
+                .cloned()
+                .unwrap_or_default();
+            keys = crate::check::changed_keys(doc_id, &mut doc, &since).map_err(refused)?;
+            for k in &keys {
+                crate::check::check_key(doc_id, &doc, k).map_err(refused)?;
+            }
         }
         let tx = self.store.conn.transaction().map_err(storage)?;
         if changed {
@@ -177,8 +205,10 @@ impl Replica for StorePeer<'_> {
                 params![doc_id, chunk],
             )
             .map_err(storage)?;
-            for (k, v) in doc_entries(&doc).map_err(refused)? {
-                project_entry(&tx, doc_id, &k, &v).map_err(refused)?;
+            for k in &keys {
+                if let Some(v) = winner(&doc, k).map_err(refused)? {
+                    project_entry(&tx, doc_id, k, &v).map_err(refused)?;
+                }
             }
             if doc_id.starts_with("resident:") {
                 project_resident(&tx, &doc).map_err(refused)?;
@@ -194,6 +224,9 @@ impl Replica for StorePeer<'_> {
         if changed {
             *self.store.chunks.entry(doc_id.to_string()).or_insert(0) += 1;
         }
+        self.store
+            .stored_heads
+            .insert(doc_id.to_string(), doc.get_heads());
         self.store.docs.insert(doc_id.to_string(), doc);
         self.store
             .live_sync

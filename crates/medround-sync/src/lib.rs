@@ -42,6 +42,11 @@ pub enum SyncError {
 /// A document is checked out for one step and checked back in after it. If a step fails, the
 /// document is not checked back in: the replica must then forget what it handed out and load
 /// the stored document next time, so a refused message leaves nothing behind.
+///
+/// A document checked in with changes it could not apply yet (their dependencies have not
+/// arrived: `get_missing_deps` is not empty) must be handed out again as it is, for the rest of
+/// the exchange: those changes live only in memory, and a replica that reloaded the stored
+/// document would ask for the missing dependency, then lose the change that needed it, for ever.
 pub trait Replica {
     /// A new exchange with the peer begins: sync states start again from what was stored
     /// (the heads both sides shared), dropping whatever a cut-off exchange left in flight.
@@ -88,6 +93,12 @@ fn receive(
         reason: e.to_string(),
     })?;
     let (mut doc, mut state) = replica.checkout(doc_id)?;
+    // A peer that asks for changes by hash does not have them: a bloom-filter false positive
+    // left out one they depend on. Automerge never sends a hash twice in one session, so
+    // without this the exchange would ask for the same changes for ever.
+    for h in &msg.need {
+        state.sent_hashes.remove(h);
+    }
     let before = doc.get_heads();
     doc.sync()
         .receive_sync_message(&mut state, msg)

@@ -15,6 +15,8 @@ pub struct MemoryReplica {
     states: BTreeMap<(String, String), Vec<u8>>,
     /// The states of the exchange under way.
     live: BTreeMap<(String, String), sync::State>,
+    /// Documents holding changes that wait for their dependencies, for the exchange under way.
+    waiting: BTreeMap<(String, String), AutoCommit>,
     /// The peer the next exchange is with.
     pub peer: String,
     seq: u64,
@@ -95,6 +97,7 @@ impl Replica for MemoryReplica {
     fn begin(&mut self) {
         let peer = self.peer.clone();
         self.live.retain(|(p, _), _| p != &peer);
+        self.waiting.retain(|(p, _), _| p != &peer);
     }
 
     fn checkout(&mut self, doc_id: &str) -> Result<(AutoCommit, sync::State), SyncError> {
@@ -106,7 +109,11 @@ impl Replica for MemoryReplica {
             }
             (None, None) => sync::State::new(),
         };
-        Ok((self.load(doc_id), state))
+        let doc = match self.waiting.remove(&key) {
+            Some(d) => d,
+            None => self.load(doc_id),
+        };
+        Ok((doc, state))
     }
 
     fn checkin(
@@ -138,7 +145,10 @@ impl Replica for MemoryReplica {
         }
         let key = (self.peer.clone(), doc_id.to_string());
         self.states.insert(key.clone(), state.encode());
-        self.live.insert(key, state);
+        self.live.insert(key.clone(), state);
+        if !doc.get_missing_deps(&[]).is_empty() {
+            self.waiting.insert(key, doc);
+        }
         Ok(())
     }
 }

@@ -229,3 +229,50 @@ fn a_malformed_request_is_refused_and_changes_nothing() {
     b.sync(&mut server);
     assert_eq!(b.replica.snapshot(), before);
 }
+
+/// A change can arrive before the change it depends on (a bloom-filter false positive told the
+/// sender the other side had it). The central record must keep it while it asks for the
+/// dependency, rather than reload the stored document and lose it: otherwise the exchange asks
+/// for the dependency, then for the lost change, for ever (seen as a sync that never settled).
+#[test]
+fn a_change_that_arrives_before_its_dependency_waits_for_it() {
+    use automerge::sync::{Message, MessageVersion};
+    use automerge::transaction::Transactable;
+    let mut server = MemoryReplica::new("server");
+    let mut doc = automerge::AutoCommit::new();
+    doc.set_actor(automerge::ActorId::from(b"tab-a".as_slice()));
+    doc.put(automerge::ROOT, "administration/y", "{\"id\":\"y\"}")
+        .unwrap();
+    doc.commit();
+    doc.put(automerge::ROOT, "administration/x", "{\"id\":\"x\"}")
+        .unwrap();
+    doc.commit();
+    let changes = doc.get_changes(&[]);
+    let (y, x) = (changes[0].clone(), changes[1].clone());
+    let send = |server: &mut MemoryReplica, start: bool, c: &automerge::Change| {
+        let msg = Message {
+            heads: vec![x.hash()],
+            need: vec![],
+            have: vec![],
+            changes: vec![c.raw_bytes().to_vec()].into(),
+            flags: None,
+            version: MessageVersion::V1,
+        };
+        let req = Envelope {
+            kind: Kind::Request,
+            cursor: 0,
+            flag: false,
+            start,
+            docs: vec![(CYCLE.into(), msg.encode())],
+        };
+        Envelope::decode(&serve(server, &req.encode()).unwrap()).unwrap()
+    };
+    // X alone: the server cannot apply it yet, and asks for Y.
+    let reply = send(&mut server, true, &x);
+    let asked = Message::decode(&reply.docs[0].1).unwrap();
+    assert_eq!(asked.need, vec![y.hash()]);
+    // Y, in the next request of the same exchange: both are now there.
+    send(&mut server, false, &y);
+    assert_eq!(server.values(CYCLE, "administration/x"), ["{\"id\":\"x\"}"]);
+    assert_eq!(server.values(CYCLE, "administration/y"), ["{\"id\":\"y\"}"]);
+}
