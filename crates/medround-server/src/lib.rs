@@ -50,6 +50,7 @@ pub struct Central {
     live: Mutex<HashMap<String, HashMap<String, replica::Live>>>,
     admin_token_hash: Option<String>,
     now: Now,
+    cache: Mutex<replica::DocCache>,
     /// This process's Automerge actor for the changes the central record makes itself; one per
     /// process, so two servers on one database never reuse a sequence number.
     actor: String,
@@ -124,6 +125,7 @@ impl Central {
             live: Mutex::new(HashMap::new()),
             admin_token_hash: admin_token.map(hash_secret),
             now,
+            cache: Mutex::new(replica::DocCache::default()),
             actor: format!("central-{}", uuid::Uuid::new_v4().simple()),
         }
     }
@@ -330,7 +332,14 @@ impl Central {
         drop(live_all);
         let result = {
             let mut storage = self.storage();
-            let mut replica = HomeReplica::new(&mut **storage, &device.home, &device.id, &mut live);
+            let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+            let mut replica = HomeReplica::new(
+                &mut **storage,
+                &device.home,
+                &device.id,
+                &mut live,
+                &mut cache,
+            );
             medround_sync::serve(&mut replica, request)
         };
         match result {

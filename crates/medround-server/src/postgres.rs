@@ -225,6 +225,16 @@ impl Storage for PostgresStorage {
         Ok(Some((bytes, rows.len() as u32)))
     }
 
+    fn doc_seq(&mut self, home: &str, doc_id: &str) -> Result<Option<u64>> {
+        Ok(self
+            .client
+            .query_opt(
+                "SELECT seq FROM documents WHERE home = $1 AND doc_id = $2",
+                &[&home, &doc_id],
+            )?
+            .map(|r| r.get::<_, i64>(0) as u64))
+    }
+
     fn sync_state(&mut self, device: &str, doc_id: &str) -> Result<Option<Vec<u8>>> {
         Ok(self
             .client

@@ -20,6 +20,58 @@ pub struct Live {
     pub waiting: Option<AutoCommit>,
 }
 
+/// Documents recently synced, kept loaded: a year-old home's current cycle documents are large,
+/// and loading them again for every request of every exchange costs more than the sync itself.
+/// An entry is used only while the document's feed position is unchanged, so a change stored by
+/// another request, or another server process on the same database, is never missed.
+#[derive(Debug, Default)]
+pub struct DocCache {
+    entries: HashMap<(String, String), Cached>,
+    order: std::collections::VecDeque<(String, String)>,
+}
+
+#[derive(Debug)]
+struct Cached {
+    seq: u64,
+    chunks: u32,
+    doc: AutoCommit,
+}
+
+/// Documents kept loaded at most.
+const CACHE_DOCS: usize = 256;
+
+impl DocCache {
+    fn take(&mut self, home: &str, doc_id: &str, seq: u64) -> Option<(AutoCommit, u32)> {
+        let key = (home.to_string(), doc_id.to_string());
+        let hit = self.entries.get(&key).is_some_and(|c| c.seq == seq);
+        let c = self.entries.remove(&key)?;
+        hit.then_some((c.doc, c.chunks))
+    }
+
+    fn put(&mut self, home: &str, doc_id: &str, seq: u64, chunks: u32, doc: AutoCommit) {
+        let key = (home.to_string(), doc_id.to_string());
+        if self
+            .entries
+            .insert(key.clone(), Cached { seq, chunks, doc })
+            .is_none()
+        {
+            self.order.push_back(key);
+        }
+        while self.entries.len() > CACHE_DOCS {
+            match self.order.pop_front() {
+                Some(old) => {
+                    self.entries.remove(&old);
+                }
+                None => break,
+            }
+        }
+        if self.order.len() > 4 * CACHE_DOCS {
+            let entries = &self.entries;
+            self.order.retain(|k| entries.contains_key(k));
+        }
+    }
+}
+
 #[derive(Debug)]
 pub struct HomeReplica<'a> {
     pub storage: &'a mut dyn Storage,
@@ -30,6 +82,9 @@ pub struct HomeReplica<'a> {
     chunks: HashMap<String, u32>,
     /// Each checked-out document's heads as stored, so only what arrives is checked.
     stored_heads: HashMap<String, Vec<automerge::ChangeHash>>,
+    /// Each checked-out document's feed position, for the cache.
+    seqs: HashMap<String, u64>,
+    cache: &'a mut DocCache,
 }
 
 impl<'a> HomeReplica<'a> {
@@ -38,6 +93,7 @@ impl<'a> HomeReplica<'a> {
         home: &'a str,
         device: &'a str,
         live: &'a mut HashMap<String, Live>,
+        cache: &'a mut DocCache,
     ) -> HomeReplica<'a> {
         HomeReplica {
             storage,
@@ -46,6 +102,8 @@ impl<'a> HomeReplica<'a> {
             live,
             chunks: HashMap::new(),
             stored_heads: HashMap::new(),
+            seqs: HashMap::new(),
+            cache,
         }
     }
 }
@@ -67,17 +125,31 @@ impl Replica for HomeReplica<'_> {
         let waiting = self.live.get_mut(doc_id).and_then(|l| l.waiting.take());
         let mut doc = match waiting {
             Some(d) => d,
-            None => match self.storage.document(self.home, doc_id).map_err(storage)? {
-                Some((bytes, n)) => {
-                    self.chunks.insert(doc_id.to_string(), n);
-                    AutoCommit::load(&bytes).map_err(|e| {
-                        SyncError::Storage(
-                            format!("stored document {doc_id} is damaged: {e}").into(),
-                        )
-                    })?
+            None => {
+                let seq = self.storage.doc_seq(self.home, doc_id).map_err(storage)?;
+                let cached = seq.and_then(|q| self.cache.take(self.home, doc_id, q));
+                match (seq, cached) {
+                    (Some(q), Some((d, n))) => {
+                        self.seqs.insert(doc_id.to_string(), q);
+                        self.chunks.insert(doc_id.to_string(), n);
+                        d
+                    }
+                    _ => match self.storage.document(self.home, doc_id).map_err(storage)? {
+                        Some((bytes, n)) => {
+                            if let Some(q) = seq {
+                                self.seqs.insert(doc_id.to_string(), q);
+                            }
+                            self.chunks.insert(doc_id.to_string(), n);
+                            AutoCommit::load(&bytes).map_err(|e| {
+                                SyncError::Storage(
+                                    format!("stored document {doc_id} is damaged: {e}").into(),
+                                )
+                            })?
+                        }
+                        None => AutoCommit::new(),
+                    },
                 }
-                None => AutoCommit::new(),
-            },
+            }
         };
         doc.set_actor(ActorId::from(b"central".as_slice()));
         self.stored_heads
@@ -127,7 +199,27 @@ impl Replica for HomeReplica<'_> {
         self.storage
             .checkin(self.home, self.device, doc_id, changes, &state.encode())
             .map_err(storage)?;
-        let waiting = (!doc.get_missing_deps(&[]).is_empty()).then_some(doc);
+        let mut waiting = None;
+        if !doc.get_missing_deps(&[]).is_empty() {
+            waiting = Some(doc);
+        } else {
+            // Keep it loaded for the next request, at the feed position it is stored at.
+            let seq = if changed {
+                self.storage.doc_seq(self.home, doc_id).map_err(storage)?
+            } else {
+                self.seqs.get(doc_id).copied()
+            };
+            if let Some(seq) = seq {
+                let n = match changes {
+                    Some(Changes::Whole(_)) => 1,
+                    Some(Changes::Incremental(_)) => {
+                        self.chunks.get(doc_id).copied().unwrap_or(0) + 1
+                    }
+                    None => self.chunks.get(doc_id).copied().unwrap_or(0),
+                };
+                self.cache.put(self.home, doc_id, seq, n, doc);
+            }
+        }
         self.live
             .insert(doc_id.to_string(), Live { state, waiting });
         Ok(())

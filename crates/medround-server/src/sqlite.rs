@@ -213,6 +213,16 @@ impl Storage for SqliteStorage {
         Ok((n > 0).then_some((bytes, n)))
     }
 
+    fn doc_seq(&mut self, home: &str, doc_id: &str) -> Result<Option<u64>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT seq FROM documents WHERE home = ?1 AND doc_id = ?2")?;
+        Ok(stmt
+            .query_row(params![home, doc_id], |r| r.get::<_, i64>(0))
+            .optional()?
+            .map(|s| s as u64))
+    }
+
     fn sync_state(&mut self, device: &str, doc_id: &str) -> Result<Option<Vec<u8>>> {
         let mut stmt = self
             .conn

@@ -69,6 +69,9 @@ pub trait Storage: Send + std::fmt::Debug {
     /// A document of one home as its stored chunks joined (Automerge loads them as one), and
     /// how many chunks there are; `None` if the home has no such document.
     fn document(&mut self, home: &str, doc_id: &str) -> Result<Option<(Vec<u8>, u32)>>;
+    /// The document's position in its home's change feed (it moves with every change stored),
+    /// or `None` if there is no such document.
+    fn doc_seq(&mut self, home: &str, doc_id: &str) -> Result<Option<u64>>;
     fn sync_state(&mut self, device: &str, doc_id: &str) -> Result<Option<Vec<u8>>>;
     /// Stores a document's new changes (if any; the document then moves to the end of the
     /// home's change feed) and the device's sync state for it, in one transaction.
