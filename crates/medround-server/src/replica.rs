@@ -27,7 +27,10 @@ pub struct Live {
 #[derive(Debug, Default)]
 pub struct DocCache {
     entries: HashMap<(String, String), Cached>,
-    order: std::collections::VecDeque<(String, String)>,
+    /// Keys in the order they were last put, each with the tick it was put at; an older tick
+    /// of a key put again since is skipped when evicting.
+    order: std::collections::VecDeque<((String, String), u64)>,
+    tick: u64,
 }
 
 #[derive(Debug)]
@@ -35,6 +38,7 @@ struct Cached {
     seq: u64,
     chunks: u32,
     doc: AutoCommit,
+    tick: u64,
 }
 
 /// Documents kept loaded at most.
@@ -43,31 +47,37 @@ const CACHE_DOCS: usize = 256;
 impl DocCache {
     fn take(&mut self, home: &str, doc_id: &str, seq: u64) -> Option<(AutoCommit, u32)> {
         let key = (home.to_string(), doc_id.to_string());
-        let hit = self.entries.get(&key).is_some_and(|c| c.seq == seq);
         let c = self.entries.remove(&key)?;
-        hit.then_some((c.doc, c.chunks))
+        (c.seq == seq).then_some((c.doc, c.chunks))
     }
 
     fn put(&mut self, home: &str, doc_id: &str, seq: u64, chunks: u32, doc: AutoCommit) {
+        self.tick += 1;
         let key = (home.to_string(), doc_id.to_string());
-        if self
-            .entries
-            .insert(key.clone(), Cached { seq, chunks, doc })
-            .is_none()
-        {
-            self.order.push_back(key);
-        }
+        self.order.push_back((key.clone(), self.tick));
+        let tick = self.tick;
+        self.entries.insert(
+            key,
+            Cached {
+                seq,
+                chunks,
+                doc,
+                tick,
+            },
+        );
+        // Evict the least recently put documents beyond the limit.
         while self.entries.len() > CACHE_DOCS {
-            match self.order.pop_front() {
-                Some(old) => {
-                    self.entries.remove(&old);
-                }
-                None => break,
+            let Some((old, t)) = self.order.pop_front() else {
+                break;
+            };
+            if self.entries.get(&old).is_some_and(|c| c.tick == t) {
+                self.entries.remove(&old);
             }
         }
         if self.order.len() > 4 * CACHE_DOCS {
             let entries = &self.entries;
-            self.order.retain(|k| entries.contains_key(k));
+            self.order
+                .retain(|(k, t)| entries.get(k).is_some_and(|c| c.tick == *t));
         }
     }
 }
@@ -235,5 +245,35 @@ impl Feed for HomeReplica<'_> {
         self.storage
             .changed_since(self.home, cursor, limit)
             .map_err(storage)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_document_cache_keeps_the_most_recently_used_and_checks_the_feed_position() {
+        let mut c = DocCache::default();
+        for i in 0..CACHE_DOCS + 50 {
+            c.put("h", &format!("resident:r{i}"), 1, 1, AutoCommit::new());
+            // The first document is used on every step: it must never be the one evicted.
+            let (d, n) = c.take("h", "resident:r0", 1).expect("kept");
+            c.put("h", "resident:r0", 1, n, d);
+        }
+        assert_eq!(c.entries.len(), CACHE_DOCS);
+        assert!(c.take("h", "resident:r0", 1).is_some());
+        assert!(
+            c.take("h", "resident:r1", 1).is_none(),
+            "the oldest went first"
+        );
+        // A document stored again since (another feed position) is not served from memory.
+        c.put("h", "home", 7, 1, AutoCommit::new());
+        assert!(c.take("h", "home", 8).is_none());
+        assert!(c.take("h", "home", 7).is_none(), "a stale entry is dropped");
+        // Homes are kept apart.
+        c.put("a", "home", 1, 1, AutoCommit::new());
+        assert!(c.take("b", "home", 1).is_none());
+        assert!(c.order.len() <= 4 * CACHE_DOCS + 1);
     }
 }
