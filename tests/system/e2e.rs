@@ -430,7 +430,12 @@ async fn e2e_two_tablets_sync_through_the_central_record() {
 }
 
 /// Connects the app to the central record through the sync bar's "Connect..." panel.
-async fn connect(c: &Client, server: &medround_tests::central::CentralServer, name: &str) {
+async fn connect(
+    c: &Client,
+    server: &medround_tests::central::CentralServer,
+    name: &str,
+    screenshot: Option<&str>,
+) {
     let code = server.home_with_code("larch", "Larch House");
     click(c, "[data-test='sync-connect']").await;
     let url = wait(c, "[data-test='enrol-server']").await;
@@ -446,6 +451,17 @@ async fn connect(c: &Client, server: &medround_tests::central::CentralServer, na
         .send_keys(name)
         .await
         .unwrap();
+    if let Some(file) = screenshot {
+        // The field takes the keys one by one; shoot once it holds the whole name.
+        let field = wait(c, "[data-test='enrol-name']").await;
+        let started = Instant::now();
+        while field.prop("value").await.ok().flatten().as_deref() != Some(name)
+            && started.elapsed() < Duration::from_secs(5)
+        {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        shot(c, file).await;
+    }
     click(c, "[data-test='enrol-submit']").await;
     wait_text(c, "[data-test='sync-last']", "Last synced").await;
 }
@@ -518,7 +534,7 @@ async fn two_tablets(data: PathBuf, groups: Groups) {
     wait(&a, "[data-test='staff-st-claire']").await;
     wait_text(&a, "[data-test='sync-bar']", "Not connected").await;
     sign_in(&a, "st-claire").await;
-    connect(&a, &server, "Oak unit tablet").await;
+    connect(&a, &server, "Oak unit tablet", None).await;
 
     let db = Driver::start_with(
         &data.join("b"),
@@ -528,7 +544,7 @@ async fn two_tablets(data: PathBuf, groups: Groups) {
     );
     let b = db.app().await;
     wait_text(&b, "[data-test='sync-bar']", "Not connected").await;
-    connect(&b, &server, "Elm unit tablet").await;
+    connect(&b, &server, "Elm unit tablet", Some("08-connect-a-new-tablet.png")).await;
     // The home, its staff and their PINs arrived with the first sync.
     sign_in(&b, "st-dev").await;
     wait_text(&b, "[data-test='round-screen']", "Rowan").await;

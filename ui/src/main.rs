@@ -229,6 +229,9 @@ fn SignInScreen() -> impl IntoView {
             <div class="signin-grid">
                 <section aria-label="Staff">
                     <h2>"Who are you?"</h2>
+                    {move || app.home.get().filter(|h| h.staff.is_empty()).map(|_| view! {
+                        <p class="demo-note" data-test="empty-tablet">"This tablet holds no home yet. A manager connects it to the central record (above); the home, its residents and its staff then arrive with the first sync."</p>
+                    })}
                     <ul class="staff-list">
                         {move || app.home.get().map(|h| h.staff).unwrap_or_default().into_iter().map(|s| {
                             let s2 = s.clone();
