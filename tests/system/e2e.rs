@@ -544,7 +544,13 @@ async fn two_tablets(data: PathBuf, groups: Groups) {
     );
     let b = db.app().await;
     wait_text(&b, "[data-test='sync-bar']", "Not connected").await;
-    connect(&b, &server, "Elm unit tablet", Some("08-connect-a-new-tablet.png")).await;
+    connect(
+        &b,
+        &server,
+        "Elm unit tablet",
+        Some("08-connect-a-new-tablet.png"),
+    )
+    .await;
     // The home, its staff and their PINs arrived with the first sync.
     sign_in(&b, "st-dev").await;
     wait_text(&b, "[data-test='round-screen']", "Rowan").await;
