@@ -73,6 +73,10 @@ fn home(days: i64, now: DateTime<Utc>) -> (tempfile::TempDir, Bedside, FakeClock
         "  built a 60-resident home with {days} days of history in {:.1} s",
         t.elapsed().as_secs_f64()
     );
+    // As the app does when it starts (its first close_windows): housekeeping done and today's
+    // cycle documents loaded.
+    b.store_mut().compact_pending().unwrap();
+    b.store_mut().warm(now).unwrap();
     b.set_idle_lock_minutes(10_000_000).unwrap();
     b.sign_in("st-amy", medround_tests::pin("st-amy")).unwrap();
     (dir, b, clock)

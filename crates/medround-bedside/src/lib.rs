@@ -863,6 +863,11 @@ impl Bedside {
             written += closed.len();
             self.store.append(&r.id, now, &items).map_err(storage)?;
         }
+        // Housekeeping on the same minute timer, off the dose path: documents that have
+        // gathered many chunks are saved whole, and today's cycle documents are loaded (at
+        // start, and when a new cycle begins), so no bedside tap waits for either.
+        self.store.compact_pending().map_err(storage)?;
+        self.store.warm(now).map_err(storage)?;
         Ok(written)
     }
 }

@@ -170,6 +170,9 @@ pub struct Store {
     device: DeviceId,
     docs: HashMap<String, AutoCommit>,
     chunks: HashMap<String, u32>,
+    /// Documents with more than `COMPACT_AFTER_CHUNKS` chunks, to be saved whole by
+    /// `compact_pending` (off the dose path).
+    to_compact: std::collections::BTreeSet<String>,
     /// Sync states of the exchange under way, by (peer, document); stored ones are reloaded.
     live_sync: HashMap<(String, String), automerge::sync::State>,
     /// The heads each document had when a sync step checked it out, so that only what
@@ -194,6 +197,11 @@ impl Store {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         // FULL: a record the screen confirmed survives a power cut, not just a crash.
         conn.pragma_update(None, "synchronous", "FULL")?;
+        // The WAL is copied back into the database by `checkpoint` on the shell's minute timer,
+        // not by whichever commit happens to fill it: a dose never waits for a checkpoint.
+        // Durability is the WAL's own (every commit syncs it); a WAL left by a crash is
+        // replayed on the next open.
+        conn.pragma_update(None, "wal_autocheckpoint", 0)?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         // Every page read is decrypted; keep the indexes a year of records needs in memory
         // (32 MB) rather than decrypting them again on every dose.
@@ -223,6 +231,7 @@ impl Store {
             device,
             docs: HashMap::new(),
             chunks: HashMap::new(),
+            to_compact: Default::default(),
             live_sync: HashMap::new(),
             stored_heads: HashMap::new(),
         })
@@ -363,9 +372,36 @@ impl Store {
         let n = self.chunks.entry(doc_id.to_string()).or_insert(0);
         *n += 1;
         if *n > COMPACT_AFTER_CHUNKS {
-            self.compact(doc_id)?;
+            self.to_compact.insert(doc_id.to_string());
         }
         Ok(())
+    }
+
+    /// Loads each resident's current cycle document into memory, so that the first dose of the
+    /// day for a resident does not wait for it. Costs nothing for documents already loaded.
+    pub fn warm(&mut self, now: DateTime<Utc>) -> Result<usize> {
+        let cycle = cycle_of(now.with_timezone(&HOME_TZ).date_naive());
+        let ids: Vec<String> = self
+            .residents()?
+            .iter()
+            .map(|r| format!("cycle:{}:{cycle}", r.id))
+            .collect();
+        for id in &ids {
+            self.doc(id)?;
+        }
+        Ok(ids.len())
+    }
+
+    /// Saves whole every document that has gathered too many chunks, and copies the WAL back
+    /// into the database. The shell calls this on its minute timer; a dose never waits for it.
+    pub fn compact_pending(&mut self) -> Result<usize> {
+        let ids: Vec<String> = std::mem::take(&mut self.to_compact).into_iter().collect();
+        for id in &ids {
+            self.compact(id)?;
+        }
+        self.conn
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
+        Ok(ids.len())
     }
 
     /// Replaces a document's chunks by one full save. Loading the one save gives the same document.

@@ -403,3 +403,35 @@ fn cycles_split_records_by_28_days() {
         .collect();
     assert!(!cycles.is_empty());
 }
+
+#[test]
+fn documents_are_compacted_off_the_write_path_and_load_the_same() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut s, key) = open(&dir);
+    let chunks = |s: &Store| -> i64 {
+        s.conn
+            .query_row(
+                "SELECT count(*) FROM doc_chunks WHERE doc_id = 'home'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap()
+    };
+    for i in 0..(COMPACT_AFTER_CHUNKS + 5) {
+        s.put_home_name(&format!("Home {i}"), Utc::now()).unwrap();
+    }
+    // No write waited for a compaction...
+    assert_eq!(chunks(&s), i64::from(COMPACT_AFTER_CHUNKS + 5));
+    let before = s.document_bytes("home").unwrap();
+    // ...the housekeeping does it, once.
+    assert_eq!(s.compact_pending().unwrap(), 1);
+    assert_eq!(chunks(&s), 1);
+    assert_eq!(s.compact_pending().unwrap(), 0);
+    drop(s);
+    let mut s = Store::open(&dir.path().join("medround.db"), &key).unwrap();
+    assert_eq!(s.document_bytes("home").unwrap(), before);
+    assert_eq!(
+        s.home_name().unwrap().as_deref(),
+        Some(&*format!("Home {}", COMPACT_AFTER_CHUNKS + 4))
+    );
+}
