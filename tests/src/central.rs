@@ -23,11 +23,11 @@ pub enum Backend {
 
 impl Backend {
     pub fn open(&self) -> Box<dyn Storage> {
-        match self {
-            Backend::Sqlite(p) => medround_server::open_storage(&p.to_string_lossy()),
-            Backend::Postgres(url) => medround_server::open_storage(url),
-        }
-        .expect("open central storage")
+        let name = match self {
+            Backend::Sqlite(p) => p.to_string_lossy().into_owned(),
+            Backend::Postgres(url) => url.clone(),
+        };
+        medround_server::open_storage(&name).expect("open central storage")
     }
 }
 

@@ -43,6 +43,17 @@ pub struct SyncSummary {
     pub incidents: Vec<RecordId>,
 }
 
+impl SyncSummary {
+    /// Adds a following exchange (the one that sends the incidents a merge raised).
+    pub fn absorb(&mut self, more: SyncSummary) {
+        self.round_trips += more.round_trips;
+        self.bytes_sent += more.bytes_sent;
+        self.bytes_received += more.bytes_received;
+        self.documents_changed += more.documents_changed;
+        self.incidents.extend(more.incidents);
+    }
+}
+
 pub(crate) fn sync_error(e: SyncError) -> IpcError {
     let code = match e {
         SyncError::Malformed(_) | SyncError::Version(_) | SyncError::Refused { .. } => {
@@ -243,11 +254,7 @@ impl Bedside {
     ) -> Result<SyncSummary, IpcError> {
         let mut summary = self.exchange_with(server)?;
         if !summary.incidents.is_empty() {
-            let more = self.exchange_with(server)?;
-            summary.round_trips += more.round_trips;
-            summary.bytes_sent += more.bytes_sent;
-            summary.bytes_received += more.bytes_received;
-            summary.incidents.extend(more.incidents);
+            summary.absorb(self.exchange_with(server)?);
         }
         Ok(summary)
     }

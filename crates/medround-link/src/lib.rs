@@ -212,11 +212,7 @@ pub fn sync(
     };
     let mut summary = exchange(&link, &e.credential, &mut bedside, progress)?;
     if !summary.incidents.is_empty() {
-        let more = exchange(&link, &e.credential, &mut bedside, progress)?;
-        summary.round_trips += more.round_trips;
-        summary.bytes_sent += more.bytes_sent;
-        summary.bytes_received += more.bytes_received;
-        summary.incidents.extend(more.incidents);
+        summary.absorb(exchange(&link, &e.credential, &mut bedside, progress)?);
     }
     Ok(summary)
 }

@@ -73,7 +73,7 @@ fn put_chunk(
     home: &str,
     doc_id: &str,
     changes: Changes<'_>,
-) -> Result<()> {
+) -> Result<u64> {
     // One writer per home at a time, so feed positions commit in the order they are handed
     // out and a reader never skips one that commits late.
     tx.execute("SELECT pg_advisory_xact_lock(hashtext($1))", &[&home])?;
@@ -99,7 +99,7 @@ fn put_chunk(
            chunks = CASE WHEN $4 THEN 1 ELSE documents.chunks + 1 END",
         &[&home, &doc_id, &seq, &whole],
     )?;
-    Ok(())
+    Ok(seq as u64)
 }
 
 const DEVICE_COLUMNS: &str = "id, home, name, enrolled, revoked";
@@ -252,18 +252,19 @@ impl Storage for PostgresStorage {
         doc_id: &str,
         changes: Option<Changes<'_>>,
         state: &[u8],
-    ) -> Result<()> {
+    ) -> Result<Option<u64>> {
         let mut tx = self.client.transaction()?;
-        if let Some(changes) = changes {
-            put_chunk(&mut tx, home, doc_id, changes)?;
-        }
+        let seq = match changes {
+            Some(changes) => Some(put_chunk(&mut tx, home, doc_id, changes)?),
+            None => None,
+        };
         tx.execute(
             "INSERT INTO sync_states (device, doc_id, state) VALUES ($1, $2, $3)
              ON CONFLICT (device, doc_id) DO UPDATE SET state = excluded.state",
             &[&device, &doc_id, &state],
         )?;
         tx.commit()?;
-        Ok(())
+        Ok(seq)
     }
 
     fn store_changes(&mut self, home: &str, doc_id: &str, changes: Changes<'_>) -> Result<()> {

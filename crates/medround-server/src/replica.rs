@@ -1,7 +1,7 @@
 //! One home's documents as seen by one enrolled device: the central record's side of
 //! `medround_sync::serve`. Every document name is scoped by the home the device belongs to, so a
 //! device can only ever read or write its own home's records; whatever arrives is checked
-//! (`medround_store::check_document`) before it is kept.
+//! (`medround_store::check_changes`) before it is kept.
 
 use crate::storage::{Changes, Storage, StorageError};
 use automerge::{sync, ActorId, AutoCommit};
@@ -206,7 +206,8 @@ impl Replica for HomeReplica<'_> {
         } else {
             None
         };
-        self.storage
+        let stored_at = self
+            .storage
             .checkin(self.home, self.device, doc_id, changes, &state.encode())
             .map_err(storage)?;
         let mut waiting = None;
@@ -214,11 +215,7 @@ impl Replica for HomeReplica<'_> {
             waiting = Some(doc);
         } else {
             // Keep it loaded for the next request, at the feed position it is stored at.
-            let seq = if changed {
-                self.storage.doc_seq(self.home, doc_id).map_err(storage)?
-            } else {
-                self.seqs.get(doc_id).copied()
-            };
+            let seq = stored_at.or_else(|| self.seqs.get(doc_id).copied());
             if let Some(seq) = seq {
                 let n = match changes {
                     Some(Changes::Whole(_)) => 1,

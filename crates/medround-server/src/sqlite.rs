@@ -71,7 +71,7 @@ fn put_chunk(
     home: &str,
     doc_id: &str,
     changes: Changes<'_>,
-) -> Result<()> {
+) -> Result<u64> {
     let (bytes, whole) = match changes {
         Changes::Incremental(b) => (b, false),
         Changes::Whole(b) => {
@@ -93,7 +93,7 @@ fn put_chunk(
            chunks = CASE WHEN ?4 THEN 1 ELSE chunks + 1 END",
         params![home, doc_id, seq, whole],
     )?;
-    Ok(())
+    Ok(seq as u64)
 }
 
 const DEVICE_COLUMNS: &str = "id, home, name, enrolled, revoked";
@@ -239,18 +239,19 @@ impl Storage for SqliteStorage {
         doc_id: &str,
         changes: Option<Changes<'_>>,
         state: &[u8],
-    ) -> Result<()> {
+    ) -> Result<Option<u64>> {
         let tx = self.conn.transaction()?;
-        if let Some(changes) = changes {
-            put_chunk(&tx, home, doc_id, changes)?;
-        }
+        let seq = match changes {
+            Some(changes) => Some(put_chunk(&tx, home, doc_id, changes)?),
+            None => None,
+        };
         tx.execute(
             "INSERT INTO sync_states (device, doc_id, state) VALUES (?1, ?2, ?3)
              ON CONFLICT (device, doc_id) DO UPDATE SET state = excluded.state",
             params![device, doc_id, state],
         )?;
         tx.commit()?;
-        Ok(())
+        Ok(seq)
     }
 
     fn store_changes(&mut self, home: &str, doc_id: &str, changes: Changes<'_>) -> Result<()> {

@@ -74,7 +74,8 @@ pub trait Storage: Send + std::fmt::Debug {
     fn doc_seq(&mut self, home: &str, doc_id: &str) -> Result<Option<u64>>;
     fn sync_state(&mut self, device: &str, doc_id: &str) -> Result<Option<Vec<u8>>>;
     /// Stores a document's new changes (if any; the document then moves to the end of the
-    /// home's change feed) and the device's sync state for it, in one transaction.
+    /// home's change feed) and the device's sync state for it, in one transaction. Returns the
+    /// document's new feed position when changes were stored.
     fn checkin(
         &mut self,
         home: &str,
@@ -82,7 +83,7 @@ pub trait Storage: Send + std::fmt::Debug {
         doc_id: &str,
         changes: Option<Changes<'_>>,
         state: &[u8],
-    ) -> Result<()>;
+    ) -> Result<Option<u64>>;
     /// Stores changes the central record made itself (an order from the pharmacy); the
     /// document moves to the end of the home's change feed.
     fn store_changes(&mut self, home: &str, doc_id: &str, changes: Changes<'_>) -> Result<()>;

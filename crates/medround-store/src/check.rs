@@ -136,16 +136,6 @@ pub fn check_entry(doc_id: &str, key: &str, json: &str) -> Result<(), StoreError
     classify(doc_id, key, json).map(|_| ())
 }
 
-/// Checks a whole document: its name, and every value of every key, conflicting values
-/// included (a hostile value must not hide behind an acceptable winner).
-pub fn check_document(doc_id: &str, doc: &AutoCommit) -> Result<(), StoreError> {
-    check_doc_id(doc_id)?;
-    for k in doc.keys(ROOT) {
-        check_key(doc_id, doc, &k)?;
-    }
-    Ok(())
-}
-
 /// Checks what the changes since `since` wrote: every key they touched, with all its values.
 /// A document only ever holds text at root keys, so a change that reaches inside any other
 /// object is refused. The cost follows the new changes, not the size of the document.

@@ -21,7 +21,7 @@ pub mod migrate;
 mod pins;
 pub mod replica;
 
-pub use check::{check_changes, check_doc_id, check_document, check_entry};
+pub use check::{check_changes, check_doc_id, check_entry};
 pub use key::Key;
 pub use pins::PinCheck;
 
