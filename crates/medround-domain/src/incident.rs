@@ -4,6 +4,8 @@ use crate::homely::HomelyRemedy;
 use crate::ids::RecordId;
 use crate::order::Order;
 use crate::record::{standing, Administration, Subject};
+use crate::rules::{Finding, FindingCode, Rule};
+use crate::staff::Staff;
 use chrono::Duration;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -99,6 +101,18 @@ pub enum IncidentKind {
 }
 
 impl IncidentKind {
+    /// The safety rule the incident comes from.
+    pub fn rule(self) -> Rule {
+        match self {
+            IncidentKind::PossibleDoubleDose => Rule::S18,
+            IncidentKind::MissedTimeCritical => Rule::S8,
+            IncidentKind::CdCountDiscrepancy => Rule::S7,
+            IncidentKind::RepeatedOmission => Rule::S11,
+            IncidentKind::Retrospective => Rule::S10,
+            IncidentKind::AllergyOverride => Rule::S6,
+        }
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             IncidentKind::PossibleDoubleDose => "Possible double dose",
@@ -121,4 +135,101 @@ pub struct Incident {
     pub message: String,
     pub raised_at: chrono::DateTime<chrono::Utc>,
     pub device: crate::ids::DeviceId,
+}
+
+/// A senior's or manager's answer to an incident: what was done about it. The incident stays as
+/// it was raised; the acknowledgement is a record of its own (S9), so nothing disappears.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IncidentAck {
+    pub id: RecordId,
+    pub incident: RecordId,
+    pub resident: crate::ids::ResidentId,
+    /// The action taken, in the acknowledger's words.
+    pub action: String,
+    pub at: chrono::DateTime<chrono::Utc>,
+    pub by: crate::ids::StaffId,
+    pub device: crate::ids::DeviceId,
+}
+
+/// Whether `by` may acknowledge `incident` with `action`: a senior carer or manager, with a
+/// note of the action taken, once. (Two tablets acknowledging at once both keep their notes.)
+pub fn acknowledge(
+    incident: &Incident,
+    earlier: &[IncidentAck],
+    by: &Staff,
+    action: &str,
+) -> Result<(), Finding> {
+    if !by.role.is_senior() || !by.active {
+        return Err(Finding::block(
+            Rule::S19,
+            FindingCode::RoleNotAllowed,
+            "Only a senior carer or manager can acknowledge an incident.",
+        ));
+    }
+    if action.trim().is_empty() {
+        return Err(Finding::block(
+            incident.kind.rule(),
+            FindingCode::NoteNeeded,
+            "Say what was done about it: the note stays with the incident.",
+        ));
+    }
+    if earlier.iter().any(|a| a.incident == incident.id) {
+        return Err(Finding::block(
+            incident.kind.rule(),
+            FindingCode::AlreadyRecorded,
+            "This incident has already been acknowledged.",
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::{DeviceId, ResidentId};
+    use crate::rules::tests::{staff, utc};
+    use crate::staff::Role;
+
+    fn incident() -> Incident {
+        Incident {
+            id: RecordId::new("inc-1"),
+            resident: ResidentId::new("r1"),
+            kind: IncidentKind::PossibleDoubleDose,
+            records: vec![RecordId::new("a"), RecordId::new("b")],
+            message: "Two GIVEN records".into(),
+            raised_at: utc("2026-06-01T08:00:00Z"),
+            device: DeviceId::new("tab1"),
+        }
+    }
+
+    #[test]
+    fn s19_only_a_senior_or_manager_acknowledges_an_incident() {
+        let i = incident();
+        let carer = staff("c1", Role::Carer);
+        let f = acknowledge(&i, &[], &carer, "Checked").unwrap_err();
+        assert_eq!((f.rule, f.code), (Rule::S19, FindingCode::RoleNotAllowed));
+        assert!(acknowledge(&i, &[], &staff("s1", Role::Senior), "Checked").is_ok());
+        assert!(acknowledge(&i, &[], &staff("m1", Role::Manager), "Checked").is_ok());
+        let f = acknowledge(&i, &[], &staff("a1", Role::Auditor), "Checked").unwrap_err();
+        assert_eq!(f.code, FindingCode::RoleNotAllowed);
+    }
+
+    #[test]
+    fn s18_acknowledging_needs_an_action_note_and_happens_once() {
+        let i = incident();
+        let m = staff("m1", Role::Manager);
+        let f = acknowledge(&i, &[], &m, "  ").unwrap_err();
+        assert_eq!((f.rule, f.code), (Rule::S18, FindingCode::NoteNeeded));
+        let ack = IncidentAck {
+            id: RecordId::new("ack-1"),
+            incident: i.id.clone(),
+            resident: i.resident.clone(),
+            action: "GP informed; observations for 24 h".into(),
+            at: utc("2026-06-01T09:00:00Z"),
+            by: m.id.clone(),
+            device: DeviceId::new("tab1"),
+        };
+        let f = acknowledge(&i, &[ack], &m, "again").unwrap_err();
+        assert_eq!(f.code, FindingCode::AlreadyRecorded);
+    }
 }

@@ -18,6 +18,7 @@ pub mod outcome;
 pub mod qty;
 pub mod record;
 pub mod resident;
+pub mod review;
 pub mod rules;
 pub mod schedule;
 pub mod staff;

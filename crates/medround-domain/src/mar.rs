@@ -28,13 +28,28 @@ pub enum SlotState {
 pub fn slot_outcome<'a>(
     records: impl Iterator<Item = &'a Administration>,
 ) -> Option<&'a Administration> {
-    let mut best: Option<&Administration> = None;
+    slot_outcome_by(records, |r| (r.is_system(), r.recorded_at))
+}
+
+/// The same choice over any kind of record, given each one's (is it the system's, when was it
+/// recorded): a person's record beats the system's MISSED, and the later beats the earlier.
+pub fn slot_outcome_by<T>(
+    records: impl Iterator<Item = T>,
+    key: impl Fn(&T) -> (bool, DateTime<Utc>),
+) -> Option<T> {
+    let mut best: Option<T> = None;
     for r in records {
+        let (sys, at) = key(&r);
         best = match best {
             None => Some(r),
-            Some(b) if b.is_system() && !r.is_system() => Some(r),
-            Some(b) if b.is_system() == r.is_system() && r.recorded_at > b.recorded_at => Some(r),
-            keep => keep,
+            Some(b) => {
+                let (bsys, bat) = key(&b);
+                if (bsys && !sys) || (bsys == sys && at > bat) {
+                    Some(r)
+                } else {
+                    Some(b)
+                }
+            }
         };
     }
     best

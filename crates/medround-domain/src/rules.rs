@@ -1139,4 +1139,4 @@ pub fn reconcile(resident: &Resident, by: &Staff) -> Result<(), Finding> {
 
 #[cfg(test)]
 #[path = "rules_tests.rs"]
-mod tests;
+pub(crate) mod tests;

@@ -16,17 +16,17 @@ use chrono::{NaiveDate, NaiveTime};
 const PARA_GTIN: &str = "02000000000015";
 const COCOD_GTIN: &str = "02000000000022";
 
-fn utc(s: &str) -> DateTime<Utc> {
+pub(crate) fn utc(s: &str) -> DateTime<Utc> {
     s.parse().unwrap()
 }
-fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+pub(crate) fn day(y: i32, m: u32, d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, d).unwrap()
 }
-fn hm(h: u32, m: u32) -> NaiveTime {
+pub(crate) fn hm(h: u32, m: u32) -> NaiveTime {
     NaiveTime::from_hms_opt(h, m, 0).unwrap()
 }
 
-fn staff(id: &str, role: Role) -> Staff {
+pub(crate) fn staff(id: &str, role: Role) -> Staff {
     Staff {
         id: StaffId::new(id),
         name: format!("Staff {id}"),
@@ -38,7 +38,7 @@ fn staff(id: &str, role: Role) -> Staff {
     }
 }
 
-fn resident() -> Resident {
+pub(crate) fn resident() -> Resident {
     Resident {
         id: ResidentId::new("r1"),
         unit: UnitId::new("u1"),
@@ -59,7 +59,7 @@ fn resident() -> Resident {
     }
 }
 
-fn medicine(name: &str, gtin: &str, ingredients: &[(&str, Option<i64>)]) -> Medicine {
+pub(crate) fn medicine(name: &str, gtin: &str, ingredients: &[(&str, Option<i64>)]) -> Medicine {
     Medicine {
         name: name.into(),
         strength: "".into(),
@@ -76,7 +76,7 @@ fn medicine(name: &str, gtin: &str, ingredients: &[(&str, Option<i64>)]) -> Medi
     }
 }
 
-fn regular(id: &str, times: &[NaiveTime]) -> Order {
+pub(crate) fn regular(id: &str, times: &[NaiveTime]) -> Order {
     Order {
         id: OrderId::new(id),
         resident: ResidentId::new("r1"),
@@ -102,7 +102,7 @@ fn regular(id: &str, times: &[NaiveTime]) -> Order {
     }
 }
 
-fn prn(id: &str, m: Medicine, dose: Dose, interval: u32, max: i64) -> Order {
+pub(crate) fn prn(id: &str, m: Medicine, dose: Dose, interval: u32, max: i64) -> Order {
     Order {
         medicine: m,
         dose,
@@ -117,7 +117,7 @@ fn prn(id: &str, m: Medicine, dose: Dose, interval: u32, max: i64) -> Order {
     }
 }
 
-fn paracetamol() -> Order {
+pub(crate) fn paracetamol() -> Order {
     prn(
         "para",
         medicine(

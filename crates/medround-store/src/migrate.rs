@@ -26,6 +26,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0004_replicated_pins",
         include_str!("../../../migrations/0004_replicated_pins.sql"),
     ),
+    (
+        5,
+        "0005_review",
+        include_str!("../../../migrations/0005_review.sql"),
+    ),
 ];
 
 /// The schema version this build of the app writes.

@@ -202,6 +202,7 @@ fn migrations_apply_in_order_and_give_the_expected_schema() {
             "index p_orders_resident",
             "index p_records_kind",
             "index p_records_order",
+            "index p_records_refers",
             "index p_records_resident",
             "index p_records_resident_order",
             "table doc_chunks",
