@@ -5,11 +5,13 @@
 --   outcome    the outcome code of an administration
 --   late       1 when given after its window with a reason (S3)
 --   author     who recorded it
+--   recorded_at  when it was written down (S10), which decides between two records of a slot
 --   refers_to  the record a correction voids (S9), or the incident an acknowledgement answers
 ALTER TABLE p_records ADD COLUMN slot_at TEXT;
 ALTER TABLE p_records ADD COLUMN outcome TEXT;
 ALTER TABLE p_records ADD COLUMN late INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE p_records ADD COLUMN author TEXT;
+ALTER TABLE p_records ADD COLUMN recorded_at TEXT;
 ALTER TABLE p_records ADD COLUMN refers_to TEXT;
 
 UPDATE p_records SET
@@ -18,6 +20,7 @@ UPDATE p_records SET
     outcome = json_extract(json, '$.record.outcome'),
     late = json_extract(json, '$.record.late_reason') IS NOT NULL,
     author = json_extract(json, '$.record.author'),
+    recorded_at = json_extract(json, '$.record.recorded_at'),
     refers_to = json_extract(json, '$.record.voids')
 WHERE kind = 'administration';
 

@@ -31,15 +31,17 @@ use automerge::{
 use chrono::{DateTime, NaiveDate, Utc};
 use medround_domain::cd::CdEntry;
 use medround_domain::homely::HomelyRemedy;
-use medround_domain::incident::Incident;
+use medround_domain::incident::{Incident, IncidentAck};
 use medround_domain::medicine::IngredientLimit;
 use medround_domain::order::Order;
+use medround_domain::outcome::OutcomeCode;
 use medround_domain::record::{Administration, PatchRemoval, PrnFollowUp};
 use medround_domain::resident::Resident;
+use medround_domain::review::DoseFact;
 use medround_domain::schedule::HOME_TZ;
 use medround_domain::staff::Staff;
 use medround_domain::stock::StockMovement;
-use medround_domain::{DeviceId, OrderId, ResidentId, UnitId};
+use medround_domain::{DeviceId, OrderId, RecordId, ResidentId, StaffId, UnitId};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use std::collections::HashMap;
@@ -86,6 +88,7 @@ pub enum Item {
     CdEntry(CdEntry),
     StockMovement(StockMovement),
     Incident(Incident),
+    IncidentAck(IncidentAck),
 }
 
 impl Item {
@@ -97,6 +100,7 @@ impl Item {
             Item::CdEntry(_) => "cd_entry",
             Item::StockMovement(_) => "stock_movement",
             Item::Incident(_) => "incident",
+            Item::IncidentAck(_) => "incident_ack",
         }
     }
     fn id(&self) -> &str {
@@ -107,6 +111,7 @@ impl Item {
             Item::CdEntry(r) => r.id.as_str(),
             Item::StockMovement(r) => r.id.as_str(),
             Item::Incident(r) => r.id.as_str(),
+            Item::IncidentAck(r) => r.id.as_str(),
         }
     }
     fn resident(&self) -> Option<&ResidentId> {
@@ -115,6 +120,7 @@ impl Item {
             Item::PatchRemoval(r) => Some(&r.resident),
             Item::CdEntry(r) => Some(&r.resident),
             Item::Incident(r) => Some(&r.resident),
+            Item::IncidentAck(r) => Some(&r.resident),
             Item::PrnFollowUp(_) | Item::StockMovement(_) => None,
         }
     }
@@ -125,7 +131,7 @@ impl Item {
             Item::PrnFollowUp(_) => None,
             Item::CdEntry(r) => Some(r.order.as_str()),
             Item::StockMovement(r) => Some(r.order.as_str()),
-            Item::Incident(_) => None,
+            Item::Incident(_) | Item::IncidentAck(_) => None,
         }
     }
     fn at(&self) -> DateTime<Utc> {
@@ -136,11 +142,43 @@ impl Item {
             Item::CdEntry(r) => r.at,
             Item::StockMovement(r) => r.at,
             Item::Incident(r) => r.raised_at,
+            Item::IncidentAck(r) => r.at,
+        }
+    }
+    /// The columns the review and the MAR read without decoding the record: (slot, outcome,
+    /// late, author, the record it refers to).
+    fn columns(&self) -> Columns<'_> {
+        match self {
+            Item::Administration(a) => Columns {
+                slot_at: a.subject.slot().map(|(_, at)| ts(at)),
+                outcome: Some(a.outcome.code()),
+                late: a.is_late(),
+                author: Some(a.author.as_str()),
+                recorded_at: Some(ts(a.recorded_at)),
+                refers_to: a.voids.as_ref().map(|v| v.as_str()),
+            },
+            Item::IncidentAck(k) => Columns {
+                author: Some(k.by.as_str()),
+                refers_to: Some(k.incident.as_str()),
+                ..Columns::default()
+            },
+            _ => Columns::default(),
         }
     }
     fn json(&self) -> Result<String> {
         Ok(serde_json::to_string(self)?)
     }
+}
+
+/// The columns of `p_records` beyond the record's kind, id and time (migration 0005).
+#[derive(Debug, Default)]
+struct Columns<'a> {
+    slot_at: Option<String>,
+    outcome: Option<&'static str>,
+    late: bool,
+    author: Option<&'a str>,
+    recorded_at: Option<String>,
+    refers_to: Option<&'a str>,
 }
 
 /// Unit of the home (a floor or wing).
@@ -750,6 +788,114 @@ impl Store {
             .collect())
     }
 
+    /// The review's view of every administration that happened in `[since, until)`, and of
+    /// every correction made since `since` (a correction made later still voids a record of
+    /// the period, S9). Read from columns, without decoding the records.
+    pub fn dose_facts(&self, since: DateTime<Utc>, until: DateTime<Utc>) -> Result<Vec<DoseFact>> {
+        let sql = "SELECT id, resident, order_id, slot_at, outcome, at, recorded_at, late, author,
+                          refers_to
+                   FROM p_records
+                   WHERE kind = 'administration'
+                     AND ((at >= ?1 AND at < ?2) OR (refers_to IS NOT NULL AND at >= ?1))";
+        self.facts(sql, params![ts(since), ts(until)])
+    }
+
+    /// The same for one resident.
+    pub fn dose_facts_for(
+        &self,
+        resident: &ResidentId,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<DoseFact>> {
+        let sql = "SELECT id, resident, order_id, slot_at, outcome, at, recorded_at, late, author,
+                          refers_to
+                   FROM p_records
+                   WHERE resident = ?3 AND kind = 'administration'
+                     AND ((at >= ?1 AND at < ?2) OR (refers_to IS NOT NULL AND at >= ?1))";
+        self.facts(sql, params![ts(since), ts(until), resident.as_str()])
+    }
+
+    fn facts<P: rusqlite::Params>(&self, sql: &str, p: P) -> Result<Vec<DoseFact>> {
+        let time = |s: String| -> rusqlite::Result<DateTime<Utc>> {
+            DateTime::parse_from_rfc3339(&s)
+                .map(|t| t.with_timezone(&Utc))
+                .map_err(|e| {
+                    rusqlite::Error::FromSqlConversionFailure(
+                        0,
+                        rusqlite::types::Type::Text,
+                        Box::new(e),
+                    )
+                })
+        };
+        let mut stmt = self.conn.prepare_cached(sql)?;
+        let rows = stmt.query_map(p, |r| {
+            let outcome: String = r.get(4)?;
+            let occurred_at = time(r.get(5)?)?;
+            Ok(DoseFact {
+                id: RecordId::new(r.get::<_, String>(0)?),
+                resident: ResidentId::new(r.get::<_, String>(1)?),
+                order: r.get::<_, Option<String>>(2)?.map(OrderId::new),
+                slot: r.get::<_, Option<String>>(3)?.map(time).transpose()?,
+                outcome: OutcomeCode::from_code(&outcome).ok_or_else(|| {
+                    rusqlite::Error::InvalidColumnType(4, outcome, rusqlite::types::Type::Text)
+                })?,
+                occurred_at,
+                recorded_at: r
+                    .get::<_, Option<String>>(6)?
+                    .map(time)
+                    .transpose()?
+                    .unwrap_or(occurred_at),
+                late: r.get(7)?,
+                author: StaffId::new(r.get::<_, String>(8)?),
+                voids: r.get::<_, Option<String>>(9)?.map(RecordId::new),
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    /// Incidents raised since `since`, and every older one still open, each with its
+    /// acknowledgements, newest first.
+    pub fn incidents(&self, since: DateTime<Utc>) -> Result<Vec<(Incident, Vec<IncidentAck>)>> {
+        let items: Vec<Item> = self.all_json(
+            "SELECT i.json FROM p_records i
+             WHERE i.kind = 'incident'
+               AND (i.at >= ?1 OR NOT EXISTS (
+                    SELECT 1 FROM p_records a WHERE a.refers_to = i.id AND a.kind = 'incident_ack'))
+             ORDER BY i.at DESC, i.id",
+            [ts(since)],
+        )?;
+        let mut out = Vec::with_capacity(items.len());
+        for it in items {
+            if let Item::Incident(i) = it {
+                let acks = self
+                    .all_json::<Item, _>(
+                        "SELECT json FROM p_records WHERE refers_to = ?1 AND kind = 'incident_ack'
+                         ORDER BY at, id",
+                        [i.id.as_str()],
+                    )?
+                    .into_iter()
+                    .filter_map(|a| match a {
+                        Item::IncidentAck(a) => Some(a),
+                        _ => None,
+                    })
+                    .collect();
+                out.push((i, acks));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Incidents nobody has acknowledged yet (the count on the round screen).
+    pub fn open_incident_count(&self) -> Result<i64> {
+        Ok(self.conn.query_row(
+            "SELECT count(*) FROM p_records i
+             WHERE i.kind = 'incident' AND NOT EXISTS (
+                 SELECT 1 FROM p_records a WHERE a.refers_to = i.id AND a.kind = 'incident_ack')",
+            [],
+            |r| r.get(0),
+        )?)
+    }
+
     pub fn count_kind(&self, kind: &str) -> Result<i64> {
         Ok(self.conn.query_row(
             "SELECT count(*) FROM p_records WHERE kind = ?1",
@@ -840,20 +986,28 @@ fn project_entry(
         }
         check::Entry::Profile => {} // projected as a whole by project_resident
         check::Entry::Record(item, resident) => {
-            tx.execute(
-                "INSERT INTO p_records (id, kind, resident, order_id, at, doc_id, json)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+            let c = item.columns();
+            tx.prepare_cached(
+                "INSERT INTO p_records (id, kind, resident, order_id, at, doc_id, json,
+                                        slot_at, outcome, late, author, recorded_at, refers_to)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
                  ON CONFLICT (id) DO NOTHING",
-                params![
-                    item.id(),
-                    item.kind(),
-                    resident,
-                    item.order(),
-                    ts(item.at()),
-                    doc_id,
-                    json
-                ],
-            )?;
+            )?
+            .execute(params![
+                item.id(),
+                item.kind(),
+                resident,
+                item.order(),
+                ts(item.at()),
+                doc_id,
+                json,
+                c.slot_at,
+                c.outcome,
+                c.late,
+                c.author,
+                c.recorded_at,
+                c.refers_to
+            ])?;
         }
     }
     Ok(())

@@ -1,6 +1,5 @@
 use super::*;
 use chrono::NaiveTime;
-use medround_domain::ids::*;
 use medround_domain::medicine::{Ingredient, Medicine};
 use medround_domain::order::*;
 use medround_domain::outcome::OutcomeCode;
@@ -435,4 +434,123 @@ fn documents_are_compacted_off_the_write_path_and_load_the_same() {
         s.home_name().unwrap().as_deref(),
         Some(&*format!("Home {}", COMPACT_AFTER_CHUNKS + 4))
     );
+}
+
+/// Records with everything the review reads: late, a correction, a PRN dose, a MISSED.
+fn review_records(s: &mut Store) -> Vec<Administration> {
+    let mut late = admin("l1", "r1", "2026-11-19T12:00:00Z");
+    late.late_reason = Some("Resident at the hairdresser".into());
+    late.recorded_at = "2026-11-19T13:20:00Z".parse().unwrap();
+    let mut missed = admin("m1", "r1", "2026-11-19T17:00:00Z");
+    missed.outcome = OutcomeCode::Missed;
+    missed.author = StaffId::new("system");
+    let mut prn = admin("p1", "r1", "2026-11-19T15:00:00Z");
+    prn.subject = Subject::Prn {
+        order: OrderId::new("o1"),
+    };
+    let mut fix = admin("x1", "r1", "2026-11-21T09:00:00Z");
+    fix.outcome = OutcomeCode::EnteredInError;
+    fix.voids = Some(RecordId::new("a1"));
+    let recs = vec![late, missed, prn, fix];
+    for r in &recs {
+        s.append(
+            &r.resident,
+            r.occurred_at,
+            &[Item::Administration(r.clone())],
+        )
+        .unwrap();
+    }
+    recs
+}
+
+#[test]
+fn dose_facts_are_the_records_columns_and_a_later_correction_is_included() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut s, _) = open(&dir);
+    fill(&mut s);
+    let recs = review_records(&mut s);
+    let since: DateTime<Utc> = "2026-11-19T00:00:00Z".parse().unwrap();
+    let until: DateTime<Utc> = "2026-11-20T00:00:00Z".parse().unwrap();
+    let mut facts = s.dose_facts(since, until).unwrap();
+    facts.sort_by(|a, b| a.id.cmp(&b.id));
+    let mut want: Vec<DoseFact> = recs.iter().map(DoseFact::from).collect();
+    let a1 = s.item("a1").unwrap();
+    let Some(Item::Administration(a1)) = a1 else {
+        panic!("a1 is an administration")
+    };
+    want.push(DoseFact::from(&a1));
+    want.sort_by(|a, b| a.id.cmp(&b.id));
+    assert_eq!(facts, want);
+    assert_eq!(
+        s.dose_facts_for(&ResidentId::new("r2"), since, until)
+            .unwrap(),
+        []
+    );
+}
+
+#[test]
+fn migration_0005_fills_the_review_columns_as_the_projection_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut s, _) = open(&dir);
+    fill(&mut s);
+    review_records(&mut s);
+    let since: DateTime<Utc> = "2026-11-01T00:00:00Z".parse().unwrap();
+    let until: DateTime<Utc> = "2026-12-01T00:00:00Z".parse().unwrap();
+    let projected = s.dose_facts(since, until).unwrap();
+    // As a database written before migration 0005 would have them: no columns.
+    s.conn
+        .execute_batch(
+            "UPDATE p_records SET slot_at = NULL, outcome = NULL, late = 0, author = NULL,
+                                  recorded_at = NULL, refers_to = NULL",
+        )
+        .unwrap();
+    let sql = migrate::MIGRATIONS[4].2;
+    let update = &sql[sql.find("UPDATE p_records").unwrap()..];
+    let update = &update[..update.find(';').unwrap()];
+    s.conn.execute_batch(update).unwrap();
+    assert_eq!(s.dose_facts(since, until).unwrap(), projected);
+}
+
+#[test]
+fn incidents_stay_and_an_acknowledgement_closes_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut s, _) = open(&dir);
+    fill(&mut s);
+    let raised: DateTime<Utc> = "2026-11-19T10:00:00Z".parse().unwrap();
+    let incident = Incident {
+        id: RecordId::new("inc-1"),
+        resident: ResidentId::new("r1"),
+        kind: medround_domain::incident::IncidentKind::Retrospective,
+        records: vec![RecordId::new("a1")],
+        message: "Entered after the event".into(),
+        raised_at: raised,
+        device: DeviceId::new("tab"),
+    };
+    let r1 = ResidentId::new("r1");
+    s.append(&r1, raised, &[Item::Incident(incident.clone())])
+        .unwrap();
+    assert_eq!(s.open_incident_count().unwrap(), 1);
+    let ack = IncidentAck {
+        id: RecordId::new("ack-1"),
+        incident: incident.id.clone(),
+        resident: r1.clone(),
+        action: "Spoke to the carer".into(),
+        at: now(),
+        by: StaffId::new("m1"),
+        device: DeviceId::new("tab"),
+    };
+    s.append(&r1, now(), &[Item::IncidentAck(ack.clone())])
+        .unwrap();
+    assert_eq!(s.open_incident_count().unwrap(), 0);
+    // Still listed for the period it was raised in, with its acknowledgement.
+    assert_eq!(
+        s.incidents(raised).unwrap(),
+        [(incident.clone(), vec![ack.clone()])]
+    );
+    // Closed and older than the period: not listed.
+    assert_eq!(s.incidents(now()).unwrap(), []);
+    // Projections rebuilt from the documents give the same.
+    s.rebuild_projections().unwrap();
+    assert_eq!(s.open_incident_count().unwrap(), 0);
+    assert_eq!(s.incidents(raised).unwrap(), [(incident, vec![ack])]);
 }
