@@ -2,6 +2,7 @@
 //! one call into `medround-bedside`. No rules and no SQL live here.
 
 mod dose;
+mod review;
 mod round;
 mod session;
 mod setup;
@@ -67,6 +68,9 @@ pub fn run() {
             dose::record_follow_up,
             dose::reconcile,
             dose::check_in_order,
+            review::get_review,
+            review::acknowledge_incident,
+            review::get_audit,
             sync::get_sync_status,
             sync::sync_now,
             sync::enrol,

@@ -6,5 +6,6 @@ mod bedside;
 mod central;
 mod crash;
 mod e2e;
+mod review;
 mod storage;
 mod sync;

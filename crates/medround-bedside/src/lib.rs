@@ -5,6 +5,8 @@
 //! benchmarks call the same methods, so what is tested is what the app runs.
 
 pub mod clock;
+pub mod print;
+pub mod review;
 pub mod sync;
 pub use sync::{EnrolmentSettings, SyncRun, SyncSummary, CENTRAL};
 mod views;
@@ -46,7 +48,7 @@ const ROUND_LOOKBACK_HOURS: i64 = 12;
 const CLOSE_LOOKBACK_HOURS: i64 = 48;
 pub const DEFAULT_IDLE_LOCK_MINUTES: u32 = 5;
 
-fn storage(e: StoreError) -> IpcError {
+pub(crate) fn storage(e: StoreError) -> IpcError {
     match e {
         StoreError::NotFound(what) => IpcError::new(ErrorCode::NotFound, format!("{what} was not found.")),
         StoreError::Duplicate(id) => IpcError::new(ErrorCode::BadInput, format!("Record {id} already exists.")),
@@ -148,7 +150,7 @@ impl Bedside {
 
     /// The signed-in person, if the session is still live. Every command passes through here, so
     /// an idle tablet locks itself whatever screen it shows (S19).
-    fn who(&mut self) -> Result<Staff, IpcError> {
+    pub(crate) fn who(&mut self) -> Result<Staff, IpcError> {
         let now = self.clock.now();
         let idle = Duration::minutes(i64::from(self.idle_lock()));
         match &mut self.session {
@@ -260,7 +262,7 @@ impl Bedside {
             .administrations_since(now - Duration::hours(ROUND_LOOKBACK_HOURS + 24))
             .map_err(storage)?;
         let units = self.store.units().map_err(storage)?;
-        let open = self.store.count_kind("incident").map_err(storage)? as u32;
+        let open = self.store.open_incident_count().map_err(storage)? as u32;
         Ok(views::round(
             self.store.home_name().map_err(storage)?.unwrap_or_default(),
             &units,

@@ -25,7 +25,7 @@ pub fn staff_card(s: &Staff) -> StaffCard {
     }
 }
 
-fn local(t: DateTime<Utc>, fmt: &str) -> String {
+pub(crate) fn local(t: DateTime<Utc>, fmt: &str) -> String {
     t.with_timezone(&HOME_TZ).format(fmt).to_string()
 }
 

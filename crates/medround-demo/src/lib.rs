@@ -952,9 +952,19 @@ fn history(
                         ),
                         25..=34 => (OutcomeCode::Asleep, None),
                         35..=39 => (OutcomeCode::Missed, None),
+                        40..=44 => (
+                            OutcomeCode::Withheld,
+                            Some("Pulse below 50; GP advice followed.".to_string()),
+                        ),
                         _ => (OutcomeCode::Given, None),
                     };
-                    let offset = Duration::minutes(rng.below(50) as i64 - 20);
+                    // About 3% of doses go late, with the reason the carer gave (S3).
+                    let late = outcome == OutcomeCode::Given && rng.chance(30);
+                    let offset = if late {
+                        Duration::minutes(o.window_minutes() + 5 + rng.below(40) as i64)
+                    } else {
+                        Duration::minutes(rng.below(40) as i64 - 20)
+                    };
                     let author = if outcome == OutcomeCode::Missed {
                         "system"
                     } else {
@@ -977,7 +987,7 @@ fn history(
                         note,
                         occurred_at: occurred,
                         recorded_at: occurred,
-                        late_reason: None,
+                        late_reason: late.then(|| "Resident was with the chiropodist.".to_string()),
                         retrospective_reason: None,
                         author: StaffId::new(author),
                         device: device.clone(),

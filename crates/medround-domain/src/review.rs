@@ -100,6 +100,19 @@ impl DoseClass {
         }
     }
 
+    pub fn label(self) -> &'static str {
+        match self {
+            DoseClass::OnTime => "On time",
+            DoseClass::Late => "Late",
+            DoseClass::Missed => "Missed",
+            DoseClass::Refused => "Refused",
+            DoseClass::Withheld => "Withheld",
+            DoseClass::NotGiven => "Not given",
+            DoseClass::Away => "Away",
+            DoseClass::Open => "Still open",
+        }
+    }
+
     /// Worth the manager's attention: everything but on time, away and still open.
     pub fn is_exception(self) -> bool {
         !matches!(self, DoseClass::OnTime | DoseClass::Away | DoseClass::Open)

@@ -1,8 +1,10 @@
 //! The typed boundary between the UI (wasm) and the shell: one Rust definition per command, with
 //! its arguments, its result, and a serializable error code, so the UI never matches on strings.
 
+use medround_domain::incident::IncidentKind;
 use medround_domain::outcome::OutcomeCode;
 use medround_domain::qty::Qty;
+pub use medround_domain::review::{Counts, DoseClass};
 use medround_domain::rules::{DoseAttempt, Finding, FindingCode};
 use medround_domain::staff::Role;
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
@@ -275,6 +277,110 @@ pub struct SyncProgress {
     pub bytes: u64,
 }
 
+// ---- the manager's review -------------------------------------------------------------------
+
+/// One row of counts: a unit, resident, medicine, member of staff or day.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CountRow {
+    /// The id behind the row (resident, unit, staff id, date), for tapping through.
+    pub key: String,
+    pub label: String,
+    pub counts: Counts,
+}
+
+/// A dose that went wrong, with what the manager needs to see at a glance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExceptionRow {
+    pub resident: String,
+    pub resident_name: String,
+    pub unit: String,
+    pub medicine: String,
+    /// Local date and time the dose was due, e.g. "Mon 23 Nov 08:00".
+    pub due: String,
+    pub class: DoseClass,
+    /// "Late", "Missed", "Refused"...
+    pub class_label: String,
+    pub outcome: Option<OutcomeCode>,
+    pub time_critical: bool,
+    pub staff: Option<String>,
+    pub record: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IncidentRow {
+    pub id: String,
+    pub resident: String,
+    pub resident_name: String,
+    pub kind: IncidentKind,
+    pub kind_label: String,
+    /// The safety rule, e.g. "S18".
+    pub rule: String,
+    pub message: String,
+    pub raised: String,
+    pub device: String,
+    pub open: bool,
+    /// "Claire Manning, Tue 1 Dec 09:14: GP informed" for each acknowledgement.
+    pub acknowledgements: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReviewView {
+    /// The period, as ISO dates (inclusive).
+    pub from: String,
+    pub to: String,
+    /// "3 Nov to 30 Nov 2026".
+    pub period: String,
+    pub totals: Counts,
+    pub by_unit: Vec<CountRow>,
+    pub by_resident: Vec<CountRow>,
+    pub by_medicine: Vec<CountRow>,
+    pub by_staff: Vec<CountRow>,
+    pub by_day: Vec<CountRow>,
+    /// When-required doses given, by resident.
+    pub prn_given: Vec<CountRow>,
+    pub exceptions: Vec<ExceptionRow>,
+    pub incidents: Vec<IncidentRow>,
+    pub open_incidents: u32,
+    /// Seniors and managers may acknowledge; an auditor only reads.
+    pub may_acknowledge: bool,
+}
+
+/// One record in a resident's audit trail (every record, correction and override).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditRow {
+    pub id: String,
+    /// When it happened (device clock), local.
+    pub at: String,
+    /// When it was written down, local, if different (S10).
+    pub recorded: Option<String>,
+    /// "Dose", "Correction", "CD register", "Stock", "Incident", "Acknowledgement"...
+    pub kind: String,
+    pub summary: String,
+    pub by: String,
+    pub witness: Option<String>,
+    pub device: String,
+    pub voided: bool,
+    pub flags: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditView {
+    pub resident: String,
+    pub resident_name: String,
+    pub period: String,
+    pub rows: Vec<AuditRow>,
+}
+
+/// A MAR chart saved as a PDF.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MarExport {
+    /// Where the file was saved on this tablet.
+    pub path: String,
+    pub pages: u32,
+    pub bytes: u64,
+    pub message: String,
+}
+
 // ---- commands ------------------------------------------------------------------------------
 
 macro_rules! command {
@@ -368,6 +474,31 @@ command!(
         device_name: String
     }
 );
+
+// The manager's review of a period (ISO dates, inclusive; none: the last 28 days).
+command!(GetReview, "get_review", ReviewView {
+    from: Option<String>,
+    to: Option<String>,
+});
+command!(
+    AcknowledgeIncident,
+    "acknowledge_incident",
+    Recorded {
+        incident: String,
+        action: String,
+    }
+);
+command!(GetAudit, "get_audit", AuditView {
+    resident: String,
+    from: Option<String>,
+    to: Option<String>,
+});
+// The MAR chart of one resident, or of a whole unit, for the cycle containing `from`.
+command!(ExportMar, "export_mar", MarExport {
+    resident: Option<String>,
+    unit: Option<String>,
+    from: Option<String>,
+});
 
 /// A witness's own credentials, checked on the device at the moment of witnessing (S7).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -92,7 +92,7 @@ pub enum Item {
 }
 
 impl Item {
-    fn kind(&self) -> &'static str {
+    pub fn kind(&self) -> &'static str {
         match self {
             Item::Administration(_) => "administration",
             Item::PatchRemoval(_) => "patch_removal",
@@ -103,7 +103,7 @@ impl Item {
             Item::IncidentAck(_) => "incident_ack",
         }
     }
-    fn id(&self) -> &str {
+    pub fn id(&self) -> &str {
         match self {
             Item::Administration(r) => r.id.as_str(),
             Item::PatchRemoval(r) => r.id.as_str(),
@@ -134,7 +134,8 @@ impl Item {
             Item::Incident(_) | Item::IncidentAck(_) => None,
         }
     }
-    fn at(&self) -> DateTime<Utc> {
+    /// When it happened (for an incident, when it was raised).
+    pub fn at(&self) -> DateTime<Utc> {
         match self {
             Item::Administration(r) => r.occurred_at,
             Item::PatchRemoval(r) => r.occurred_at,
@@ -800,21 +801,6 @@ impl Store {
         self.facts(sql, params![ts(since), ts(until)])
     }
 
-    /// The same for one resident.
-    pub fn dose_facts_for(
-        &self,
-        resident: &ResidentId,
-        since: DateTime<Utc>,
-        until: DateTime<Utc>,
-    ) -> Result<Vec<DoseFact>> {
-        let sql = "SELECT id, resident, order_id, slot_at, outcome, at, recorded_at, late, author,
-                          refers_to
-                   FROM p_records
-                   WHERE resident = ?3 AND kind = 'administration'
-                     AND ((at >= ?1 AND at < ?2) OR (refers_to IS NOT NULL AND at >= ?1))";
-        self.facts(sql, params![ts(since), ts(until), resident.as_str()])
-    }
-
     fn facts<P: rusqlite::Params>(&self, sql: &str, p: P) -> Result<Vec<DoseFact>> {
         let time = |s: String| -> rusqlite::Result<DateTime<Utc>> {
             DateTime::parse_from_rfc3339(&s)
@@ -867,22 +853,27 @@ impl Store {
         let mut out = Vec::with_capacity(items.len());
         for it in items {
             if let Item::Incident(i) = it {
-                let acks = self
-                    .all_json::<Item, _>(
-                        "SELECT json FROM p_records WHERE refers_to = ?1 AND kind = 'incident_ack'
-                         ORDER BY at, id",
-                        [i.id.as_str()],
-                    )?
-                    .into_iter()
-                    .filter_map(|a| match a {
-                        Item::IncidentAck(a) => Some(a),
-                        _ => None,
-                    })
-                    .collect();
+                let acks = self.acknowledgements(&i.id)?;
                 out.push((i, acks));
             }
         }
         Ok(out)
+    }
+
+    /// The acknowledgements of one incident, oldest first.
+    pub fn acknowledgements(&self, incident: &RecordId) -> Result<Vec<IncidentAck>> {
+        Ok(self
+            .all_json::<Item, _>(
+                "SELECT json FROM p_records WHERE refers_to = ?1 AND kind = 'incident_ack'
+                 ORDER BY at, id",
+                [incident.as_str()],
+            )?
+            .into_iter()
+            .filter_map(|a| match a {
+                Item::IncidentAck(a) => Some(a),
+                _ => None,
+            })
+            .collect())
     }
 
     /// Incidents nobody has acknowledged yet (the count on the round screen).
