@@ -71,6 +71,7 @@ pub fn run() {
             review::get_review,
             review::acknowledge_incident,
             review::get_audit,
+            review::export_mar,
             sync::get_sync_status,
             sync::sync_now,
             sync::enrol,

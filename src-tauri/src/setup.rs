@@ -73,3 +73,20 @@ pub fn start_window_timer(handle: tauri::AppHandle) {
         }
     });
 }
+
+/// Where printed charts are saved: `MEDROUND_EXPORT_DIR`, else a Medround folder in the
+/// person's documents, else beside the data. A chart holds personal data in clear, as a paper
+/// MAR does; it is for printing, not for keeping on the tablet.
+pub fn export_dir(app: &tauri::AppHandle) -> anyhow::Result<PathBuf> {
+    if let Some(d) = std::env::var_os("MEDROUND_EXPORT_DIR") {
+        return Ok(PathBuf::from(d));
+    }
+    if let Ok(d) = app.path().document_dir() {
+        return Ok(d.join("Medround"));
+    }
+    Ok(app
+        .path()
+        .app_data_dir()
+        .context("no app data directory")?
+        .join("exports"))
+}

@@ -604,3 +604,79 @@ async fn two_tablets(data: PathBuf, groups: Groups) {
     end(b, db).await;
     drop(server);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn e2e_manager_review_in_the_real_app() {
+    let groups: Groups = Arc::default();
+    let data = tempfile::tempdir().unwrap();
+    let run = tokio::spawn(manager_review(data.path().to_path_buf(), groups.clone()));
+    let outcome = tokio::time::timeout(Duration::from_secs(300), run).await;
+    kill_groups(&groups);
+    match outcome {
+        Err(_) => panic!("the end-to-end test took more than five minutes"),
+        Ok(Err(e)) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Ok(r) => r.unwrap(),
+    }
+}
+
+/// The manager opens the review late in the morning (the Parkinson's resident's time-critical
+/// dose has been missed, so there is an incident), acknowledges it, and saves a MAR chart.
+async fn manager_review(data: PathBuf, groups: Groups) {
+    let exports = data.join("exports");
+    // The home is built on a first launch at 07:55; the app is opened again at 11:00.
+    let driver = Driver::start(&data, "2026-11-23T07:55:00Z", &groups);
+    let c = driver.app().await;
+    wait(&c, "[data-test='staff-st-claire']").await;
+    end(c, driver).await;
+    let driver = Driver::start_with(
+        &data,
+        "2026-11-23T11:00:00Z",
+        &[("MEDROUND_EXPORT_DIR", exports.to_str().unwrap())],
+        &groups,
+    );
+    let c = driver.app().await;
+    wait(&c, "[data-test='staff-st-claire']").await;
+    sign_in(&c, "st-claire").await;
+    wait_text(&c, "[data-test='incidents']", "open incident").await;
+    click(&c, "[data-test='open-review']").await;
+    wait(&c, "[data-test='review-screen'] [data-test='trend-chart']").await;
+    let totals = wait_text(&c, "[data-test='review-totals']", "missed").await;
+    assert!(
+        totals.contains("on time") && totals.contains("open incident"),
+        "{totals}"
+    );
+    wait_text(&c, "[data-test='exceptions']", "Time-critical").await;
+    shot(&c, "09-review.png").await;
+
+    let before = wait(&c, "[data-test='review-open-incidents']")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let note = wait(&c, "[data-test='ack-note']").await;
+    note.send_keys("Dose given at 11:05; GP informed; hourly observations")
+        .await
+        .unwrap();
+    click(&c, "[data-test='ack-submit']").await;
+    wait_text(&c, "[data-test='banner']", "acknowledged").await;
+    wait_text(&c, ".incident .ack", "hourly observations").await;
+    let after = wait(&c, "[data-test='review-open-incidents']")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_ne!(before, after, "the open count went down");
+    shot(&c, "11-incident-acknowledged.png").await;
+
+    click(&c, "[data-test='print-res-03']").await;
+    let saved = wait_text(&c, "[data-test='banner']", "MAR chart saved").await;
+    let pdf = std::fs::read_dir(&exports)
+        .expect("export folder")
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "pdf"))
+        .unwrap_or_else(|| panic!("no PDF saved; the app said: {saved}"));
+    let bytes = std::fs::read(&pdf).unwrap();
+    assert!(bytes.starts_with(b"%PDF-"), "{}", pdf.display());
+    assert!(saved.contains(&pdf.display().to_string()), "{saved}");
+    end(c, driver).await;
+}

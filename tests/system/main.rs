@@ -6,6 +6,7 @@ mod bedside;
 mod central;
 mod crash;
 mod e2e;
+mod print;
 mod review;
 mod storage;
 mod sync;

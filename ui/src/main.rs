@@ -3,6 +3,7 @@
 
 mod ipc;
 mod resident;
+mod review;
 mod sync;
 
 use ipc::call;
@@ -15,6 +16,8 @@ pub enum Screen {
     SignIn,
     Round,
     Resident(String),
+    Review,
+    Audit,
 }
 
 /// The app's state, shared by the screens. Every field is a signal, so this is `Copy`.
@@ -25,6 +28,8 @@ pub struct AppState {
     pub session: RwSignal<Option<SessionView>>,
     pub round: RwSignal<Option<RoundView>>,
     pub resident: RwSignal<Option<ResidentView>>,
+    pub review: RwSignal<Option<ReviewView>>,
+    pub audit: RwSignal<Option<AuditView>>,
     /// (ok, message) shown in the banner.
     pub flash: RwSignal<Option<(bool, String)>>,
     pub last_activity: RwSignal<f64>,
@@ -119,6 +124,8 @@ fn App() -> impl IntoView {
         session: RwSignal::new(None),
         round: RwSignal::new(None),
         resident: RwSignal::new(None),
+        review: RwSignal::new(None),
+        audit: RwSignal::new(None),
         flash: RwSignal::new(None),
         last_activity: RwSignal::new(now_ms()),
     };
@@ -155,6 +162,8 @@ fn App() -> impl IntoView {
                 Screen::SignIn => view! { <SignInScreen/> }.into_any(),
                 Screen::Round => view! { <RoundScreen/> }.into_any(),
                 Screen::Resident(_) => view! { <resident::ResidentScreen/> }.into_any(),
+                Screen::Review => view! { <review::ReviewScreen/> }.into_any(),
+                Screen::Audit => view! { <review::AuditScreen/> }.into_any(),
             }}
         </div>
     }
@@ -287,6 +296,9 @@ fn RoundScreen() -> impl IntoView {
                 <div class="topbar-right">
                     {move || app.round.get().filter(|r| r.open_incidents > 0).map(|r| view! {
                         <span class="chip warn" data-test="incidents">{format!("{} open incident{}", r.open_incidents, if r.open_incidents == 1 { "" } else { "s" })}</span>
+                    })}
+                    {move || app.session.get().filter(|s| s.staff.role != medround_domain::staff::Role::Carer).map(|_| view! {
+                        <button class="secondary" data-test="open-review" on:click=move |_| app.open_review(None, None)>"Review"</button>
                     })}
                     <span class="who">{move || app.session.get().map(|s| format!("{} · {}", s.staff.name, s.staff.role_label)).unwrap_or_default()}</span>
                     <button class="secondary" data-test="refresh-round" on:click=move |_| app.load_round()>"Refresh"</button>
