@@ -5,6 +5,8 @@
 //!   an SQLCipher database with the same settings. Targets: p99 <= 5 ms and <= 1.5x the insert.
 //! - The same on a home with 365 days of history, as a ratio to day 1 (target <= 1.2).
 //! - Building the round screen's data for a 60-resident home with 365 days of history (<= 10 ms).
+//! - The manager's review of 28 days of that home (<= 50 ms), beside reading the month's facts.
+//! - The MAR PDF of one resident (<= 200 ms) and of a 30-resident unit (<= 3 s).
 
 use chrono::{DateTime, Utc};
 use medround_bedside::{Bedside, FakeClock};
@@ -117,6 +119,60 @@ fn main() {
     }
     let _ = t;
     let round = stats(round_ms);
+
+    // The manager's review of the last 28 days, beside reading the same month's dose facts
+    // alone (the part that is the store's).
+    let manager = day365
+        .store()
+        .staff_member("st-claire")
+        .unwrap()
+        .expect("demo manager");
+    let (mut review_ms, mut read_ms) = (Vec::new(), Vec::new());
+    for _ in 0..20 {
+        let t = Instant::now();
+        let v = day365.review_view(None, None, &manager).unwrap();
+        review_ms.push(t.elapsed().as_secs_f64() * 1000.0);
+        assert_eq!(v.by_resident.len(), 60);
+        let t = Instant::now();
+        let facts = day365
+            .store()
+            .dose_facts(
+                now - chrono::Duration::days(29),
+                now + chrono::Duration::days(1),
+            )
+            .unwrap();
+        read_ms.push(t.elapsed().as_secs_f64() * 1000.0);
+        assert!(facts.len() > 10_000);
+    }
+    let (review, read) = (stats(review_ms), stats(read_ms));
+
+    // The printed MAR: one resident, and a 30-resident unit, beside reading their records.
+    let residents = day365.store().residents().unwrap();
+    let one = residents[0].id.to_string();
+    let unit = residents[0].unit.to_string();
+    let in_unit = residents.iter().filter(|r| r.unit.as_str() == unit).count();
+    let (mut mar_ms, mut mar_read_ms) = (Vec::new(), Vec::new());
+    for _ in 0..20 {
+        let t = Instant::now();
+        let pdf = day365.mar_pdf(Some(&one), None, None).unwrap();
+        mar_ms.push(t.elapsed().as_secs_f64() * 1000.0);
+        assert!(pdf.bytes.starts_with(b"%PDF"));
+        let t = Instant::now();
+        day365
+            .store()
+            .items_for(&residents[0].id, Some(now - chrono::Duration::days(29)))
+            .unwrap();
+        mar_read_ms.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    let mut unit_ms = Vec::new();
+    let mut unit_pages = 0;
+    for _ in 0..3 {
+        let t = Instant::now();
+        let pdf = day365.mar_pdf(None, Some(&unit), None).unwrap();
+        unit_ms.push(t.elapsed().as_secs_f64() * 1000.0);
+        unit_pages = pdf.pages;
+    }
+    let (mar, mar_read, unit_mar) = (stats(mar_ms), stats(mar_read_ms), stats(unit_ms));
     let r365 = record_doses(&mut day365, &c365, now, n);
     println!(
         "record a dose, day 365 of history   median {:6.3}  p99 {:6.3}  mean {:6.3}",
@@ -125,6 +181,31 @@ fn main() {
     println!(
         "round screen, 60 residents, 365 d   median {:6.3}  p99 {:6.3}  (target <= 10 ms)",
         round.median, round.p99
+    );
+    println!(
+        "review, 60 residents, 28 of 365 d   median {:6.3}  p99 {:6.3}  (target <= 50 ms)",
+        review.median, review.p99
+    );
+    println!(
+        "  reading the month's dose facts    median {:6.3}  p99 {:6.3}  (review / read {:.2}x)",
+        read.median,
+        read.p99,
+        review.median / read.median
+    );
+    println!(
+        "MAR PDF, one resident               median {:6.3}  p99 {:6.3}  (target <= 200 ms)",
+        mar.median, mar.p99
+    );
+    println!(
+        "  reading that resident's cycle     median {:6.3}  p99 {:6.3}  (PDF / read {:.2}x)",
+        mar_read.median,
+        mar_read.p99,
+        mar.median / mar_read.median
+    );
+    println!(
+        "MAR PDF, a {in_unit}-resident unit ({unit_pages} pages) median {:6.1}  max {:6.1}  (target <= 3000 ms)",
+        unit_mar.median,
+        unit_mar.p99
     );
     println!();
     println!(

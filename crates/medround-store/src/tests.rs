@@ -481,11 +481,6 @@ fn dose_facts_are_the_records_columns_and_a_later_correction_is_included() {
     want.push(DoseFact::from(&a1));
     want.sort_by(|a, b| a.id.cmp(&b.id));
     assert_eq!(facts, want);
-    assert_eq!(
-        s.dose_facts_for(&ResidentId::new("r2"), since, until)
-            .unwrap(),
-        []
-    );
 }
 
 #[test]
