@@ -7,12 +7,15 @@
 --   author     who recorded it
 --   recorded_at  when it was written down (S10), which decides between two records of a slot
 --   refers_to  the record a correction voids (S9), or the incident an acknowledgement answers
+--   qty        what a stock movement or controlled-drug register entry changes the level by, in
+--              thousandths, so that stock levels and register balances are sums (S7, S14)
 ALTER TABLE p_records ADD COLUMN slot_at TEXT;
 ALTER TABLE p_records ADD COLUMN outcome TEXT;
 ALTER TABLE p_records ADD COLUMN late INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE p_records ADD COLUMN author TEXT;
 ALTER TABLE p_records ADD COLUMN recorded_at TEXT;
 ALTER TABLE p_records ADD COLUMN refers_to TEXT;
+ALTER TABLE p_records ADD COLUMN qty INTEGER NOT NULL DEFAULT 0;
 
 UPDATE p_records SET
     slot_at = CASE json_extract(json, '$.record.subject.kind')
@@ -23,6 +26,19 @@ UPDATE p_records SET
     recorded_at = json_extract(json, '$.record.recorded_at'),
     refers_to = json_extract(json, '$.record.voids')
 WHERE kind = 'administration';
+
+UPDATE p_records SET
+    qty = CAST(round(json_extract(json, '$.record.delta') * 1000) AS INTEGER)
+WHERE kind = 'stock_movement';
+
+UPDATE p_records SET
+    qty = COALESCE(CAST(round(json_extract(json, '$.record.movement.qty') * 1000) AS INTEGER), 0)
+        * CASE json_extract(json, '$.record.movement.kind')
+              WHEN 'received' THEN 1 WHEN 'count' THEN 0 ELSE -1 END
+WHERE kind = 'cd_entry';
+
+UPDATE p_records SET refers_to = json_extract(json, '$.record.incident')
+WHERE kind = 'incident_ack';
 
 -- Corrections are found by what they void, acknowledgements by their incident.
 CREATE INDEX p_records_refers ON p_records (refers_to) WHERE refers_to IS NOT NULL;

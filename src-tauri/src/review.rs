@@ -22,14 +22,13 @@ pub fn get_audit(state: State<'_, AppState>, args: GetAudit) -> Result<AuditView
     state.with(|b| b.audit(&args.resident, args.from.as_deref(), args.to.as_deref()))
 }
 
-/// Builds the MAR chart and saves it where the person can print it from. The file is written
-/// beside its final name and renamed, so a full disk or a crash never leaves half a chart.
+/// Builds the MAR chart and saves it where the person can print it from.
 #[tauri::command]
 pub fn export_mar(
     app: tauri::AppHandle,
     state: State<'_, AppState>,
     args: ExportMar,
-) -> Result<MarExport, IpcError> {
+) -> Result<SavedFile, IpcError> {
     let chart = state.with(|b| {
         b.export_mar(
             args.resident.as_deref(),
@@ -37,19 +36,8 @@ pub fn export_mar(
             args.from.as_deref(),
         )
     })?;
-    let dir = crate::setup::export_dir(&app).map_err(crate::internal)?;
-    let path = dir.join(&chart.file_name);
-    let tmp = dir.join(format!(".{}.part", chart.file_name));
-    std::fs::create_dir_all(&dir)
-        .and_then(|_| std::fs::write(&tmp, &chart.bytes))
-        .and_then(|_| std::fs::rename(&tmp, &path))
-        .map_err(|e| {
-            IpcError::new(
-                ErrorCode::Storage,
-                format!("The chart could not be saved in {} ({e}).", dir.display()),
-            )
-        })?;
-    Ok(MarExport {
+    let path = save(&app, &chart.file_name, &chart.bytes)?;
+    Ok(SavedFile {
         path: path.display().to_string(),
         pages: chart.pages,
         bytes: chart.bytes.len() as u64,
@@ -62,4 +50,74 @@ pub fn export_mar(
             path.display()
         ),
     })
+}
+
+#[tauri::command]
+pub fn get_stock(state: State<'_, AppState>, args: GetStock) -> Result<StockView, IpcError> {
+    let GetStock {} = args;
+    state.with(|b| b.stock())
+}
+
+#[tauri::command]
+pub fn export_reorder_list(
+    app: tauri::AppHandle,
+    state: State<'_, AppState>,
+    args: ExportReorderList,
+) -> Result<SavedFile, IpcError> {
+    let ExportReorderList {} = args;
+    let (name, csv) = state.with(|b| b.reorder_csv())?;
+    let path = save(&app, &name, csv.as_bytes())?;
+    Ok(SavedFile {
+        message: format!("Reorder list saved for the pharmacy: {}", path.display()),
+        path: path.display().to_string(),
+        pages: 0,
+        bytes: csv.len() as u64,
+    })
+}
+
+#[tauri::command]
+pub fn book_delivery(state: State<'_, AppState>, args: BookDelivery) -> Result<Recorded, IpcError> {
+    state.with(|b| {
+        b.book_delivery(
+            &args.order,
+            args.quantity,
+            args.counted,
+            &args.supplier,
+            args.witness.as_ref(),
+        )
+    })
+}
+
+#[tauri::command]
+pub fn cd_stock_check(
+    state: State<'_, AppState>,
+    args: CdStockCheck,
+) -> Result<Recorded, IpcError> {
+    state.with(|b| b.cd_stock_check(&args.order, args.counted, &args.witness))
+}
+
+#[tauri::command]
+pub fn get_cd_register(
+    state: State<'_, AppState>,
+    args: GetCdRegister,
+) -> Result<CdRegisterView, IpcError> {
+    state.with(|b| b.cd_register(&args.order))
+}
+
+/// Saves a file for the person in the export folder. It is written beside its final name and
+/// renamed, so a full disk or a crash never leaves half a file.
+fn save(app: &tauri::AppHandle, name: &str, bytes: &[u8]) -> Result<std::path::PathBuf, IpcError> {
+    let dir = crate::setup::export_dir(app).map_err(crate::internal)?;
+    let path = dir.join(name);
+    let tmp = dir.join(format!(".{name}.part"));
+    std::fs::create_dir_all(&dir)
+        .and_then(|_| std::fs::write(&tmp, bytes))
+        .and_then(|_| std::fs::rename(&tmp, &path))
+        .map_err(|e| {
+            IpcError::new(
+                ErrorCode::Storage,
+                format!("The file could not be saved in {} ({e}).", dir.display()),
+            )
+        })?;
+    Ok(path)
 }

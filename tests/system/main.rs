@@ -8,5 +8,6 @@ mod crash;
 mod e2e;
 mod print;
 mod review;
+mod stock;
 mod storage;
 mod sync;

@@ -7,6 +7,7 @@
 pub mod clock;
 pub mod print;
 pub mod review;
+pub mod stock;
 pub mod sync;
 pub use sync::{EnrolmentSettings, SyncRun, SyncSummary, CENTRAL};
 mod views;
@@ -15,7 +16,7 @@ pub use clock::{Clock, FakeClock, SystemClock, TrainingClock};
 
 use chrono::{DateTime, Duration, Utc};
 use medround_domain::barcode::{parse_scan, Scan};
-use medround_domain::cd::{self, CdEntry, CdMovement};
+use medround_domain::cd::{CdEntry, CdMovement};
 use medround_domain::incident::{Incident, IncidentKind};
 use medround_domain::mar::{closures, omission_review};
 use medround_domain::order::{Application, Order};
@@ -340,17 +341,7 @@ impl Bedside {
     }
 
     fn cd_balance(&self, order: &OrderId) -> Result<Qty, IpcError> {
-        let entries: Vec<CdEntry> = self
-            .store
-            .items_for_order(order, "cd_entry")
-            .map_err(storage)?
-            .into_iter()
-            .filter_map(|i| match i {
-                Item::CdEntry(e) => Some(e),
-                _ => None,
-            })
-            .collect();
-        Ok(cd::balance(&entries))
+        self.store.cd_balance(order).map_err(storage)
     }
 
     /// The findings for an attempt, without recording it (the screen shows them as the carer goes).
@@ -557,7 +548,11 @@ impl Bedside {
         items
     }
 
-    fn check_witness(&mut self, w: &WitnessPin, author: &Staff) -> Result<Staff, IpcError> {
+    pub(crate) fn check_witness(
+        &mut self,
+        w: &WitnessPin,
+        author: &Staff,
+    ) -> Result<Staff, IpcError> {
         let staff = self
             .store
             .staff_member(&w.staff_id)

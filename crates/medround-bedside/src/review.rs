@@ -198,6 +198,7 @@ impl Bedside {
                 .collect(),
             open_incidents: open,
             may_acknowledge: viewer.role.is_senior(),
+            follow_ups: self.follow_ups_due(&names, &orders)?,
         })
     }
 

@@ -7,10 +7,11 @@ use medround_domain::homely::HomelyRemedy;
 use medround_domain::incident::IncidentKind;
 use medround_domain::mar::{resident_round, slot_outcome, slot_state, SlotState};
 use medround_domain::order::{Application, Dose, Order, OrderStatus};
-use medround_domain::record::{standing, Administration, Subject};
+use medround_domain::record::{follow_ups_outstanding, standing, Administration, Subject};
 use medround_domain::resident::{Presence, Resident};
 use medround_domain::schedule::{slots_between, window, HOME_TZ};
 use medround_domain::staff::Staff;
+use medround_domain::RecordId;
 use medround_ipc::*;
 use medround_store::{Item, Unit};
 use std::collections::{HashMap, HashSet};
@@ -364,37 +365,20 @@ pub fn resident(
         )
     });
 
-    let followed: HashSet<&str> = items
+    let followed: HashSet<&RecordId> = items
         .iter()
         .filter_map(|i| match i {
-            Item::PrnFollowUp(f) => Some(f.administration.as_str()),
+            Item::PrnFollowUp(f) => Some(&f.administration),
             _ => None,
         })
         .collect();
-    let follow_ups = stand
-        .iter()
-        .filter(|a| {
-            a.outcome.is_taken()
-                && matches!(a.subject, Subject::Prn { .. } | Subject::Homely { .. })
-                && !followed.contains(a.id.as_str())
-        })
-        .filter(|a| now - a.occurred_at < Duration::hours(24))
-        .map(|a| {
-            let mins = match &a.subject {
-                Subject::Prn { order } => orders
-                    .iter()
-                    .find(|o| &o.id == order)
-                    .and_then(|o| o.prn.as_ref())
-                    .map(|p| p.follow_up_minutes)
-                    .unwrap_or(60),
-                _ => 60,
-            };
-            FollowUpRow {
-                administration: a.id.to_string(),
-                medicine: medicine_of(&a.subject),
-                given_at: local(a.occurred_at, "%H:%M"),
-                due: now >= a.occurred_at + Duration::minutes(i64::from(mins)),
-            }
+    let follow_ups = follow_ups_outstanding(&admins, &followed, orders, now)
+        .into_iter()
+        .map(|f| FollowUpRow {
+            administration: f.administration.to_string(),
+            medicine: medicine_of(&f.subject),
+            given_at: local(f.given_at, "%H:%M"),
+            due: now >= f.due_at,
         })
         .collect();
     let reviews = items

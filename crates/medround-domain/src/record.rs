@@ -130,3 +130,54 @@ pub struct PrnFollowUp {
     pub author: StaffId,
     pub device: DeviceId,
 }
+
+/// A when-required dose still waiting for its "was it effective?" answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FollowUpDue {
+    pub administration: RecordId,
+    pub resident: ResidentId,
+    pub subject: Subject,
+    pub given_at: DateTime<Utc>,
+    /// When the protocol asks for the answer (an hour after, for a homely remedy).
+    pub due_at: DateTime<Utc>,
+}
+
+/// How long a follow-up stays on the list before it is too late to ask.
+pub const FOLLOW_UP_HOURS: i64 = 24;
+
+/// The when-required and homely-remedy doses given in the last day that have no follow-up yet.
+pub fn follow_ups_outstanding(
+    records: &[Administration],
+    answered: &std::collections::HashSet<&RecordId>,
+    orders: &[crate::order::Order],
+    now: DateTime<Utc>,
+) -> Vec<FollowUpDue> {
+    let mut out: Vec<FollowUpDue> = standing(records)
+        .filter(|a| {
+            a.outcome.is_taken()
+                && matches!(a.subject, Subject::Prn { .. } | Subject::Homely { .. })
+                && !answered.contains(&a.id)
+                && now - a.occurred_at < chrono::Duration::hours(FOLLOW_UP_HOURS)
+        })
+        .map(|a| {
+            let minutes = match &a.subject {
+                Subject::Prn { order } => orders
+                    .iter()
+                    .find(|o| &o.id == order)
+                    .and_then(|o| o.prn.as_ref())
+                    .map(|p| p.follow_up_minutes)
+                    .unwrap_or(60),
+                _ => 60,
+            };
+            FollowUpDue {
+                administration: a.id.clone(),
+                resident: a.resident.clone(),
+                subject: a.subject.clone(),
+                given_at: a.occurred_at,
+                due_at: a.occurred_at + chrono::Duration::minutes(i64::from(minutes)),
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| (a.due_at, &a.administration).cmp(&(b.due_at, &b.administration)));
+    out
+}

@@ -83,3 +83,117 @@ pub fn alerts(order: &Order, level: Qty, today: NaiveDate) -> Vec<StockAlert> {
     }
     out
 }
+
+/// Whole days the stock lasts at the prescribed rate; none when nothing is used per day.
+pub fn days_left(order: &Order, level: Qty) -> Option<i64> {
+    let per_day = daily_use(order);
+    per_day
+        .is_positive()
+        .then(|| level.as_milli().max(0) / per_day.as_milli())
+}
+
+/// What to order for the cycle of `days` days starting `cycle_start`, with `level` in stock
+/// `today`: the cycle's use at the prescribed rate (only the days the order runs), less what
+/// will be left when the cycle starts, rounded up to whole units. Nothing for an order that is
+/// not active.
+pub fn reorder_quantity(
+    order: &Order,
+    level: Qty,
+    today: NaiveDate,
+    cycle_start: NaiveDate,
+    days: i64,
+) -> Qty {
+    if order.status != crate::order::OrderStatus::Active {
+        return Qty::ZERO;
+    }
+    let per_day = daily_use(order).as_milli();
+    let running = (0..days)
+        .filter(|i| order.runs_on(cycle_start + chrono::Duration::days(*i)))
+        .count() as i64;
+    let until_cycle = (cycle_start - today).num_days().max(0);
+    let left_then = (level.as_milli() - per_day * until_cycle).max(0);
+    let need = per_day * running - left_then;
+    if need <= 0 {
+        return Qty::ZERO;
+    }
+    Qty::whole((need + 999) / 1000)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::order::OrderStatus;
+    use crate::rules::tests::{hm, paracetamol, regular};
+
+    fn day(d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 6, d).unwrap()
+    }
+
+    #[test]
+    fn s14_reorder_covers_the_next_cycle_less_what_will_be_left() {
+        // One tablet twice a day: 56 for a 28-day cycle.
+        let o = regular("aml", &[hm(8, 0), hm(18, 0)]);
+        assert_eq!(
+            reorder_quantity(&o, Qty::ZERO, day(1), day(1), 28),
+            Qty::whole(56)
+        );
+        // 30 in stock on the 1st, cycle starts on the 8th: 14 used by then, 16 left.
+        assert_eq!(
+            reorder_quantity(&o, Qty::whole(30), day(1), day(8), 28),
+            Qty::whole(40)
+        );
+        // More than enough: nothing.
+        assert_eq!(
+            reorder_quantity(&o, Qty::whole(200), day(1), day(8), 28),
+            Qty::ZERO
+        );
+        // Negative stock counts as none left.
+        assert_eq!(
+            reorder_quantity(&o, Qty::whole(-3), day(1), day(1), 28),
+            Qty::whole(56)
+        );
+    }
+
+    #[test]
+    fn s14_a_course_ending_mid_cycle_and_stopped_orders_order_less_or_nothing() {
+        let mut o = regular("abx", &[hm(8, 0)]);
+        o.end = Some(day(10));
+        assert_eq!(
+            reorder_quantity(&o, Qty::ZERO, day(1), day(1), 28),
+            Qty::whole(10)
+        );
+        o.status = OrderStatus::Pending;
+        assert_eq!(
+            reorder_quantity(&o, Qty::ZERO, day(1), day(1), 28),
+            Qty::ZERO
+        );
+        // A fraction of a unit per day rounds the order up to whole units.
+        let mut weekly = regular("alen", &[hm(8, 0)]);
+        weekly.schedule = crate::order::Schedule::Weekly {
+            days: vec![chrono::Weekday::Mon],
+            times: vec![hm(8, 0)],
+        };
+        assert_eq!(
+            reorder_quantity(&weekly, Qty::ZERO, day(1), day(1), 28),
+            Qty::whole(4)
+        );
+    }
+
+    #[test]
+    fn s14_days_left_and_alerts() {
+        let o = regular("aml", &[hm(8, 0), hm(18, 0)]);
+        assert_eq!(days_left(&o, Qty::whole(5)), Some(2));
+        assert_eq!(days_left(&o, Qty::whole(-1)), Some(0));
+        assert!(matches!(
+            alerts(&o, Qty::whole(5), day(1))[..],
+            [StockAlert::Low { days_left: 2, .. }]
+        ));
+        assert!(matches!(
+            alerts(&o, Qty::whole(-1), day(1))[..],
+            [StockAlert::Negative { .. }]
+        ));
+        assert!(alerts(&o, Qty::whole(60), day(1)).is_empty());
+        // PRN is planned at two doses a day.
+        assert_eq!(daily_use(&paracetamol()), Qty::whole(4));
+    }
+}

@@ -343,6 +343,8 @@ pub struct ReviewView {
     pub open_incidents: u32,
     /// Seniors and managers may acknowledge; an auditor only reads.
     pub may_acknowledge: bool,
+    /// When-required doses of the last day still waiting for "was it effective?".
+    pub follow_ups: Vec<FollowUpDueRow>,
 }
 
 /// One record in a resident's audit trail (every record, correction and override).
@@ -371,14 +373,81 @@ pub struct AuditView {
     pub rows: Vec<AuditRow>,
 }
 
-/// A MAR chart saved as a PDF.
+/// A file saved for the person: a MAR chart (PDF) or the reorder list (CSV).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MarExport {
+pub struct SavedFile {
     /// Where the file was saved on this tablet.
     pub path: String,
+    /// Pages of a PDF; 0 for other files.
     pub pages: u32,
     pub bytes: u64,
     pub message: String,
+}
+
+/// A when-required dose waiting for its "was it effective?" answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FollowUpDueRow {
+    pub resident: String,
+    pub resident_name: String,
+    pub administration: String,
+    pub medicine: String,
+    pub given_at: String,
+    /// The protocol's time for the answer has come.
+    pub due: bool,
+}
+
+/// One order's stock (S14).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StockRow {
+    pub order: String,
+    pub resident: String,
+    pub resident_name: String,
+    pub medicine: String,
+    pub unit: String,
+    pub level: Qty,
+    /// Used per day at the prescribed rate.
+    pub per_day: Qty,
+    pub days_left: Option<i64>,
+    /// "Negative stock", "2 days left", "Course ends 3 Dec".
+    pub alerts: Vec<String>,
+    /// To order for the next cycle.
+    pub reorder: Qty,
+    pub cd: bool,
+    /// The register balance, for a controlled drug (S7).
+    pub cd_balance: Option<Qty>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StockView {
+    pub rows: Vec<StockRow>,
+    /// The cycle the reorder list is for, e.g. "21 Dec 2026 to 17 Jan 2027".
+    pub next_cycle: String,
+    pub low: u32,
+    pub negative: u32,
+    pub ending: u32,
+    /// Seniors and managers may book in deliveries; an auditor only reads.
+    pub may_act: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CdRegisterRow {
+    pub at: String,
+    pub movement: String,
+    pub balance: Qty,
+    pub by: String,
+    pub witness: String,
+    pub device: String,
+}
+
+/// The controlled-drugs register of one drug for one resident, with its running balance (S7).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CdRegisterView {
+    pub order: String,
+    pub resident_name: String,
+    pub drug: String,
+    pub unit: String,
+    pub balance: Qty,
+    pub rows: Vec<CdRegisterRow>,
 }
 
 // ---- commands ------------------------------------------------------------------------------
@@ -494,11 +563,36 @@ command!(GetAudit, "get_audit", AuditView {
     to: Option<String>,
 });
 // The MAR chart of one resident, or of a whole unit, for the cycle containing `from`.
-command!(ExportMar, "export_mar", MarExport {
+command!(ExportMar, "export_mar", SavedFile {
     resident: Option<String>,
     unit: Option<String>,
     from: Option<String>,
 });
+command!(GetStock, "get_stock", StockView {});
+command!(ExportReorderList, "export_reorder_list", SavedFile {});
+// Books in a delivery (S14); a controlled drug also goes in the register with a witness (S7).
+// `counted`: the stock counted after putting the delivery away, if it was counted.
+command!(BookDelivery, "book_delivery", Recorded {
+    order: String,
+    quantity: Qty,
+    counted: Option<Qty>,
+    supplier: String,
+    witness: Option<WitnessPin>,
+});
+command!(
+    CdStockCheck,
+    "cd_stock_check",
+    Recorded {
+        order: String,
+        counted: Qty,
+        witness: WitnessPin,
+    }
+);
+command!(
+    GetCdRegister,
+    "get_cd_register",
+    CdRegisterView { order: String }
+);
 
 /// A witness's own credentials, checked on the device at the moment of witnessing (S7).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -35,6 +35,7 @@ use medround_domain::incident::{Incident, IncidentAck};
 use medround_domain::medicine::IngredientLimit;
 use medround_domain::order::Order;
 use medround_domain::outcome::OutcomeCode;
+use medround_domain::qty::Qty;
 use medround_domain::record::{Administration, PatchRemoval, PrnFollowUp};
 use medround_domain::resident::Resident;
 use medround_domain::review::DoseFact;
@@ -157,6 +158,15 @@ impl Item {
                 author: Some(a.author.as_str()),
                 recorded_at: Some(ts(a.recorded_at)),
                 refers_to: a.voids.as_ref().map(|v| v.as_str()),
+                qty: 0,
+            },
+            Item::StockMovement(m) => Columns {
+                qty: m.delta.as_milli(),
+                ..Columns::default()
+            },
+            Item::CdEntry(e) => Columns {
+                qty: e.movement.delta().as_milli(),
+                ..Columns::default()
             },
             Item::IncidentAck(k) => Columns {
                 author: Some(k.by.as_str()),
@@ -180,6 +190,8 @@ struct Columns<'a> {
     author: Option<&'a str>,
     recorded_at: Option<String>,
     refers_to: Option<&'a str>,
+    /// Thousandths a stock movement or register entry changes the level by.
+    qty: i64,
 }
 
 /// Unit of the home (a floor or wing).
@@ -876,6 +888,35 @@ impl Store {
             .collect())
     }
 
+    /// The stock level of every order that has stock movements (S14): their sum.
+    pub fn stock_levels(&self) -> Result<HashMap<OrderId, Qty>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT order_id, SUM(qty) FROM p_records
+             WHERE kind = 'stock_movement' AND order_id IS NOT NULL GROUP BY order_id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((OrderId::new(r.get::<_, String>(0)?), Qty::milli(r.get(1)?)))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The controlled-drug register balance of one order (S7): the sum of its entries.
+    pub fn cd_balance(&self, order: &OrderId) -> Result<Qty> {
+        Ok(Qty::milli(self.conn.query_row(
+            "SELECT COALESCE(SUM(qty), 0) FROM p_records WHERE order_id = ?1 AND kind = 'cd_entry'",
+            [order.as_str()],
+            |r| r.get(0),
+        )?))
+    }
+
+    /// Every record of one kind since `since`, across residents (e.g. the day's follow-ups).
+    pub fn items_of_kind_since(&self, kind: &str, since: DateTime<Utc>) -> Result<Vec<Item>> {
+        self.all_json(
+            "SELECT json FROM p_records WHERE kind = ?1 AND at >= ?2 ORDER BY at, id",
+            params![kind, ts(since)],
+        )
+    }
+
     /// Incidents nobody has acknowledged yet (the count on the round screen).
     pub fn open_incident_count(&self) -> Result<i64> {
         Ok(self.conn.query_row(
@@ -980,8 +1021,8 @@ fn project_entry(
             let c = item.columns();
             tx.prepare_cached(
                 "INSERT INTO p_records (id, kind, resident, order_id, at, doc_id, json,
-                                        slot_at, outcome, late, author, recorded_at, refers_to)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+                                        slot_at, outcome, late, author, recorded_at, refers_to, qty)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
                  ON CONFLICT (id) DO NOTHING",
             )?
             .execute(params![
@@ -997,7 +1038,8 @@ fn project_entry(
                 c.late,
                 c.author,
                 c.recorded_at,
-                c.refers_to
+                c.refers_to,
+                c.qty
             ])?;
         }
     }

@@ -491,19 +491,25 @@ fn migration_0005_fills_the_review_columns_as_the_projection_does() {
     review_records(&mut s);
     let since: DateTime<Utc> = "2026-11-01T00:00:00Z".parse().unwrap();
     let until: DateTime<Utc> = "2026-12-01T00:00:00Z".parse().unwrap();
+    stock_and_register(&mut s);
     let projected = s.dose_facts(since, until).unwrap();
+    let levels = s.stock_levels().unwrap();
+    let balance = s.cd_balance(&OrderId::new("o1")).unwrap();
+    assert_eq!(levels[&OrderId::new("o1")], Qty::from_f64(27.5));
+    assert_eq!(balance, Qty::from_f64(7.5));
     // As a database written before migration 0005 would have them: no columns.
     s.conn
         .execute_batch(
             "UPDATE p_records SET slot_at = NULL, outcome = NULL, late = 0, author = NULL,
-                                  recorded_at = NULL, refers_to = NULL",
+                                  recorded_at = NULL, refers_to = NULL, qty = 0",
         )
         .unwrap();
     let sql = migrate::MIGRATIONS[4].2;
-    let update = &sql[sql.find("UPDATE p_records").unwrap()..];
-    let update = &update[..update.find(';').unwrap()];
-    s.conn.execute_batch(update).unwrap();
+    let fill = &sql[sql.find("UPDATE p_records").unwrap()..sql.find("CREATE INDEX").unwrap()];
+    s.conn.execute_batch(fill).unwrap();
     assert_eq!(s.dose_facts(since, until).unwrap(), projected);
+    assert_eq!(s.stock_levels().unwrap(), levels);
+    assert_eq!(s.cd_balance(&OrderId::new("o1")).unwrap(), balance);
 }
 
 #[test]
@@ -548,4 +554,64 @@ fn incidents_stay_and_an_acknowledgement_closes_them() {
     s.rebuild_projections().unwrap();
     assert_eq!(s.open_incident_count().unwrap(), 0);
     assert_eq!(s.incidents(raised).unwrap(), [(incident, vec![ack])]);
+}
+
+/// Stock movements and register entries of order o1: 30 in, 2.5 out; CD 10 in, 2.5 out, a count.
+fn stock_and_register(s: &mut Store) {
+    use medround_domain::cd::{CdEntry, CdMovement};
+    use medround_domain::stock::{StockMovement, StockReason};
+    let at: DateTime<Utc> = "2026-11-19T09:00:00Z".parse().unwrap();
+    let stock = |id: &str, delta: f64, reason| {
+        Item::StockMovement(StockMovement {
+            id: RecordId::new(id),
+            order: OrderId::new("o1"),
+            delta: Qty::from_f64(delta),
+            reason,
+            at,
+            by: StaffId::new("c1"),
+            device: DeviceId::new("tab"),
+        })
+    };
+    let cd = |id: &str, movement, balance: f64| {
+        Item::CdEntry(CdEntry {
+            id: RecordId::new(id),
+            resident: ResidentId::new("r1"),
+            order: OrderId::new("o1"),
+            drug: "Morphine 10mg/5ml oral solution".into(),
+            movement,
+            balance_after: Qty::from_f64(balance),
+            at,
+            by: StaffId::new("c1"),
+            witness: StaffId::new("s1"),
+            device: DeviceId::new("tab"),
+        })
+    };
+    let items = [
+        stock("s1", 30.0, StockReason::Received),
+        stock("s2", -2.5, StockReason::Administered),
+        cd(
+            "c1",
+            CdMovement::Received {
+                qty: Qty::whole(10),
+                from: "Pharmacy".into(),
+            },
+            10.0,
+        ),
+        cd(
+            "c2",
+            CdMovement::Administered {
+                qty: Qty::from_f64(2.5),
+                administration: RecordId::new("a1"),
+            },
+            7.5,
+        ),
+        cd(
+            "c3",
+            CdMovement::Count {
+                counted: Qty::from_f64(7.5),
+            },
+            7.5,
+        ),
+    ];
+    s.append(&ResidentId::new("r1"), at, &items).unwrap();
 }
