@@ -678,5 +678,32 @@ async fn manager_review(data: PathBuf, groups: Groups) {
     let bytes = std::fs::read(&pdf).unwrap();
     assert!(bytes.starts_with(b"%PDF-"), "{}", pdf.display());
     assert!(saved.contains(&pdf.display().to_string()), "{saved}");
+
+    // Stock: a CD stock check with a witness that disagrees opens an incident (S7), and the
+    // reorder list is saved for the pharmacy.
+    click(&c, "[data-test='open-stock']").await;
+    wait(&c, "[data-test='stock-table']").await;
+    click(&c, "[data-test^='cd-check-']").await;
+    let count = wait(&c, "[data-test='count-qty']").await;
+    count.send_keys("1").await.unwrap();
+    click(
+        &c,
+        "select[data-test='stock-witness'] option[value='st-ben']",
+    )
+    .await;
+    let wpin = wait(&c, "[data-test='stock-witness-pin']").await;
+    wpin.send_keys(medround_tests::pin("st-ben")).await.unwrap();
+    shot(&c, "12-cd-stock-check.png").await;
+    click(&c, "[data-test='stock-save']").await;
+    wait_text(&c, "[data-test='banner']", "incident is open").await;
+    click(&c, "[data-test='export-reorder']").await;
+    wait_text(&c, "[data-test='banner']", "Reorder list saved").await;
+    let csv = std::fs::read_dir(&exports)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "csv"))
+        .expect("reorder list saved");
+    let text = std::fs::read_to_string(csv).unwrap();
+    assert!(text.starts_with("resident,nhs_number"), "{text}");
     end(c, driver).await;
 }

@@ -4,6 +4,7 @@
 mod ipc;
 mod resident;
 mod review;
+mod stock;
 mod sync;
 
 use ipc::call;
@@ -18,6 +19,8 @@ pub enum Screen {
     Resident(String),
     Review,
     Audit,
+    Stock,
+    Register,
 }
 
 /// The app's state, shared by the screens. Every field is a signal, so this is `Copy`.
@@ -30,6 +33,8 @@ pub struct AppState {
     pub resident: RwSignal<Option<ResidentView>>,
     pub review: RwSignal<Option<ReviewView>>,
     pub audit: RwSignal<Option<AuditView>>,
+    pub stock: RwSignal<Option<StockView>>,
+    pub register: RwSignal<Option<CdRegisterView>>,
     /// (ok, message) shown in the banner.
     pub flash: RwSignal<Option<(bool, String)>>,
     pub last_activity: RwSignal<f64>,
@@ -126,6 +131,8 @@ fn App() -> impl IntoView {
         resident: RwSignal::new(None),
         review: RwSignal::new(None),
         audit: RwSignal::new(None),
+        stock: RwSignal::new(None),
+        register: RwSignal::new(None),
         flash: RwSignal::new(None),
         last_activity: RwSignal::new(now_ms()),
     };
@@ -164,6 +171,8 @@ fn App() -> impl IntoView {
                 Screen::Resident(_) => view! { <resident::ResidentScreen/> }.into_any(),
                 Screen::Review => view! { <review::ReviewScreen/> }.into_any(),
                 Screen::Audit => view! { <review::AuditScreen/> }.into_any(),
+                Screen::Stock => view! { <stock::StockScreen/> }.into_any(),
+                Screen::Register => view! { <stock::RegisterScreen/> }.into_any(),
             }}
         </div>
     }

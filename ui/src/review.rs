@@ -199,6 +199,7 @@ pub fn ReviewScreen() -> impl IntoView {
                     <label class="inline">"From"<input type="date" data-test="review-from" prop:value=move || from.get() on:input=move |ev| from.set(event_target_value(&ev))/></label>
                     <label class="inline">"To"<input type="date" data-test="review-to" prop:value=move || to.get() on:input=move |ev| to.set(event_target_value(&ev))/></label>
                     <button class="secondary" data-test="review-show" on:click=move |_| app.open_review(Some(from.get_untracked()), Some(to.get_untracked()))>"Show"</button>
+                    <button class="secondary" data-test="open-stock" on:click=move |_| app.open_stock()>"Stock and CDs"</button>
                     <button class="secondary" data-test="review-back" on:click=move |_| app.back_to_round()>"< Round"</button>
                 </div>
             </header>
@@ -243,6 +244,24 @@ pub fn ReviewScreen() -> impl IntoView {
                                                 <button class="primary" data-test="ack-submit" on:click=move |_| acknowledge(id2.clone())>"Acknowledge"</button>
                                             </div>
                                         })}
+                                    </li>
+                                }
+                            }).collect_view()}
+                        </ul>
+                    </section>
+
+                    <section aria-labelledby="followups-h">
+                        <h2 id="followups-h">{format!("PRN follow-ups outstanding ({})", r.follow_ups.len())}</h2>
+                        {r.follow_ups.is_empty().then(|| view! { <p class="muted">"Every when-required dose of the last day has its answer."</p> })}
+                        <ul class="followups" data-test="follow-ups">
+                            {r.follow_ups.iter().cloned().map(|f| {
+                                let resident = f.resident.clone();
+                                view! {
+                                    <li>
+                                        <strong>{f.resident_name.clone()}</strong>
+                                        {format!(" · {} given {} · ", f.medicine, f.given_at)}
+                                        <span class=if f.due { "chip late" } else { "chip away" }>{if f.due { "Ask now: was it effective?" } else { "Not due yet" }}</span>
+                                        " "<button class="secondary" on:click=move |_| app.open_resident(resident.clone())>"Open chart"</button>
                                     </li>
                                 }
                             }).collect_view()}

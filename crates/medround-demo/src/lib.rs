@@ -539,7 +539,7 @@ pub fn build(store: &mut Store, spec: &HomeSpec) -> Result<Built, StoreError> {
     let mut rng = Rng::new(spec.seed);
     let now = spec.now;
     let today = now.with_timezone(&HOME_TZ).date_naive();
-    let cycle_start = today - Duration::days(spec.history_days.max(0) + 1);
+    let cycle_start = orders_start(spec);
     let setup_time = now - Duration::days(spec.history_days + 2);
 
     store.set_durable(false)?;
@@ -870,7 +870,9 @@ pub fn build(store: &mut Store, spec: &HomeSpec) -> Result<Built, StoreError> {
 
     // Supplies booked in at the start of the cycle, with CD register entries.
     for o in &orders {
-        let supply = Qty::milli(medround_domain::stock::daily_use(o).as_milli() * 28);
+        // A cycle's supply at the prescribed rate, in whole units as a pharmacy dispenses.
+        let supply =
+            Qty::whole((medround_domain::stock::daily_use(o).as_milli() * 28 + 999) / 1000);
         let mut items = vec![Item::StockMovement(StockMovement {
             id: RecordId::new(format!("stk-in-{}", o.id)),
             order: o.id.clone(),
@@ -911,6 +913,11 @@ pub fn build(store: &mut Store, spec: &HomeSpec) -> Result<Built, StoreError> {
     })
 }
 
+/// The day the home's orders start: the day before its history begins.
+fn orders_start(spec: &HomeSpec) -> NaiveDate {
+    spec.now.with_timezone(&HOME_TZ).date_naive() - Duration::days(spec.history_days.max(0) + 1)
+}
+
 /// Past doses up to two hours before `now`: mostly given on time, some refused, a few missed.
 fn history(
     store: &mut Store,
@@ -920,7 +927,11 @@ fn history(
     rng: &mut Rng,
 ) -> Result<usize, StoreError> {
     let end = spec.now - Duration::hours(2);
-    let start = spec.now - Duration::days(spec.history_days);
+    // From the day the orders started, so that no slot of the home's life is left blank.
+    let start = medround_domain::schedule::local_to_utc(
+        HOME_TZ,
+        orders_start(spec).and_hms_opt(0, 0, 0).expect("midnight"),
+    );
     let carers = ["st-amy", "st-dev", "st-ben"];
     let device = store.device().clone();
     let mut count = 0;
