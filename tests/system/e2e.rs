@@ -277,11 +277,16 @@ async fn save_expecting(c: &Client, text: &str) {
     wait_text(c, "[data-test='banner']", text).await;
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn e2e_bedside_round_in_the_real_app() {
+/// Runs one end-to-end scenario in a fresh data directory, for at most five minutes, and kills
+/// every driver it started whatever happens (a panic inside is passed on as the test's own).
+async fn bounded<F, Fut>(scenario: F)
+where
+    F: FnOnce(PathBuf, Groups) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
     let groups: Groups = Arc::default();
     let data = tempfile::tempdir().unwrap();
-    let run = tokio::spawn(bedside_round(data.path().to_path_buf(), groups.clone()));
+    let run = tokio::spawn(scenario(data.path().to_path_buf(), groups.clone()));
     let outcome = tokio::time::timeout(Duration::from_secs(300), run).await;
     kill_groups(&groups);
     match outcome {
@@ -289,6 +294,11 @@ async fn e2e_bedside_round_in_the_real_app() {
         Ok(Err(e)) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
         Ok(r) => r.unwrap(),
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn e2e_bedside_round_in_the_real_app() {
+    bounded(bedside_round).await;
 }
 
 async fn bedside_round(data: PathBuf, groups: Groups) {
@@ -417,16 +427,7 @@ async fn bedside_round(data: PathBuf, groups: Groups) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn e2e_two_tablets_sync_through_the_central_record() {
-    let groups: Groups = Arc::default();
-    let data = tempfile::tempdir().unwrap();
-    let run = tokio::spawn(two_tablets(data.path().to_path_buf(), groups.clone()));
-    let outcome = tokio::time::timeout(Duration::from_secs(300), run).await;
-    kill_groups(&groups);
-    match outcome {
-        Err(_) => panic!("the two-tablet end-to-end test took more than five minutes"),
-        Ok(Err(e)) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-        Ok(r) => r.unwrap(),
-    }
+    bounded(two_tablets).await;
 }
 
 /// Connects the app to the central record through the sync bar's "Connect..." panel.
@@ -607,16 +608,7 @@ async fn two_tablets(data: PathBuf, groups: Groups) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn e2e_manager_review_in_the_real_app() {
-    let groups: Groups = Arc::default();
-    let data = tempfile::tempdir().unwrap();
-    let run = tokio::spawn(manager_review(data.path().to_path_buf(), groups.clone()));
-    let outcome = tokio::time::timeout(Duration::from_secs(300), run).await;
-    kill_groups(&groups);
-    match outcome {
-        Err(_) => panic!("the end-to-end test took more than five minutes"),
-        Ok(Err(e)) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-        Ok(r) => r.unwrap(),
-    }
+    bounded(manager_review).await;
 }
 
 /// The manager opens the review late in the morning (the Parkinson's resident's time-critical

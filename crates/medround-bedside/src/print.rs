@@ -82,12 +82,7 @@ impl Bedside {
         }
         residents.sort_by(|a, b| (a.room.as_str(), &a.id).cmp(&(b.room.as_str(), &b.id)));
         let home = store.home_name().map_err(storage)?.unwrap_or_default();
-        let units: HashMap<String, String> = store
-            .units()
-            .map_err(storage)?
-            .into_iter()
-            .map(|u| (u.id.to_string(), u.name))
-            .collect();
+        let units = self.unit_names()?;
         let initials: HashMap<String, String> = store
             .staff()
             .map_err(storage)?

@@ -72,6 +72,17 @@ pub(crate) fn may_review(s: &Staff) -> Result<(), IpcError> {
 }
 
 impl Bedside {
+    /// Unit names by unit id.
+    pub(crate) fn unit_names(&self) -> Result<HashMap<String, String>, IpcError> {
+        Ok(self
+            .store()
+            .units()
+            .map_err(storage)?
+            .into_iter()
+            .map(|u| (u.id.to_string(), u.name))
+            .collect())
+    }
+
     pub fn review(&mut self, from: Option<&str>, to: Option<&str>) -> Result<ReviewView, IpcError> {
         let me = self.who()?;
         may_review(&me)?;
@@ -98,12 +109,7 @@ impl Bedside {
         let r = review::review(&residents, &orders, &facts, from, to, now, HOME_TZ);
         let staff = store.staff().map_err(storage)?;
         let names = Names::new(&residents, &orders, &staff);
-        let units: HashMap<String, String> = store
-            .units()
-            .map_err(storage)?
-            .into_iter()
-            .map(|u| (u.id.to_string(), u.name))
-            .collect();
+        let units = self.unit_names()?;
         let rows = |groups: &[Group], label: &dyn Fn(&str) -> String| -> Vec<CountRow> {
             groups
                 .iter()
