@@ -631,3 +631,191 @@ pub fn document(inputs: &[MarInput<'_>], title: &str) -> (Vec<u8>, u32) {
     let n = all.len() as u32;
     (pdf::write(&all, title), n)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{NaiveTime, Weekday};
+    use medround_domain::medicine::Medicine;
+    use medround_domain::order::{Application, Dose, OrderSource, Route};
+    use medround_domain::qty::Qty;
+    use medround_domain::resident::Presence;
+    use medround_domain::{OrderId, RecordId, ResidentId, StaffId, UnitId};
+
+    const TZ: Tz = chrono_tz::Europe::London;
+
+    fn resident() -> Resident {
+        Resident {
+            id: ResidentId::new("r1"),
+            unit: UnitId::new("u1"),
+            room: "1".into(),
+            given_name: "Edith".into(),
+            family_name: "Walker".into(),
+            preferred_name: None,
+            date_of_birth: NaiveDate::from_ymd_opt(1936, 4, 2).unwrap(),
+            nhs_number: "9434765919".into(),
+            photo: None,
+            allergies: vec![],
+            presence: Presence::Present,
+            reconciliation_pending: false,
+            covert_plan: None,
+        }
+    }
+
+    fn order(id: &str, schedule: Schedule) -> Order {
+        Order {
+            id: OrderId::new(id),
+            resident: ResidentId::new("r1"),
+            medicine: Medicine {
+                name: "Amlodipine".into(),
+                strength: "5mg".into(),
+                form: "tablets".into(),
+                dmd: None,
+                gtins: vec![],
+                ingredients: vec![],
+            },
+            dose: Dose::Fixed { qty: Qty::whole(1) },
+            unit: "tablet".into(),
+            route: Route::Oral,
+            schedule,
+            instructions: String::new(),
+            prescriber: "Dr Patel".into(),
+            start: NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
+            end: None,
+            status: OrderStatus::Active,
+            source: OrderSource::Pharmacy,
+            checked_in_by: vec![],
+            cd: None,
+            time_critical: false,
+            covert_allowed: false,
+            application: Application::Standard,
+            prn: None,
+        }
+    }
+
+    fn fact(id: &str, order: &str, slot: Option<&str>, at: &str, outcome: OutcomeCode) -> DoseFact {
+        let at: DateTime<Utc> = at.parse().unwrap();
+        DoseFact {
+            id: RecordId::new(id),
+            resident: ResidentId::new("r1"),
+            order: Some(OrderId::new(order)),
+            slot: slot.map(|s| s.parse().unwrap()),
+            outcome,
+            occurred_at: at,
+            recorded_at: at,
+            late: false,
+            author: StaffId::new("st-amy"),
+            voids: None,
+        }
+    }
+
+    #[test]
+    fn the_grid_shows_initials_codes_missed_blanks_and_days_with_no_dose() {
+        let eight = NaiveTime::from_hms_opt(8, 0, 0).unwrap();
+        let orders = [
+            order("daily", Schedule::Daily { times: vec![eight] }),
+            order(
+                "weekly",
+                Schedule::Weekly {
+                    days: vec![Weekday::Mon],
+                    times: vec![eight],
+                },
+            ),
+            order("prn", Schedule::Prn),
+        ];
+        // The cycle of Monday 2 November 2026 (GMT); now is 08:30 on the 5th.
+        let mut late = fact(
+            "a2",
+            "daily",
+            Some("2026-11-03T08:00:00Z"),
+            "2026-11-03T09:20:00Z",
+            OutcomeCode::Given,
+        );
+        late.late = true;
+        let facts = [
+            fact(
+                "a1",
+                "daily",
+                Some("2026-11-02T08:00:00Z"),
+                "2026-11-02T08:05:00Z",
+                OutcomeCode::Given,
+            ),
+            late,
+            fact(
+                "a3",
+                "daily",
+                Some("2026-11-04T08:00:00Z"),
+                "2026-11-04T08:05:00Z",
+                OutcomeCode::Refused,
+            ),
+            fact(
+                "p1",
+                "prn",
+                None,
+                "2026-11-02T10:00:00Z",
+                OutcomeCode::Given,
+            ),
+            fact(
+                "p2",
+                "prn",
+                None,
+                "2026-11-02T16:00:00Z",
+                OutcomeCode::Given,
+            ),
+        ];
+        let initials: HashMap<String, String> = [("st-amy".to_string(), "AC".to_string())].into();
+        let resident = resident();
+        let input = MarInput {
+            home: "Larch House",
+            unit: "Rowan",
+            resident: &resident,
+            orders: &orders,
+            facts: &facts,
+            prn: &[],
+            follow_ups: &[],
+            cd: &[],
+            initials: &initials,
+            remedies: &HashMap::new(),
+            start: NaiveDate::from_ymd_opt(2026, 11, 2).unwrap(),
+            now: "2026-11-05T08:30:00Z".parse().unwrap(),
+            tz: TZ,
+        };
+        let (shown, rows) = grid(&input);
+        assert_eq!(shown.len(), 3);
+        let daily = &rows[0].cells;
+        assert_eq!(
+            daily[0],
+            Cell::Given {
+                initials: "AC".into(),
+                late: false
+            }
+        );
+        assert_eq!(
+            daily[1],
+            Cell::Given {
+                initials: "AC".into(),
+                late: true
+            }
+        );
+        assert_eq!(daily[2], Cell::Code(OutcomeCode::Refused));
+        // The 5th at 08:30 is still in its window; the 6th is to come.
+        assert_eq!((&daily[3], &daily[4]), (&Cell::Blank, &Cell::Blank));
+        let weekly = &rows[1].cells;
+        // Monday the 2nd had no record and its window closed: MISSED. Tuesday: no dose due.
+        assert_eq!(weekly[0], Cell::Code(OutcomeCode::Missed));
+        assert_eq!(weekly[1], Cell::NotDue);
+        assert_eq!(rows[2].time, "PRN");
+        assert_eq!(
+            rows[2].cells[0],
+            Cell::Prn {
+                count: 2,
+                initials: "AC".into()
+            }
+        );
+        assert_eq!(rows[2].cells[1], Cell::Blank);
+        // And the document carries one page for it.
+        let (pdf, pages) = document(&[input], "MAR");
+        assert_eq!(pages, 1);
+        assert!(pdf.starts_with(b"%PDF"));
+    }
+}

@@ -232,26 +232,36 @@ pub fn fit(s: &str, size: f32, font: Font, width: f32) -> String {
 mod tests {
     use super::*;
 
+    /// Where `needle` first occurs in `hay` at or after `from`.
+    fn find(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
+        hay[from..]
+            .windows(needle.len())
+            .position(|w| w == needle)
+            .map(|i| i + from)
+    }
+
     #[test]
     fn a_document_has_a_cross_reference_that_points_at_every_object() {
         let mut p = Page::default();
         p.text(10.0, 20.0, 10.0, Font::Bold, "Edith (Edie) Walker \\ 100%");
         let pdf = write(&[p, Page::default()], "MAR");
-        let text = String::from_utf8_lossy(&pdf);
-        assert!(text.starts_with("%PDF-1.4"));
-        assert!(text.contains("(Edith \\(Edie\\) Walker \\\\ 100%) Tj"));
-        let xref = text.rfind("startxref\n").unwrap();
-        let at: usize = text[xref + 10..].lines().next().unwrap().parse().unwrap();
-        assert!(text[at..].starts_with("xref"));
-        // Every object offset lands on "N 0 obj".
-        for (i, line) in text[at..].lines().skip(3).take(9).enumerate() {
+        assert!(pdf.starts_with(b"%PDF-1.4\n"));
+        assert!(find(&pdf, b"(Edith \\(Edie\\) Walker \\\\ 100%) Tj", 0).is_some());
+        // The offsets are byte offsets: the binary comment on line two must not shift them.
+        let sx = find(&pdf, b"startxref\n", 0).unwrap() + 10;
+        let end = find(&pdf, b"\n", sx).unwrap();
+        let at: usize = std::str::from_utf8(&pdf[sx..end]).unwrap().parse().unwrap();
+        assert!(pdf[at..].starts_with(b"xref\n0 10\n"));
+        // Every object offset lands on "N 0 obj": 5 fixed objects and two per page.
+        let table = std::str::from_utf8(&pdf[at..sx]).unwrap();
+        let entries: Vec<&str> = table.lines().skip(3).take(9).collect();
+        assert_eq!(entries.len(), 9);
+        for (i, line) in entries.iter().enumerate() {
             let off: usize = line[..10].parse().unwrap();
-            assert!(
-                text[off..].starts_with(&format!("{} 0 obj", i + 1)),
-                "object {}",
-                i + 1
-            );
+            let want = format!("{} 0 obj", i + 1);
+            assert!(pdf[off..].starts_with(want.as_bytes()), "object {}", i + 1);
         }
+        assert!(pdf.ends_with(b"%%EOF\n"));
     }
 
     #[test]
