@@ -194,3 +194,62 @@ fn resident_details_edited_on_two_tablets_merge_field_by_field() {
         assert_eq!(r.room, "14B", "B's edit kept");
     }
 }
+
+#[test]
+fn an_incident_acknowledged_on_one_tablet_is_closed_on_the_other_and_a_cd_count_travels() {
+    let (mut server, mut a, mut b) = home_with_two_tablets();
+    // On A, a CD count that disagrees opens an incident (S7).
+    a.bedside.sign_in("st-ben", pin("st-ben")).unwrap();
+    let morphine = a
+        .bedside
+        .store()
+        .orders_for(&ResidentId::new(who::MORPHINE))
+        .unwrap()
+        .into_iter()
+        .find(|o| o.cd.is_some())
+        .unwrap();
+    let balance = a.bedside.store().cd_balance(&morphine.id).unwrap();
+    let witness = medround_ipc::WitnessPin {
+        staff_id: "st-claire".into(),
+        pin: pin("st-claire").into(),
+    };
+    a.bedside
+        .cd_stock_check(
+            morphine.id.as_str(),
+            balance - medround_domain::qty::Qty::whole(1),
+            &witness,
+        )
+        .unwrap();
+    sync(&mut a, &mut server, "tab-a");
+    sync(&mut b, &mut server, "tab-b");
+    b.bedside.sign_in("st-claire", pin("st-claire")).unwrap();
+    let open = b.bedside.round().unwrap().open_incidents;
+    let inc = b
+        .bedside
+        .review(None, None)
+        .unwrap()
+        .incidents
+        .into_iter()
+        .find(|i| i.kind == medround_domain::incident::IncidentKind::CdCountDiscrepancy)
+        .expect("the incident reached B");
+    // The manager acknowledges it on B; A sees it closed after its next sync.
+    b.bedside
+        .acknowledge_incident(
+            &inc.id,
+            "Recounted with the pharmacist: a spillage, destroyed and recorded",
+        )
+        .unwrap();
+    assert_eq!(b.bedside.round().unwrap().open_incidents, open - 1);
+    sync(&mut b, &mut server, "tab-b");
+    sync(&mut a, &mut server, "tab-a");
+    let on_a = a.bedside.review(None, None).unwrap();
+    let same = on_a.incidents.iter().find(|i| i.id == inc.id).unwrap();
+    assert!(!same.open);
+    assert!(same.acknowledgements[0].contains("spillage"));
+    assert_eq!(a.bedside.round().unwrap().open_incidents, open - 1);
+    // The register on both tablets holds the count, and the balances agree.
+    assert_eq!(
+        a.bedside.store().cd_balance(&morphine.id).unwrap(),
+        b.bedside.store().cd_balance(&morphine.id).unwrap()
+    );
+}
