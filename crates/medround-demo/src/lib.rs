@@ -13,12 +13,13 @@ use medround_domain::medicine::{Ingredient, IngredientLimit, Medicine};
 use medround_domain::order::*;
 use medround_domain::outcome::OutcomeCode;
 use medround_domain::qty::Qty;
-use medround_domain::record::{Administration, ProductCheck, Subject};
+use medround_domain::record::{Administration, PatchRemoval, ProductCheck, Subject};
 use medround_domain::resident::{Allergy, CovertPlan, Presence, Resident};
 use medround_domain::schedule::{slots_between, HOME_TZ};
 use medround_domain::staff::{Role, Staff};
 use medround_domain::stock::{StockMovement, StockReason};
 use medround_store::{Item, Store, StoreError, Unit};
+use std::collections::HashMap;
 
 /// Demo staff and their PINs (printed in README; a real home sets its own).
 pub const DEMO_STAFF: &[(&str, &str, &str, Role, &str)] = &[
@@ -913,6 +914,19 @@ pub fn build(store: &mut Store, spec: &HomeSpec) -> Result<Built, StoreError> {
     })
 }
 
+/// A cycle's supply at the prescribed rate, in whole units as a pharmacy dispenses.
+fn cycle_supply(o: &Order) -> Qty {
+    Qty::whole((medround_domain::stock::daily_use(o).as_milli() * 28 + 999) / 1000)
+}
+
+/// Where patches go, in turn: four sites, so each rests nine days between patches (S13).
+const PATCH_SITES: [&str; 4] = [
+    "Left upper arm",
+    "Right upper arm",
+    "Left upper chest",
+    "Right upper chest",
+];
+
 /// The day the home's orders start: the day before its history begins.
 fn orders_start(spec: &HomeSpec) -> NaiveDate {
     spec.now.with_timezone(&HOME_TZ).date_naive() - Duration::days(spec.history_days.max(0) + 1)
@@ -935,6 +949,9 @@ fn history(
     let carers = ["st-amy", "st-dev", "st-ben"];
     let device = store.device().clone();
     let mut count = 0;
+    // Running register balances and patches applied, by order.
+    let mut cd_balance: HashMap<OrderId, Qty> = HashMap::new();
+    let mut patches: HashMap<OrderId, usize> = HashMap::new();
     for r in residents {
         let mine: Vec<&Order> = orders
             .iter()
@@ -944,10 +961,40 @@ fn history(
         while day < end {
             let day_end = (day + Duration::days(1)).min(end);
             let mut items = Vec::new();
-            for o in &mine {
-                if o.cd.is_some() || o.application != Application::Standard {
-                    continue; // Kept clean so the register and patch sites start simple.
+            // A controlled drug's next cycle arrives every 28 days, witnessed into the register.
+            let day_no = (day.with_timezone(&HOME_TZ).date_naive() - orders_start(spec)).num_days();
+            if day_no > 0 && day_no % 28 == 0 {
+                for o in mine.iter().filter(|o| o.cd.is_some()) {
+                    let supply = cycle_supply(o);
+                    let bal = cd_balance.entry(o.id.clone()).or_insert(supply);
+                    *bal += supply;
+                    items.push(Item::StockMovement(StockMovement {
+                        id: RecordId::new(format!("h-stk-in-{}-{day_no}", o.id)),
+                        order: o.id.clone(),
+                        delta: supply,
+                        reason: StockReason::Received,
+                        at: day,
+                        by: StaffId::new("st-ben"),
+                        device: device.clone(),
+                    }));
+                    items.push(Item::CdEntry(CdEntry {
+                        id: RecordId::new(format!("h-cd-in-{}-{day_no}", o.id)),
+                        resident: r.id.clone(),
+                        order: o.id.clone(),
+                        drug: o.medicine.label(),
+                        movement: CdMovement::Received {
+                            qty: supply,
+                            from: "Larchfield Pharmacy".into(),
+                        },
+                        balance_after: *bal,
+                        at: day,
+                        by: StaffId::new("st-ben"),
+                        witness: StaffId::new("st-claire"),
+                        device: device.clone(),
+                    }));
                 }
+            }
+            for o in &mine {
                 for at in slots_between(o, day, day_end, HOME_TZ) {
                     if let Presence::InHospital { since } = r.presence {
                         if at >= since {
@@ -986,8 +1033,64 @@ fn history(
                     } else {
                         at + offset
                     };
+                    let given = outcome.is_taken();
+                    let id = RecordId::new(format!("h-{}-{}", o.id, at.timestamp()));
+                    // A patch goes on a new site once the old one is off (S13); a cream's site
+                    // is recorded too.
+                    let site = match o.application {
+                        Application::Patch { .. } if given => {
+                            let n = patches.entry(o.id.clone()).or_insert(0);
+                            if *n > 0 {
+                                items.push(Item::PatchRemoval(PatchRemoval {
+                                    id: RecordId::new(format!("h-rm-{}-{}", o.id, at.timestamp())),
+                                    resident: r.id.clone(),
+                                    order: o.id.clone(),
+                                    site: PATCH_SITES[(*n - 1) % PATCH_SITES.len()].into(),
+                                    occurred_at: occurred - Duration::minutes(2),
+                                    author: StaffId::new(author),
+                                    device: device.clone(),
+                                }));
+                            }
+                            *n += 1;
+                            Some(PATCH_SITES[(*n - 1) % PATCH_SITES.len()].to_string())
+                        }
+                        Application::Topical if given => Some("Both lower legs".to_string()),
+                        _ => None,
+                    };
+                    // A controlled drug given is witnessed and written in the register (S7).
+                    let witness = (given && o.cd.is_some()).then(|| StaffId::new("st-claire"));
+                    if given && o.cd.is_some() {
+                        let bal = cd_balance
+                            .entry(o.id.clone())
+                            .or_insert_with(|| cycle_supply(o));
+                        *bal -= o.dose.max();
+                        items.push(Item::StockMovement(StockMovement {
+                            id: RecordId::new(format!("h-stk-{}-{}", o.id, at.timestamp())),
+                            order: o.id.clone(),
+                            delta: -o.dose.max(),
+                            reason: StockReason::Administered,
+                            at: occurred,
+                            by: StaffId::new(author),
+                            device: device.clone(),
+                        }));
+                        items.push(Item::CdEntry(CdEntry {
+                            id: RecordId::new(format!("h-cd-{}-{}", o.id, at.timestamp())),
+                            resident: r.id.clone(),
+                            order: o.id.clone(),
+                            drug: o.medicine.label(),
+                            movement: CdMovement::Administered {
+                                qty: o.dose.max(),
+                                administration: id.clone(),
+                            },
+                            balance_after: *bal,
+                            at: occurred,
+                            by: StaffId::new(author),
+                            witness: StaffId::new("st-claire"),
+                            device: device.clone(),
+                        }));
+                    }
                     items.push(Item::Administration(Administration {
-                        id: RecordId::new(format!("h-{}-{}", o.id, at.timestamp())),
+                        id,
                         resident: r.id.clone(),
                         subject: Subject::Slot {
                             order: o.id.clone(),
@@ -1002,13 +1105,13 @@ fn history(
                         retrospective_reason: None,
                         author: StaffId::new(author),
                         device: device.clone(),
-                        witness: None,
+                        witness,
                         product: outcome.is_taken().then(|| ProductCheck::Scanned {
                             gtin: o.medicine.gtins[0].clone(),
                         }),
                         scans: vec![],
                         covert: false,
-                        site: None,
+                        site,
                         prn_reason: None,
                         allergy_override: None,
                         acknowledged: vec![],
