@@ -660,6 +660,21 @@ async fn manager_review(data: PathBuf, groups: Groups) {
     assert_ne!(before, after, "the open count went down");
     shot(&c, "11-incident-acknowledged.png").await;
 
+    // A dose that went wrong opens the resident's audit trail, with that dose marked.
+    click(&c, "[data-test='exceptions'] button.link").await;
+    let marked = wait_text(&c, "[data-test='audit'] tr.focus", "This dose").await;
+    assert!(
+        marked.contains("MISSED")
+            || marked.contains("REFUSED")
+            || marked.contains("Late")
+            || marked.contains("WITHHELD")
+            || marked.contains("ASLEEP"),
+        "{marked}"
+    );
+    shot(&c, "13-audit-trail.png").await;
+    click(&c, "[data-test='audit-back']").await;
+    wait(&c, "[data-test='review-screen']").await;
+
     click(&c, "[data-test='print-res-03']").await;
     let saved = wait_text(&c, "[data-test='banner']", "MAR chart saved").await;
     let pdf = std::fs::read_dir(&exports)

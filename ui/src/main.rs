@@ -33,6 +33,8 @@ pub struct AppState {
     pub resident: RwSignal<Option<ResidentView>>,
     pub review: RwSignal<Option<ReviewView>>,
     pub audit: RwSignal<Option<AuditView>>,
+    /// The record the audit trail was opened for, marked in it.
+    pub audit_focus: RwSignal<Option<String>>,
     pub stock: RwSignal<Option<StockView>>,
     pub register: RwSignal<Option<CdRegisterView>>,
     /// (ok, message) shown in the banner.
@@ -131,6 +133,7 @@ fn App() -> impl IntoView {
         resident: RwSignal::new(None),
         review: RwSignal::new(None),
         audit: RwSignal::new(None),
+        audit_focus: RwSignal::new(None),
         stock: RwSignal::new(None),
         register: RwSignal::new(None),
         flash: RwSignal::new(None),

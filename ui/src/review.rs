@@ -21,7 +21,9 @@ impl AppState {
         });
     }
 
-    pub fn open_audit(self, resident: String) {
+    /// Opens a resident's audit trail; `focus` marks one record in it (the dose tapped).
+    pub fn open_audit(self, resident: String, focus: Option<String>) {
+        self.audit_focus.set(focus);
         let (from, to) = self
             .review
             .get_untracked()
@@ -32,6 +34,21 @@ impl AppState {
                 Ok(v) => {
                     self.audit.set(Some(v));
                     self.screen.set(Screen::Audit);
+                    // Show the marked dose (or the top of the trail), not where the review
+                    // happened to be scrolled.
+                    request_animation_frame(move || {
+                        let Some(doc) = web_sys::window().and_then(|w| w.document()) else {
+                            return;
+                        };
+                        match doc.query_selector("tr.focus").ok().flatten() {
+                            Some(row) => row.scroll_into_view(),
+                            None => {
+                                if let Some(w) = web_sys::window() {
+                                    w.scroll_to_with_x_and_y(0.0, 0.0);
+                                }
+                            }
+                        }
+                    });
                 }
                 Err(e) => self.fail(e),
             }
@@ -230,7 +247,7 @@ pub fn ReviewScreen() -> impl IntoView {
                                         <div class="incident-head">
                                             <span class="rule">{i.rule.clone()}</span>
                                             <strong>{i.kind_label.clone()}</strong>
-                                            <button class="link" on:click=move |_| app.open_audit(resident.clone())>{i.resident_name.clone()}</button>
+                                            <button class="link" on:click=move |_| app.open_audit(resident.clone(), i.records.first().cloned())>{i.resident_name.clone()}</button>
                                             <span class="muted">{format!("{} · {}", i.raised, i.device)}</span>
                                             <span class=if i.open { "chip warn" } else { "chip ok" }>{if i.open { "Open" } else { "Acknowledged" }}</span>
                                         </div>
@@ -288,10 +305,11 @@ pub fn ReviewScreen() -> impl IntoView {
                             <tbody>
                                 {r.exceptions.iter().take(200).cloned().map(|x| {
                                     let resident = x.resident.clone();
+                                    let record = x.record.clone();
                                     view! {
                                         <tr class:critical=x.time_critical>
                                             <td>{x.due.clone()}</td>
-                                            <td><button class="link" on:click=move |_| app.open_audit(resident.clone())>{x.resident_name.clone()}</button></td>
+                                            <td><button class="link" on:click=move |_| app.open_audit(resident.clone(), record.clone())>{x.resident_name.clone()}</button></td>
                                             <td>{x.medicine.clone()}{x.time_critical.then(|| view! { " " <span class="chip critical">"Time-critical"</span> })}</td>
                                             <td class=format!("code-{}", x.outcome.map(|o| o.code()).unwrap_or("MISSED"))>{x.class_label.clone()}{x.outcome.map(|o| format!(" ({})", o.code()))}</td>
                                             <td>{x.staff.clone().unwrap_or_else(|| "-".into())}</td>
@@ -325,7 +343,7 @@ pub fn ReviewScreen() -> impl IntoView {
                                 let key2 = g.key.clone();
                                 view! { <tr>
                                     <th scope="row">
-                                        <button class="link" on:click=move |_| app.open_audit(key.clone())>{g.label.clone()}</button>
+                                        <button class="link" on:click=move |_| app.open_audit(key.clone(), None)>{g.label.clone()}</button>
                                         " "<button class="secondary" data-test=format!("print-{}", g.key) on:click=move |_| app.print_mar(Some(key2.clone()), None)>"Print MAR"</button>
                                     </th>{counts_cells(&g.counts)}</tr> }
                             }).collect_view()}</tbody>
@@ -379,15 +397,17 @@ pub fn AuditScreen() -> impl IntoView {
             <table class="records" data-test="audit">
                 <thead><tr><th scope="col">"When"</th><th scope="col">"Record"</th><th scope="col">"What"</th><th scope="col">"Who"</th><th scope="col">"Device"</th></tr></thead>
                 <tbody>
-                    {move || app.audit.get().map(|a| a.rows.into_iter().map(|r| view! {
-                        <tr class:voided=r.voided>
-                            <td>{r.at.clone()}{r.recorded.clone().map(|x| view! { <br/><span class="muted">{format!("written {x}")}</span> })}</td>
+                    {move || app.audit.get().map(|a| a.rows.into_iter().map(|r| {
+                        let focus = app.audit_focus.get_untracked().as_deref() == Some(r.id.as_str());
+                        view! {
+                        <tr class:voided=r.voided class:focus=focus data-record=r.id.clone()>
+                            <td>{focus.then(|| view! { <span class="chip due">"This dose"</span><br/> })}{r.at.clone()}{r.recorded.clone().map(|x| view! { <br/><span class="muted">{format!("written {x}")}</span> })}</td>
                             <td>{r.kind.clone()}</td>
                             <td>{r.summary.clone()}{(!r.flags.is_empty()).then(|| view! { <br/><span class="muted">{r.flags.join("; ")}</span> })}</td>
                             <td>{r.by.clone()}{r.witness.clone().map(|w| format!(" (witness {w})"))}</td>
                             <td>{r.device.clone()}</td>
                         </tr>
-                    }).collect_view())}
+                    }}).collect_view())}
                 </tbody>
             </table>
         </main>

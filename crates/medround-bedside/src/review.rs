@@ -188,6 +188,7 @@ impl Bedside {
                     message: i.message.clone(),
                     raised: local(i.raised_at, "%a %-d %b %H:%M"),
                     device: i.device.to_string(),
+                    records: i.records.iter().map(|r| r.to_string()).collect(),
                     open: acks.is_empty(),
                     acknowledgements: acks
                         .iter()

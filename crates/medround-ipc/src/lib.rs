@@ -318,6 +318,8 @@ pub struct IncidentRow {
     pub message: String,
     pub raised: String,
     pub device: String,
+    /// The records the incident names (for a double dose, both).
+    pub records: Vec<String>,
     pub open: bool,
     /// "Claire Manning, Tue 1 Dec 09:14: GP informed" for each acknowledgement.
     pub acknowledgements: Vec<String>,
