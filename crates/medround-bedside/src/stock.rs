@@ -377,7 +377,7 @@ impl Bedside {
         let now = self.now();
         let since: DateTime<Utc> = now - Duration::hours(medround_domain::record::FOLLOW_UP_HOURS);
         let store = self.store();
-        let given = store.administrations_since(since).map_err(storage)?;
+        let given = store.when_required_since(since).map_err(storage)?;
         let answered_items = store
             .items_of_kind_since("prn_follow_up", since)
             .map_err(storage)?;

@@ -152,6 +152,19 @@ impl Counts {
         }
     }
 
+    /// Adds another group's counts to these.
+    pub fn absorb(&mut self, o: &Counts) {
+        self.on_time += o.on_time;
+        self.late += o.late;
+        self.missed += o.missed;
+        self.refused += o.refused;
+        self.withheld += o.withheld;
+        self.not_given += o.not_given;
+        self.away += o.away;
+        self.open += o.open;
+        self.time_critical_late += o.time_critical_late;
+    }
+
     /// Every dose counted, open ones included.
     pub fn total(&self) -> u32 {
         self.on_time
@@ -265,6 +278,7 @@ pub fn review(
         d += Duration::days(1);
     }
     let mut exceptions = Vec::new();
+    let mut by_staff: HashMap<&str, Counts> = HashMap::new();
     for o in orders {
         let until = match &o.status {
             OrderStatus::Pending => continue,
@@ -274,6 +288,8 @@ pub fn review(
         let Some(unit) = unit_of.get(&o.resident) else {
             continue;
         };
+        // This order's counts, added to its unit, resident and medicine once it is done.
+        let mut mine = Counts::default();
         for at in slots_between(o, start, until.min(now), tz) {
             let stood = by_slot.get(&(&o.id, at));
             let rec = stood.and_then(|v| {
@@ -287,22 +303,10 @@ pub fn review(
             }
             let class = DoseClass::of(outcome, rec.is_some_and(|f| f.late));
             let tc = o.time_critical;
-            totals.add(class, tc);
-            groups[0]
-                .entry(unit.to_string())
-                .or_default()
-                .add(class, tc);
-            groups[1]
-                .entry(o.resident.to_string())
-                .or_default()
-                .add(class, tc);
-            groups[2]
-                .entry(o.medicine.label())
-                .or_default()
-                .add(class, tc);
+            mine.add(class, tc);
             if let Some(f) = rec.filter(|f| !f.is_system()) {
-                groups[3]
-                    .entry(f.author.to_string())
+                by_staff
+                    .entry(f.author.as_str())
                     .or_default()
                     .add(class, tc);
             }
@@ -323,6 +327,17 @@ pub fn review(
                 });
             }
         }
+        totals.absorb(&mine);
+        for (g, key) in [
+            (0, unit.to_string()),
+            (1, o.resident.to_string()),
+            (2, o.medicine.label()),
+        ] {
+            groups[g].entry(key).or_default().absorb(&mine);
+        }
+    }
+    for (staff, c) in by_staff {
+        groups[3].insert(staff.to_string(), c);
     }
     exceptions
         .sort_by(|a, b| (a.slot, &a.resident, &a.order).cmp(&(b.slot, &b.resident, &b.order)));

@@ -928,6 +928,23 @@ impl Store {
         )?)
     }
 
+    /// When-required and homely-remedy administrations (and their corrections) of every
+    /// resident since `since`: the records without a scheduled slot.
+    pub fn when_required_since(&self, since: DateTime<Utc>) -> Result<Vec<Administration>> {
+        let items: Vec<Item> = self.all_json(
+            "SELECT json FROM p_records
+             WHERE kind = 'administration' AND at >= ?1 AND slot_at IS NULL ORDER BY at, id",
+            [ts(since)],
+        )?;
+        Ok(items
+            .into_iter()
+            .filter_map(|i| match i {
+                Item::Administration(a) => Some(a),
+                _ => None,
+            })
+            .collect())
+    }
+
     pub fn count_kind(&self, kind: &str) -> Result<i64> {
         Ok(self.conn.query_row(
             "SELECT count(*) FROM p_records WHERE kind = ?1",
