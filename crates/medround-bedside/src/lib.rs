@@ -23,6 +23,7 @@ use medround_domain::order::{Application, Order};
 use medround_domain::outcome::OutcomeCode;
 use medround_domain::qty::Qty;
 use medround_domain::record::{Administration, PatchRemoval, PrnFollowUp, Subject};
+use medround_domain::review::DoseFact;
 use medround_domain::rules::{self, Assessment, DoseAttempt, DoseContext, Witness};
 use medround_domain::schedule::HOME_TZ;
 use medround_domain::staff::Staff;
@@ -41,8 +42,9 @@ use std::path::Path;
 const RECENT_HOURS: i64 = 48;
 /// Homely remedies count the days of use in a fortnight (S17).
 const HOMELY_DAYS: i64 = 14;
-/// The last records of each order: three slots for an omission review (S11), with room for
-/// corrections; the previous patch and its removal (S13); weekly orders.
+/// The last records of each order: three slots for an omission review (S11) and whether a
+/// slot days back already has an outcome (S8, S10), with room for corrections, read as facts;
+/// and for patches the previous patch and its removal (S13), read whole.
 const PER_ORDER_RECORDS: u32 = 12;
 /// How far back the round and window closing look for unresolved doses.
 const ROUND_LOOKBACK_HOURS: i64 = 12;
@@ -308,15 +310,27 @@ impl Bedside {
         let now = self.clock.now();
         let orders = self.store.orders_for(id).map_err(storage)?;
         let order_ids: Vec<OrderId> = orders.iter().map(|o| o.id.clone()).collect();
+        // Whole records only where a rule reads more than the outcome (a patch's site, S13);
+        // every order's older slots as facts. Decoding each order's last records whole made a
+        // dose on day 365 cost a third more than on day 1.
+        let site_orders: Vec<OrderId> = orders
+            .iter()
+            .filter(|o| o.application.needs_site())
+            .map(|o| o.id.clone())
+            .collect();
         let history = self
             .store
             .administrations_for_rules(
                 id,
-                &order_ids,
+                &site_orders,
                 now - Duration::hours(RECENT_HOURS),
                 now - Duration::days(HOMELY_DAYS),
                 PER_ORDER_RECORDS,
             )
+            .map_err(storage)?;
+        let slot_history = self
+            .store
+            .slot_facts(&order_ids, PER_ORDER_RECORDS)
             .map_err(storage)?;
         let mut removals = Vec::new();
         for o in orders.iter().filter(|o| o.application.needs_site()) {
@@ -336,6 +350,7 @@ impl Bedside {
             remedies: self.store.remedies().map_err(storage)?,
             limits: self.store.limits().map_err(storage)?,
             history,
+            slot_history,
             removals,
         })
     }
@@ -531,9 +546,10 @@ impl Bedside {
             );
         }
         if let (Some(o), true) = (order, rec.outcome.is_omission()) {
-            let mut history = parts.history.clone();
-            history.push(rec.clone());
-            if let Some(review) = omission_review(o, &history) {
+            let mut facts = parts.slot_history.clone();
+            facts.extend(parts.history.iter().map(DoseFact::from));
+            facts.push(DoseFact::from(rec));
+            if let Some(review) = omission_review(o, &facts) {
                 let codes: Vec<&str> = review.outcomes.iter().map(|c| c.code()).collect();
                 incident(
                     IncidentKind::RepeatedOmission,
@@ -890,6 +906,7 @@ struct ContextParts {
     remedies: Vec<medround_domain::homely::HomelyRemedy>,
     limits: Vec<medround_domain::medicine::IngredientLimit>,
     history: Vec<Administration>,
+    slot_history: Vec<DoseFact>,
     removals: Vec<PatchRemoval>,
 }
 
@@ -909,6 +926,7 @@ impl ContextParts {
             remedies: &self.remedies,
             limits: &self.limits,
             history: &self.history,
+            slot_history: &self.slot_history,
             patch_removals: &self.removals,
             author,
             witness,

@@ -6,6 +6,7 @@ use crate::order::{Order, OrderStatus};
 use crate::outcome::OutcomeCode;
 use crate::record::{standing, Administration, Subject};
 use crate::resident::{Presence, Resident};
+use crate::review::{standing_facts, DoseFact};
 use crate::schedule::{slots_between, window, SlotWindow};
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
@@ -199,15 +200,13 @@ pub struct OmissionReview {
 /// Consecutive not-given outcomes of one order that raise a review (S11).
 pub const OMISSIONS_FOR_REVIEW: usize = 3;
 
-/// S11: the order's last three slot outcomes were all omissions.
-pub fn omission_review(order: &Order, history: &[Administration]) -> Option<OmissionReview> {
-    let stand: Vec<&Administration> = standing(history)
-        .filter(|r| matches!(&r.subject, Subject::Slot { order: o, .. } if o == &order.id))
+/// S11: the order's last three slot outcomes were all omissions. Reads dose facts, so the
+/// caller can give it an order's last slots from however long ago without decoding records.
+pub fn omission_review(order: &Order, facts: &[DoseFact]) -> Option<OmissionReview> {
+    let stand: Vec<&DoseFact> = standing_facts(facts)
+        .filter(|f| f.order.as_ref() == Some(&order.id) && f.slot.is_some())
         .collect();
-    let mut slots: Vec<DateTime<Utc>> = stand
-        .iter()
-        .filter_map(|r| r.subject.slot().map(|(_, at)| at))
-        .collect();
+    let mut slots: Vec<DateTime<Utc>> = stand.iter().filter_map(|f| f.slot).collect();
     slots.sort();
     slots.dedup();
     let last: Vec<OutcomeCode> = slots
@@ -215,13 +214,10 @@ pub fn omission_review(order: &Order, history: &[Administration]) -> Option<Omis
         .rev()
         .take(OMISSIONS_FOR_REVIEW)
         .filter_map(|at| {
-            slot_outcome(
-                stand
-                    .iter()
-                    .copied()
-                    .filter(|r| r.subject.slot().map(|(_, a)| a) == Some(*at)),
-            )
-            .map(|r| r.outcome)
+            slot_outcome_by(stand.iter().copied().filter(|f| f.slot == Some(*at)), |f| {
+                (f.is_system(), f.recorded_at)
+            })
+            .map(|f| f.outcome)
         })
         .collect();
     (last.len() == OMISSIONS_FOR_REVIEW && last.iter().all(|o| o.is_omission())).then(|| {

@@ -13,6 +13,7 @@ use crate::outcome::OutcomeCode;
 use crate::qty::Qty;
 use crate::record::{standing, Administration, PatchRemoval, ProductCheck, Subject};
 use crate::resident::Resident;
+use crate::review::{standing_facts, DoseFact};
 use crate::schedule::window;
 use crate::staff::Staff;
 use chrono::{DateTime, Duration, Utc};
@@ -193,8 +194,13 @@ pub struct DoseContext<'a> {
     /// The home's homely-remedy list (S17).
     pub remedies: &'a [HomelyRemedy],
     pub limits: &'a [IngredientLimit],
-    /// This resident's administration records, corrections included.
+    /// This resident's administration records, corrections included: every record of the
+    /// last two days, and of orders with a body site (S13) their last records whatever their age.
     pub history: &'a [Administration],
+    /// The last records of each of the resident's orders, however old, as dose facts: enough
+    /// to see whether a slot already has an outcome (S8), even one days back entered after the
+    /// event (S10).
+    pub slot_history: &'a [DoseFact],
     pub patch_removals: &'a [PatchRemoval],
     pub author: &'a Staff,
     pub witness: Option<Witness<'a>>,
@@ -523,7 +529,10 @@ fn assess_order(
     match &a.subject {
         Subject::Slot { at, .. } => {
             // S8: one outcome per slot; a MISSED set by the system may be answered by staff.
-            let existing = standing(ctx.history).any(|r| r.subject == a.subject && !r.is_system());
+            let order = a.subject.order();
+            let existing = standing(ctx.history).any(|r| r.subject == a.subject && !r.is_system())
+                || standing_facts(ctx.slot_history)
+                    .any(|f| f.order.as_ref() == order && f.slot == Some(*at) && !f.is_system());
             if existing {
                 f.push(Finding::block(
                     Rule::S8,

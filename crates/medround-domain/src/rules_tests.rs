@@ -9,6 +9,7 @@ use crate::mar::{closures, omission_review, resident_round};
 use crate::medicine::Ingredient;
 use crate::order::*;
 use crate::resident::*;
+use crate::review::DoseFact;
 use crate::schedule::HOME_TZ;
 use crate::staff::Role;
 use chrono::{NaiveDate, NaiveTime};
@@ -158,6 +159,7 @@ struct World {
     remedies: Vec<HomelyRemedy>,
     limits: Vec<IngredientLimit>,
     history: Vec<Administration>,
+    slot_history: Vec<DoseFact>,
     removals: Vec<PatchRemoval>,
     author: Staff,
     witness: Option<(Staff, bool)>,
@@ -177,6 +179,7 @@ impl World {
                 max_mg_24h: Qty::whole(4000),
             }],
             history: vec![],
+            slot_history: vec![],
             removals: vec![],
             author: staff("c1", Role::Carer),
             witness: None,
@@ -194,6 +197,7 @@ impl World {
             remedies: &self.remedies,
             limits: &self.limits,
             history: &self.history,
+            slot_history: &self.slot_history,
             patch_removals: &self.removals,
             author: &self.author,
             witness: self.witness.as_ref().map(|(s, a)| Witness {
@@ -247,6 +251,10 @@ fn give_prn(order: &str, gtin: &str, qty: i64) -> DoseAttempt {
     a.quantity = Some(Qty::whole(qty));
     a.prn_reason = Some("headache".into());
     a
+}
+
+fn facts(history: &[Administration]) -> Vec<DoseFact> {
+    history.iter().map(DoseFact::from).collect()
 }
 
 fn codes(a: &Assessment) -> Vec<FindingCode> {
@@ -767,6 +775,28 @@ fn s08_one_outcome_per_slot() {
     assert_eq!(codes(&w.assess(&a)), vec![FindingCode::AlreadyRecorded]);
 }
 
+#[test]
+fn s08_a_slot_days_back_already_recorded_is_seen_from_the_older_slot_history() {
+    // Given on the 5th; on the 8th only the order's slot history still holds it.
+    let mut w = World::new("2026-01-05T08:00:00Z");
+    let a = give(slot("aml", "2026-01-05T08:00:00Z"), "02000000000039");
+    w.record(&a);
+    w.slot_history = facts(&w.history);
+    w.history.clear();
+    w.at("2026-01-08T08:00:00Z");
+    let mut late = a.clone();
+    late.occurred_at = Some(utc("2026-01-05T08:10:00Z"));
+    late.retrospective_reason = Some("Written up late".into());
+    assert!(codes(&w.assess(&late)).contains(&FindingCode::AlreadyRecorded));
+    // Voided by a correction, it no longer stands in the way.
+    let mut fix = w.slot_history[0].clone();
+    fix.id = RecordId::new("fix");
+    fix.outcome = OutcomeCode::EnteredInError;
+    fix.voids = Some(w.slot_history[0].id.clone());
+    w.slot_history.push(fix);
+    assert!(!codes(&w.assess(&late)).contains(&FindingCode::AlreadyRecorded));
+}
+
 // --- S9 append-only corrections --------------------------------------------------------------
 
 #[test]
@@ -909,14 +939,14 @@ fn s11_three_consecutive_omissions_raise_a_review() {
     };
     refuse(&mut w, "2026-01-05");
     refuse(&mut w, "2026-01-06");
-    assert!(omission_review(&w.orders[0], &w.history).is_none());
+    assert!(omission_review(&w.orders[0], &facts(&w.history)).is_none());
     w.history.push(system_missed(
         "m",
         "aml",
         "2026-01-07T08:00:00Z",
         utc("2026-01-07T11:00:00Z"),
     ));
-    let r = omission_review(&w.orders[0], &w.history).unwrap();
+    let r = omission_review(&w.orders[0], &facts(&w.history)).unwrap();
     assert_eq!(
         r.outcomes,
         vec![
@@ -946,7 +976,7 @@ fn s11_a_dose_given_in_between_resets_the_count() {
             w.record(&a);
         }
     }
-    assert!(omission_review(&w.orders[0], &w.history).is_none());
+    assert!(omission_review(&w.orders[0], &facts(&w.history)).is_none());
 }
 
 // --- S12 covert ------------------------------------------------------------------------------

@@ -701,11 +701,12 @@ impl Store {
         )
     }
 
-    /// The administrations the safety rules need for one resident, bounded however long the
-    /// history: every record since `recent` (PRN intervals and 24-hour totals, S4; the slots of
-    /// today, S3), the last `per_order` records of each of `orders` (omission reviews, S11;
-    /// the last patch, S13; weekly orders), and homely-remedy records since `homely` (days of
-    /// use, S17). Each part is an index range, so a dose costs the same on day 365 as on day 1.
+    /// The administrations the safety rules need whole for one resident, bounded however long
+    /// the history: every record since `recent` (PRN intervals and 24-hour totals, S4; the
+    /// slots of today, S3), the last `per_order` records of each of `orders` (the orders with a
+    /// body site: the last patch and its site, S13), and homely-remedy records since `homely`
+    /// (days of use, S17). Each part is an index range, so a dose costs the same on day 365 as
+    /// on day 1. The other orders' older slots come as facts (`slot_facts`).
     pub fn administrations_for_rules(
         &self,
         resident: &ResidentId,
@@ -749,6 +750,23 @@ impl Store {
             }
         }
         out.sort_by(|a, b| (a.occurred_at, &a.id).cmp(&(b.occurred_at, &b.id)));
+        Ok(out)
+    }
+
+    /// The last `per_order` administrations of each of `orders`, however old, as dose facts
+    /// read from columns: whether a slot has an outcome (S8) and the last slots' outcomes
+    /// (S11), without decoding a record.
+    pub fn slot_facts(&self, orders: &[OrderId], per_order: u32) -> Result<Vec<DoseFact>> {
+        let mut out = Vec::new();
+        for o in orders {
+            out.extend(self.facts(
+                "SELECT id, resident, order_id, slot_at, outcome, at, recorded_at, late, author,
+                        refers_to
+                 FROM p_records WHERE order_id = ?1 AND kind = 'administration'
+                 ORDER BY at DESC LIMIT ?2",
+                params![o.as_str(), per_order],
+            )?);
+        }
         Ok(out)
     }
 
