@@ -791,32 +791,18 @@ impl Store {
         since: Option<DateTime<Utc>>,
     ) -> Result<Vec<Administration>> {
         let since = since.map(ts).unwrap_or_default();
-        let items: Vec<Item> = self.all_json(
+        self.administrations(
             "SELECT json FROM p_records WHERE resident = ?1 AND kind = 'administration' AND at >= ?2 ORDER BY at, id",
             params![resident.as_str(), since],
-        )?;
-        Ok(items
-            .into_iter()
-            .filter_map(|i| match i {
-                Item::Administration(a) => Some(a),
-                _ => None,
-            })
-            .collect())
+        )
     }
 
     /// Administrations of every resident since `since`, for the round screen.
     pub fn administrations_since(&self, since: DateTime<Utc>) -> Result<Vec<Administration>> {
-        let items: Vec<Item> = self.all_json(
+        self.administrations(
             "SELECT json FROM p_records WHERE kind = 'administration' AND at >= ?1 ORDER BY at, id",
             [ts(since)],
-        )?;
-        Ok(items
-            .into_iter()
-            .filter_map(|i| match i {
-                Item::Administration(a) => Some(a),
-                _ => None,
-            })
-            .collect())
+        )
     }
 
     /// The review's view of every administration that happened in `[since, until)`, and of
@@ -949,18 +935,11 @@ impl Store {
     /// When-required and homely-remedy administrations (and their corrections) of every
     /// resident since `since`: the records without a scheduled slot.
     pub fn when_required_since(&self, since: DateTime<Utc>) -> Result<Vec<Administration>> {
-        let items: Vec<Item> = self.all_json(
+        self.administrations(
             "SELECT json FROM p_records
              WHERE kind = 'administration' AND at >= ?1 AND slot_at IS NULL ORDER BY at, id",
             [ts(since)],
-        )?;
-        Ok(items
-            .into_iter()
-            .filter_map(|i| match i {
-                Item::Administration(a) => Some(a),
-                _ => None,
-            })
-            .collect())
+        )
     }
 
     pub fn count_kind(&self, kind: &str) -> Result<i64> {
@@ -982,6 +961,18 @@ impl Store {
         Ok(self
             .conn
             .query_row("SELECT count(*) FROM p_records", [], |r| r.get(0))?)
+    }
+
+    /// The administrations among the records a query returns (its one column is the JSON).
+    fn administrations<P: rusqlite::Params>(&self, sql: &str, p: P) -> Result<Vec<Administration>> {
+        let items: Vec<Item> = self.all_json(sql, p)?;
+        Ok(items
+            .into_iter()
+            .filter_map(|i| match i {
+                Item::Administration(a) => Some(a),
+                _ => None,
+            })
+            .collect())
     }
 
     fn all_json<T: DeserializeOwned, P: rusqlite::Params>(
