@@ -1,6 +1,6 @@
 //! The printed MAR chart of a resident or a whole unit, for one 28-day cycle.
 
-use crate::review::may_review;
+use crate::review::{bounds, may_review};
 use crate::{storage, Bedside};
 use chrono::{Duration, NaiveDate};
 use medround_domain::record::{Administration, PrnFollowUp, Subject};
@@ -9,7 +9,7 @@ use medround_domain::schedule::HOME_TZ;
 use medround_domain::ResidentId;
 use medround_ipc::{ErrorCode, IpcError};
 use medround_print::{MarInput, CYCLE_DAYS};
-use medround_store::{cycle_of, Item};
+use medround_store::{cycle_start, Item};
 use std::collections::HashMap;
 
 /// A MAR chart ready to save: the PDF, its page count and a file name for it.
@@ -19,13 +19,6 @@ pub struct MarPdf {
     pub pages: u32,
     pub file_name: String,
     pub residents: usize,
-}
-
-/// The first day of the 28-day cycle that holds `date` (the store's cycles, so that a chart
-/// covers exactly one cycle document per resident).
-pub fn cycle_start(date: NaiveDate) -> NaiveDate {
-    let epoch = NaiveDate::from_ymd_opt(2000, 1, 3).expect("valid date");
-    epoch + Duration::days(cycle_of(date) * CYCLE_DAYS)
 }
 
 /// One resident's records of the cycle, sorted for the chart.
@@ -96,16 +89,7 @@ impl Bedside {
             .into_iter()
             .map(|r| (r.id.to_string(), r.medicine.label()))
             .collect();
-        let midnight = |d: NaiveDate| {
-            medround_domain::schedule::local_to_utc(
-                HOME_TZ,
-                d.and_hms_opt(0, 0, 0).expect("midnight"),
-            )
-        };
-        let (since, until) = (
-            midnight(start),
-            midnight(start + Duration::days(CYCLE_DAYS)),
-        );
+        let (since, until) = bounds(start, start + Duration::days(CYCLE_DAYS - 1));
         let mut per = Vec::with_capacity(residents.len());
         for r in &residents {
             let orders = store.orders_for(&r.id).map_err(storage)?;
@@ -163,8 +147,7 @@ impl Bedside {
         })
     }
 
-    /// Everything a chart shows for one resident from `since` on (later corrections included),
-    /// up to `until` for the records themselves.
+    /// Everything a chart shows for one resident in `[since, until)`, with later corrections.
     fn cycle_records(
         &self,
         id: &ResidentId,
@@ -177,7 +160,12 @@ impl Bedside {
             follow_ups: vec![],
             cd: vec![],
         };
-        for it in self.store().items_for(id, Some(since)).map_err(storage)? {
+        // A day past the cycle for the follow-ups of its last doses.
+        let records = self
+            .store()
+            .items_in_period(id, since, until + chrono::Duration::days(1))
+            .map_err(storage)?;
+        for it in records {
             match it {
                 Item::Administration(a) if a.voids.is_some() || a.occurred_at < until => {
                     out.facts.push(DoseFact::from(&a));

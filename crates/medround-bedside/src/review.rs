@@ -275,12 +275,8 @@ impl Bedside {
         let orders = store.orders_for(&id).map_err(storage)?;
         let staff = store.staff().map_err(storage)?;
         let names = Names::new(std::slice::from_ref(&r), &orders, &staff);
-        let items: Vec<Item> = store
-            .items_for(&id, Some(start))
-            .map_err(storage)?
-            .into_iter()
-            .filter(|i| i.at() < end)
-            .collect();
+        // Later corrections come too: they mark records of the period as voided.
+        let items: Vec<Item> = store.items_in_period(&id, start, end).map_err(storage)?;
         let voided: HashSet<&RecordId> = items
             .iter()
             .filter_map(|i| match i {
@@ -290,6 +286,7 @@ impl Bedside {
             .collect();
         let mut rows: Vec<AuditRow> = items
             .iter()
+            .filter(|i| i.at() < end)
             .map(|i| audit_row(i, &names, voided.contains(&RecordId::new(i.id()))))
             .collect();
         rows.reverse();

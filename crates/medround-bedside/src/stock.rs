@@ -1,7 +1,6 @@
 //! Stock (S14) and the controlled-drugs register (S7): levels with days remaining, the reorder
 //! list for the next cycle, deliveries booked in, register stock checks.
 
-use crate::print::cycle_start;
 use crate::review::{may_review, Names};
 use crate::views::local;
 use crate::{storage, Bedside};
@@ -10,19 +9,21 @@ use medround_domain::cd::{count_discrepancy, CdEntry, CdMovement};
 use medround_domain::incident::{Incident, IncidentKind};
 use medround_domain::order::{Order, OrderStatus};
 use medround_domain::qty::Qty;
+use medround_domain::resident::Resident;
 use medround_domain::schedule::HOME_TZ;
 use medround_domain::staff::Staff;
 use medround_domain::stock::{self, StockAlert, StockMovement, StockReason};
 use medround_domain::{OrderId, RecordId};
 use medround_ipc::*;
 use medround_print::CYCLE_DAYS;
-use medround_store::Item;
+use medround_store::{cycle_start, Item};
+use std::collections::HashMap;
 
 fn new_id(prefix: &str) -> RecordId {
     RecordId::new(format!("{prefix}-{}", uuid::Uuid::new_v4().simple()))
 }
 
-fn trained(s: &Staff) -> Result<(), IpcError> {
+fn may_handle_stock(s: &Staff) -> Result<(), IpcError> {
     if s.may_administer() && s.role.is_senior() {
         Ok(())
     } else {
@@ -127,15 +128,26 @@ impl Bedside {
         let mut csv = String::from(
             "resident,nhs_number,room,medicine,dmd_code,unit,in_stock,per_day,quantity_to_order\r\n",
         );
+        let residents: HashMap<String, Resident> = store
+            .residents()
+            .map_err(storage)?
+            .into_iter()
+            .map(|r| (r.id.to_string(), r))
+            .collect();
+        let dmd: HashMap<String, Option<String>> = store
+            .all_orders()
+            .map_err(storage)?
+            .into_iter()
+            .map(|o| (o.id.to_string(), o.medicine.dmd))
+            .collect();
         for r in v.rows.iter().filter(|r| r.reorder.is_positive()) {
-            let o = store.order(&OrderId::new(&r.order)).map_err(storage)?;
-            let res = store.resident(&o.resident).map_err(storage)?;
+            let res = residents.get(&r.resident);
             let fields = [
                 r.resident_name.clone(),
-                res.nhs_number.clone(),
-                res.room.clone(),
+                res.map(|x| x.nhs_number.clone()).unwrap_or_default(),
+                res.map(|x| x.room.clone()).unwrap_or_default(),
                 r.medicine.clone(),
-                o.medicine.dmd.clone().unwrap_or_default(),
+                dmd.get(&r.order).cloned().flatten().unwrap_or_default(),
                 r.unit.clone(),
                 r.level.to_string(),
                 r.per_day.to_string(),
@@ -160,7 +172,7 @@ impl Bedside {
         witness: Option<&WitnessPin>,
     ) -> Result<Recorded, IpcError> {
         let me = self.who()?;
-        trained(&me)?;
+        may_handle_stock(&me)?;
         if !quantity.is_positive() {
             return Err(IpcError::new(
                 ErrorCode::BadInput,
@@ -255,7 +267,7 @@ impl Bedside {
         witness: &WitnessPin,
     ) -> Result<Recorded, IpcError> {
         let me = self.who()?;
-        trained(&me)?;
+        may_handle_stock(&me)?;
         if counted.is_negative() {
             return Err(IpcError::new(
                 ErrorCode::BadInput,

@@ -6,15 +6,15 @@
 
 pub mod pdf;
 
-use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Utc};
 use chrono_tz::Tz;
 use medround_domain::cd::{CdEntry, CdMovement};
 use medround_domain::order::{Order, OrderStatus, Schedule};
 use medround_domain::outcome::OutcomeCode;
 use medround_domain::record::{Administration, PrnFollowUp, Subject};
 use medround_domain::resident::Resident;
-use medround_domain::review::{standing_facts, DoseFact};
-use medround_domain::schedule::{local_to_utc, slots_between, window};
+use medround_domain::review::{slot_facts, standing_facts, DoseFact};
+use medround_domain::schedule::{local_to_utc, window};
 use pdf::{Font, Page, PAGE_H, PAGE_W};
 use std::collections::HashMap;
 
@@ -89,28 +89,22 @@ pub struct Row {
     pub cells: Vec<Cell>,
 }
 
+/// A slot of the grid and the record that stands for it.
+type SlotCell<'a> = (DateTime<Utc>, Option<&'a DoseFact>);
+
 /// The grid of one resident's cycle: the orders shown and their rows.
 pub fn grid<'a>(input: &MarInput<'a>) -> (Vec<&'a Order>, Vec<Row>) {
     let tz = input.tz;
     let midnight = |d: NaiveDate| local_to_utc(tz, d.and_hms_opt(0, 0, 0).expect("midnight"));
     let from = midnight(input.start);
     let to = midnight(input.start + Duration::days(CYCLE_DAYS));
-    let mut by_slot: HashMap<(&str, DateTime<Utc>), &DoseFact> = HashMap::new();
     let mut prn_by_day: HashMap<(&str, NaiveDate), Vec<&DoseFact>> = HashMap::new();
-    // Standing facts in the order they were recorded, so a later record takes the slot and a
-    // person's record takes it from the system's MISSED.
-    let mut standing: Vec<&DoseFact> = standing_facts(input.facts).collect();
-    standing.sort_by_key(|f| (!f.is_system(), f.recorded_at));
-    for f in standing {
-        match (&f.order, f.slot) {
-            (Some(o), Some(at)) => {
-                by_slot.insert((o.as_str(), at), f);
-            }
-            (Some(o), None) if f.outcome.is_taken() => prn_by_day
+    for f in standing_facts(input.facts) {
+        if let (Some(o), None, true) = (&f.order, f.slot, f.outcome.is_taken()) {
+            prn_by_day
                 .entry((o.as_str(), f.occurred_at.with_timezone(&tz).date_naive()))
                 .or_default()
-                .push(f),
-            _ => {}
+                .push(f);
         }
     }
     let initials = |id: &str| {
@@ -155,19 +149,24 @@ pub fn grid<'a>(input: &MarInput<'a>) -> (Vec<&'a Order>, Vec<Row>) {
             });
             continue;
         }
-        let slots = slots_between(o, from, to, tz);
+        // Each slot of the cycle and the record that stands for it, by local day and time.
+        let slots: HashMap<(NaiveDate, NaiveTime), SlotCell<'_>> =
+            slot_facts(o, input.facts, from, to, tz)
+                .into_iter()
+                .filter(|(at, _)| stopped.is_none_or(|s| *at < s))
+                .map(|(at, f)| {
+                    let l = at.with_timezone(&tz);
+                    ((l.date_naive(), l.time()), (at, f))
+                })
+                .collect();
         for t in o.schedule.times() {
             let cells = days
                 .iter()
                 .map(|d| {
-                    let at = slots.iter().copied().find(|s| {
-                        let l = s.with_timezone(&tz);
-                        l.date_naive() == *d && l.time() == *t
-                    });
-                    let Some(at) = at.filter(|a| stopped.is_none_or(|s| *a < s)) else {
+                    let Some(&(at, fact)) = slots.get(&(*d, *t)) else {
                         return Cell::NotDue;
                     };
-                    match by_slot.get(&(o.id.as_str(), at)) {
+                    match fact {
                         Some(f) if f.outcome == OutcomeCode::Given => Cell::Given {
                             initials: initials(f.author.as_str()),
                             late: f.late,

@@ -201,10 +201,19 @@ pub struct Unit {
     pub name: String,
 }
 
+/// The first day the cycles are counted from: Monday 3 January 2000.
+fn cycle_epoch() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2000, 1, 3).expect("valid date")
+}
+
 /// 28-day cycles counted from Monday 3 January 2000, as pharmacies count MAR cycles in weeks.
 pub fn cycle_of(date: NaiveDate) -> i64 {
-    let epoch = NaiveDate::from_ymd_opt(2000, 1, 3).expect("valid date");
-    (date - epoch).num_days().div_euclid(28)
+    (date - cycle_epoch()).num_days().div_euclid(28)
+}
+
+/// The first day of the cycle that holds `date`.
+pub fn cycle_start(date: NaiveDate) -> NaiveDate {
+    cycle_epoch() + chrono::Duration::days(cycle_of(date) * 28)
 }
 
 /// Times in projections are fixed-width UTC text, so that SQL compares them in time order.
@@ -698,6 +707,24 @@ impl Store {
         self.all_json(
             "SELECT json FROM p_records WHERE resident = ?1 AND at >= ?2 ORDER BY at, id",
             params![resident.as_str(), since],
+        )
+    }
+
+    /// One resident's records that happened in `[since, until)`, and every correction made
+    /// since `since` (a later correction still voids a record of the period, S9), by time. Only
+    /// those are decoded, however much history follows the period.
+    pub fn items_in_period(
+        &self,
+        resident: &ResidentId,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<Item>> {
+        self.all_json(
+            "SELECT json FROM p_records
+             WHERE resident = ?1 AND at >= ?2
+               AND (at < ?3 OR (kind = 'administration' AND refers_to IS NOT NULL))
+             ORDER BY at, id",
+            params![resident.as_str(), ts(since), ts(until)],
         )
     }
 

@@ -615,3 +615,30 @@ fn stock_and_register(s: &mut Store) {
     ];
     s.append(&ResidentId::new("r1"), at, &items).unwrap();
 }
+
+#[test]
+fn a_period_holds_its_own_records_and_later_corrections_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut s, _) = open(&dir);
+    fill(&mut s);
+    review_records(&mut s);
+    let since: DateTime<Utc> = "2026-11-19T00:00:00Z".parse().unwrap();
+    let until: DateTime<Utc> = "2026-11-20T00:00:00Z".parse().unwrap();
+    let mut ids: Vec<String> = s
+        .items_in_period(&ResidentId::new("r1"), since, until)
+        .unwrap()
+        .iter()
+        .map(|i| i.id().to_string())
+        .collect();
+    ids.sort();
+    // a1, l1, m1, p1 happened on the 19th; x1 (on the 21st) voids a1; a2 (the 20th) is out.
+    assert_eq!(ids, ["a1", "l1", "m1", "p1", "x1"]);
+    assert_eq!(
+        cycle_start(NaiveDate::from_ymd_opt(2026, 11, 23).unwrap()),
+        NaiveDate::from_ymd_opt(2026, 11, 2).unwrap()
+    );
+    assert_eq!(
+        cycle_of(cycle_start(NaiveDate::from_ymd_opt(2026, 11, 29).unwrap())),
+        cycle_of(NaiveDate::from_ymd_opt(2026, 11, 29).unwrap())
+    );
+}
