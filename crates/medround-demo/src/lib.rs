@@ -952,19 +952,30 @@ fn history(
     // Running register balances and patches applied, by order.
     let mut cd_balance: HashMap<OrderId, Qty> = HashMap::new();
     let mut patches: HashMap<OrderId, usize> = HashMap::new();
-    for r in residents {
-        let mine: Vec<&Order> = orders
-            .iter()
-            .filter(|o| o.resident == r.id && o.status == OrderStatus::Active)
-            .collect();
-        let mut day = start;
-        while day < end {
-            let day_end = (day + Duration::days(1)).min(end);
-            let mut items = Vec::new();
+    let by_resident: Vec<(&Resident, Vec<&Order>)> = residents
+        .iter()
+        .map(|r| {
+            let mine = orders
+                .iter()
+                .filter(|o| o.resident == r.id && o.status == OrderStatus::Active)
+                .collect();
+            (r, mine)
+        })
+        .collect();
+    // Day by day across the home, so that documents are written in the order the app would
+    // have written them (the current cycle's last).
+    let mut day = start;
+    while day < end {
+        let day_end = (day + Duration::days(1)).min(end);
+        for (r, mine) in &by_resident {
+            // One document change per event, as the app makes them: a delivery, or a dose
+            // with what it wrote beside it.
+            let mut events: Vec<(DateTime<Utc>, Vec<Item>)> = Vec::new();
             // A controlled drug's next cycle arrives every 28 days, witnessed into the register.
             let day_no = (day.with_timezone(&HOME_TZ).date_naive() - orders_start(spec)).num_days();
             if day_no > 0 && day_no % 28 == 0 {
                 for o in mine.iter().filter(|o| o.cd.is_some()) {
+                    let mut items = Vec::new();
                     let supply = cycle_supply(o);
                     let bal = cd_balance.entry(o.id.clone()).or_insert(supply);
                     *bal += supply;
@@ -992,9 +1003,10 @@ fn history(
                         witness: StaffId::new("st-claire"),
                         device: device.clone(),
                     }));
+                    events.push((day, items));
                 }
             }
-            for o in &mine {
+            for o in mine {
                 for at in slots_between(o, day, day_end, HOME_TZ) {
                     if let Presence::InHospital { since } = r.presence {
                         if at >= since {
@@ -1002,6 +1014,7 @@ fn history(
                         }
                     }
                     count += 1;
+                    let mut items = Vec::new();
                     let roll = rng.below(1000);
                     let (outcome, note) = match roll {
                         0..=24 => (
@@ -1117,13 +1130,14 @@ fn history(
                         acknowledged: vec![],
                         voids: None,
                     }));
+                    events.push((occurred, items));
                 }
             }
-            if !items.is_empty() {
-                store.append(&r.id, day_end, &items)?;
+            if !events.is_empty() {
+                store.append_each(&r.id, &events)?;
             }
-            day = day_end;
         }
+        day = day_end;
     }
     Ok(count)
 }

@@ -309,11 +309,11 @@ impl Central {
         let mut doc = AutoCommit::load(&bytes)
             .map_err(|e| unavailable(StorageError::Other(format!("{doc_id} is damaged: {e}"))))?;
         doc.set_actor(ActorId::from(self.actor.as_bytes()));
-        let _ = doc.save_incremental();
+        let stored = doc.get_heads();
         doc.put(ROOT, key.as_str(), value.as_str())
             .map_err(|e| unavailable(StorageError::Other(e.to_string())))?;
         doc.commit_with(CommitOptions::default().with_time((self.now)().timestamp()));
-        let chunk = doc.save_incremental();
+        let chunk = doc.save_after(&stored);
         storage
             .store_changes(home, &doc_id, Changes::Incremental(&chunk))
             .map_err(unavailable)?;

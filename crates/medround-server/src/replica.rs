@@ -164,8 +164,6 @@ impl Replica for HomeReplica<'_> {
         doc.set_actor(ActorId::from(b"central".as_slice()));
         self.stored_heads
             .insert(doc_id.to_string(), doc.get_heads());
-        // Later saves hold only what arrives from now on.
-        let _ = doc.save_incremental();
         let state = match self.live.get(doc_id) {
             Some(l) => l.state.clone(),
             None => match self
@@ -200,7 +198,9 @@ impl Replica for HomeReplica<'_> {
                 whole = doc.save();
                 Some(Changes::Whole(&whole))
             } else {
-                incremental = doc.save_incremental();
+                // What arrived after the stored heads (Automerge's `save_incremental` would
+                // encode a freshly loaded document whole once, only to find its place).
+                incremental = doc.save_after(&since);
                 Some(Changes::Incremental(&incremental))
             }
         } else {

@@ -201,6 +201,9 @@ pub struct Unit {
     pub name: String,
 }
 
+/// One document change to write: the document, when, and its `(key, JSON)` entries.
+type Change<'a> = (&'a str, DateTime<Utc>, &'a [(String, String)]);
+
 /// The first day the cycles are counted from: Monday 3 January 2000.
 fn cycle_epoch() -> NaiveDate {
     NaiveDate::from_ymd_opt(2000, 1, 3).expect("valid date")
@@ -235,9 +238,11 @@ pub struct Store {
     to_compact: std::collections::BTreeSet<String>,
     /// Sync states of the exchange under way, by (peer, document); stored ones are reloaded.
     live_sync: HashMap<(String, String), automerge::sync::State>,
-    /// The heads each document had when a sync step checked it out, so that only what
-    /// arrives is checked and projected.
-    stored_heads: HashMap<String, Vec<automerge::ChangeHash>>,
+    /// The heads up to which each loaded document is stored in `doc_chunks`: the next chunk
+    /// holds what comes after them, and a sync step checks and projects only what arrives
+    /// after them. (Automerge's own `save_incremental` would encode a whole freshly loaded
+    /// document once, only to find its place.)
+    saved_heads: HashMap<String, Vec<automerge::ChangeHash>>,
 }
 
 impl Store {
@@ -293,7 +298,7 @@ impl Store {
             chunks: HashMap::new(),
             to_compact: Default::default(),
             live_sync: HashMap::new(),
-            stored_heads: HashMap::new(),
+            saved_heads: HashMap::new(),
         })
     }
 
@@ -371,8 +376,7 @@ impl Store {
                     .map_err(|e| StoreError::Corrupt(format!("{doc_id}: {e}")))?
             };
             doc.set_actor(ActorId::from(self.device.as_str().as_bytes()));
-            // Start the incremental save after what is already stored.
-            let _ = doc.save_incremental();
+            self.saved_heads.insert(doc_id.to_string(), doc.get_heads());
             self.docs.insert(doc_id.to_string(), doc);
             self.chunks.insert(doc_id.to_string(), n);
         }
@@ -388,51 +392,72 @@ impl Store {
         now: DateTime<Utc>,
         entries: &[(String, String)],
     ) -> Result<()> {
-        let result = self.write_inner(doc_id, now, entries);
+        self.write_changes(&[(doc_id, now, entries)])
+    }
+
+    /// Makes each `(document, time, entries)` its own document change, in order, and stores
+    /// them all with their projections in one SQLite transaction. If anything fails, nothing
+    /// is written and the in-memory copies of the documents touched are dropped, so that they
+    /// are reloaded from disk as they were.
+    fn write_changes(&mut self, changes: &[Change<'_>]) -> Result<()> {
+        let result = self.write_changes_inner(changes);
         if result.is_err() {
-            self.docs.remove(doc_id);
-            self.chunks.remove(doc_id);
+            for (doc_id, _, _) in changes {
+                self.docs.remove(*doc_id);
+                self.chunks.remove(*doc_id);
+                self.saved_heads.remove(*doc_id);
+            }
         }
         result
     }
 
-    fn write_inner(
-        &mut self,
-        doc_id: &str,
-        now: DateTime<Utc>,
-        entries: &[(String, String)],
-    ) -> Result<()> {
-        let doc = self.doc(doc_id)?;
-        for (k, v) in entries {
-            doc.put(ROOT, k.as_str(), v.as_str())?;
+    fn write_changes_inner(&mut self, changes: &[Change<'_>]) -> Result<()> {
+        let mut chunks = Vec::with_capacity(changes.len());
+        for (doc_id, now, entries) in changes {
+            let doc = self.doc(doc_id)?;
+            for (k, v) in entries.iter() {
+                doc.put(ROOT, k.as_str(), v.as_str())?;
+            }
+            doc.commit_with(
+                automerge::transaction::CommitOptions::default().with_time(now.timestamp()),
+            );
+            let heads = doc.get_heads();
+            let saved = self
+                .saved_heads
+                .insert(doc_id.to_string(), heads)
+                .unwrap_or_default();
+            let doc = self.docs.get_mut(*doc_id).expect("loaded above");
+            chunks.push(doc.save_after(&saved));
         }
-        doc.commit_with(
-            automerge::transaction::CommitOptions::default().with_time(now.timestamp()),
-        );
-        let chunk = doc.save_incremental();
         let tx = self.conn.transaction()?;
-        tx.execute(
-            "INSERT INTO doc_chunks (doc_id, bytes) VALUES (?1, ?2)",
-            params![doc_id, chunk],
-        )?;
-        // Written here: to be sent at the next sync.
-        tx.execute(
-            "INSERT INTO local_dirty (doc_id, changes, last_seq) VALUES (?1, 1, ?2)
-             ON CONFLICT (doc_id) DO UPDATE SET changes = changes + 1, last_seq = excluded.last_seq",
-            params![doc_id, tx.last_insert_rowid()],
-        )?;
-        for (k, v) in entries {
-            project_entry(&tx, doc_id, k, v)?;
+        for ((doc_id, _, entries), chunk) in changes.iter().zip(&chunks) {
+            tx.execute(
+                "INSERT INTO doc_chunks (doc_id, bytes) VALUES (?1, ?2)",
+                params![doc_id, chunk],
+            )?;
+            // Written here: to be sent at the next sync.
+            tx.execute(
+                "INSERT INTO local_dirty (doc_id, changes, last_seq) VALUES (?1, 1, ?2)
+                 ON CONFLICT (doc_id) DO UPDATE SET changes = changes + 1, last_seq = excluded.last_seq",
+                params![doc_id, tx.last_insert_rowid()],
+            )?;
+            for (k, v) in entries.iter() {
+                project_entry(&tx, doc_id, k, v)?;
+            }
         }
-        if doc_id.starts_with("resident:") {
-            let doc = self.docs.get(doc_id).expect("loaded above");
-            project_resident(&tx, doc)?;
+        for (doc_id, _, _) in changes {
+            if doc_id.starts_with("resident:") {
+                let doc = self.docs.get(*doc_id).expect("loaded above");
+                project_resident(&tx, doc)?;
+            }
         }
         tx.commit()?;
-        let n = self.chunks.entry(doc_id.to_string()).or_insert(0);
-        *n += 1;
-        if *n > COMPACT_AFTER_CHUNKS {
-            self.to_compact.insert(doc_id.to_string());
+        for (doc_id, _, _) in changes {
+            let n = self.chunks.entry(doc_id.to_string()).or_insert(0);
+            *n += 1;
+            if *n > COMPACT_AFTER_CHUNKS {
+                self.to_compact.insert(doc_id.to_string());
+            }
         }
         Ok(())
     }
@@ -468,7 +493,8 @@ impl Store {
     pub fn compact(&mut self, doc_id: &str) -> Result<()> {
         let doc = self.doc(doc_id)?;
         let full = doc.save();
-        let _ = doc.save_incremental();
+        let heads = doc.get_heads();
+        self.saved_heads.insert(doc_id.to_string(), heads);
         let tx = self.conn.transaction()?;
         tx.execute("DELETE FROM doc_chunks WHERE doc_id = ?1", [doc_id])?;
         tx.execute(
@@ -500,6 +526,7 @@ impl Store {
         let ids = self.document_ids()?;
         self.docs.clear();
         self.chunks.clear();
+        self.saved_heads.clear();
         for id in &ids {
             self.doc(id)?;
         }
@@ -680,21 +707,41 @@ impl Store {
         now: DateTime<Utc>,
         items: &[Item],
     ) -> Result<()> {
-        let mut entries = Vec::with_capacity(items.len());
+        self.append_each(resident, &[(now, items.to_vec())])
+    }
+
+    /// Appends several events' records for one resident, each event its own document change
+    /// (as the app makes one change per dose), all in one durable transaction: how history is
+    /// imported (the demo home, records brought over from another system). A record id that
+    /// already exists, here or earlier in `events`, is refused and nothing is written (S9).
+    pub fn append_each(
+        &mut self,
+        resident: &ResidentId,
+        events: &[(DateTime<Utc>, Vec<Item>)],
+    ) -> Result<()> {
+        let mut changes = Vec::with_capacity(events.len());
+        let mut seen = std::collections::HashSet::new();
         {
             let mut stmt = self
                 .conn
                 .prepare_cached("SELECT 1 FROM p_records WHERE id = ?1")?;
-            for it in items {
-                if stmt.exists([it.id()])? {
-                    return Err(StoreError::Duplicate(it.id().to_string()));
+            for (now, items) in events {
+                let mut entries = Vec::with_capacity(items.len());
+                for it in items {
+                    if !seen.insert(it.id().to_string()) || stmt.exists([it.id()])? {
+                        return Err(StoreError::Duplicate(it.id().to_string()));
+                    }
+                    entries.push((format!("{}/{}", it.kind(), it.id()), it.json()?));
                 }
-                entries.push((format!("{}/{}", it.kind(), it.id()), it.json()?));
+                let cycle = cycle_of(now.with_timezone(&HOME_TZ).date_naive());
+                changes.push((format!("cycle:{resident}:{cycle}"), *now, entries));
             }
         }
-        let cycle = cycle_of(now.with_timezone(&HOME_TZ).date_naive());
-        let doc_id = format!("cycle:{resident}:{cycle}");
-        self.write(&doc_id, now, &entries)
+        let changes: Vec<Change<'_>> = changes
+            .iter()
+            .map(|(d, t, e)| (d.as_str(), *t, e.as_slice()))
+            .collect();
+        self.write_changes(&changes)
     }
 
     /// Records of one resident since `since`, by the time they happened.

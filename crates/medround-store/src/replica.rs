@@ -141,10 +141,7 @@ impl Replica for StorePeer<'_> {
 
     fn checkout(&mut self, doc_id: &str) -> Result<(AutoCommit, sync::State), SyncError> {
         self.store.doc(doc_id).map_err(storage)?;
-        let mut doc = self.store.docs.remove(doc_id).expect("loaded above");
-        self.store
-            .stored_heads
-            .insert(doc_id.to_string(), doc.get_heads());
+        let doc = self.store.docs.remove(doc_id).expect("loaded above");
         let state = match self
             .store
             .live_sync
@@ -185,13 +182,13 @@ impl Replica for StorePeer<'_> {
         // Only what arrived is checked and projected: the cost follows the changes, not the
         // size of the document. Every value of a touched key is checked, conflicts included.
         let mut keys = Default::default();
+        let since = self
+            .store
+            .saved_heads
+            .get(doc_id)
+            .cloned()
+            .unwrap_or_default();
         if changed {
-            let since = self
-                .store
-                .stored_heads
-                .get(doc_id)
-                .cloned()
-                .unwrap_or_default();
             keys = crate::check::changed_keys(doc_id, &mut doc, &since).map_err(refused)?;
             for k in &keys {
                 crate::check::check_key(doc_id, &doc, k).map_err(refused)?;
@@ -199,7 +196,7 @@ impl Replica for StorePeer<'_> {
         }
         let tx = self.store.conn.transaction().map_err(storage)?;
         if changed {
-            let chunk = doc.save_incremental();
+            let chunk = doc.save_after(&since);
             tx.execute(
                 "INSERT INTO doc_chunks (doc_id, bytes) VALUES (?1, ?2)",
                 params![doc_id, chunk],
@@ -225,7 +222,7 @@ impl Replica for StorePeer<'_> {
             *self.store.chunks.entry(doc_id.to_string()).or_insert(0) += 1;
         }
         self.store
-            .stored_heads
+            .saved_heads
             .insert(doc_id.to_string(), doc.get_heads());
         self.store.docs.insert(doc_id.to_string(), doc);
         self.store

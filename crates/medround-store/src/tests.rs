@@ -642,3 +642,98 @@ fn a_period_holds_its_own_records_and_later_corrections_only() {
         cycle_of(NaiveDate::from_ymd_opt(2026, 11, 29).unwrap())
     );
 }
+
+#[test]
+fn s09_imported_history_is_one_change_per_event_and_all_or_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut s, _) = open(&dir);
+    fill(&mut s);
+    let r1 = ResidentId::new("r1");
+    let event = |id: &str, at: &str| {
+        (
+            at.parse::<DateTime<Utc>>().unwrap(),
+            vec![Item::Administration(admin(id, "r1", at))],
+        )
+    };
+    let cycle = format!("cycle:r1:{}", cycle_of(now().date_naive()));
+    let changes = |s: &mut Store| s.doc(&cycle.clone()).unwrap().get_changes(&[]).len();
+    let before = changes(&mut s);
+    s.append_each(
+        &r1,
+        &[
+            event("h1", "2026-11-20T12:00:00Z"),
+            event("h2", "2026-11-20T17:00:00Z"),
+        ],
+    )
+    .unwrap();
+    assert_eq!(changes(&mut s), before + 2, "one change per event");
+    // A repeated id, stored already or earlier in the same import, writes nothing at all.
+    for repeat in ["a0", "h3"] {
+        let err = s
+            .append_each(
+                &r1,
+                &[
+                    event("h3", "2026-11-20T20:00:00Z"),
+                    event(repeat, "2026-11-20T21:00:00Z"),
+                ],
+            )
+            .unwrap_err();
+        assert!(matches!(err, StoreError::Duplicate(_)), "{err}");
+    }
+    let ids: Vec<String> = s
+        .administrations_for(&r1, None)
+        .unwrap()
+        .iter()
+        .map(|a| a.id.to_string())
+        .collect();
+    assert_eq!(ids.len(), 5, "{ids:?}");
+    assert!(!ids.contains(&"h3".to_string()));
+    assert_eq!(changes(&mut s), before + 2);
+}
+
+#[test]
+fn a_reloaded_document_stores_only_its_new_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut s, key) = open(&dir);
+    fill(&mut s);
+    drop(s);
+    let mut s = Store::open(&dir.path().join("medround.db"), &key).unwrap();
+    let cycle = format!("cycle:r1:{}", cycle_of(now().date_naive()));
+    let stored = s.document_bytes(&cycle).unwrap();
+    s.append(
+        &ResidentId::new("r1"),
+        now(),
+        &[Item::Administration(admin(
+            "a9",
+            "r1",
+            "2026-11-20T12:00:00Z",
+        ))],
+    )
+    .unwrap();
+    let (last, all): (Vec<u8>, Vec<Vec<u8>>) = {
+        let mut stmt = s
+            .conn
+            .prepare("SELECT bytes FROM doc_chunks WHERE doc_id = ?1 ORDER BY seq")
+            .unwrap();
+        let all: Vec<Vec<u8>> = stmt
+            .query_map([&cycle], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        (all.last().unwrap().clone(), all)
+    };
+    let mut joined = AutoCommit::load(&all.concat()).unwrap();
+    assert_eq!(
+        joined.get_changes(&[]).len(),
+        4,
+        "three old changes and the new one"
+    );
+    // The new chunk holds the one change, not the document again: on its own it waits for
+    // exactly what was stored before it.
+    let mut only = AutoCommit::new();
+    only.load_incremental(&last).unwrap();
+    assert_eq!(
+        only.get_missing_deps(&[]),
+        AutoCommit::load(&stored).unwrap().get_heads()
+    );
+}
