@@ -353,6 +353,59 @@ fn central_corrupt_or_hostile_messages_are_refused_and_change_nothing(backend: &
         link.exchange("wrong", b"x").unwrap_err().code,
         ErrorCode::NotEnrolled
     );
+    // Bodies are gzipped: a damaged one, one that would inflate to gigabytes, and an encoding
+    // the central record does not read are refused with a code; a plain body is still read,
+    // and answered plainly to a client that did not ask for gzip.
+    let post = |encoding: Option<&str>, body: &[u8]| {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
+        let mut req = agent
+            .post(format!("{}{}", server.url(), medround_sync::api::SYNC_PATH))
+            .header("Authorization", format!("Bearer {}", e.credential));
+        if let Some(enc) = encoding {
+            req = req.header("Content-Encoding", enc);
+        }
+        let mut resp = req.send(body).unwrap();
+        let gzipped = resp.headers().contains_key("content-encoding");
+        (
+            resp.status().as_u16(),
+            gzipped,
+            resp.body_mut().read_to_vec().unwrap(),
+        )
+    };
+    let hello = Envelope {
+        kind: Kind::Request,
+        cursor: 0,
+        flag: false,
+        start: true,
+        docs: vec![],
+    }
+    .encode();
+    let packed = medround_sync::api::gzip(&hello);
+    let bomb = medround_sync::api::gzip(&vec![0u8; 80 << 20]);
+    for (encoding, body) in [
+        (Some("gzip"), packed[..packed.len() - 6].to_vec()),
+        (Some("gzip"), b"not gzip".to_vec()),
+        (Some("gzip"), bomb),
+        (Some("br"), hello.clone()),
+    ] {
+        let (status, _, body) = post(encoding, &body);
+        assert_eq!(status, 400, "{}", String::from_utf8_lossy(&body));
+        let err: medround_sync::api::ApiError = serde_json::from_slice(&body).unwrap();
+        assert_eq!(
+            err.code,
+            medround_sync::api::ApiCode::Malformed,
+            "{}",
+            err.message
+        );
+    }
+    for (encoding, body) in [(None, hello.clone()), (Some("gzip"), packed)] {
+        let (status, gzipped, reply) = post(encoding, &body);
+        assert_eq!((status, gzipped), (200, false));
+        assert_eq!(Envelope::decode(&reply).unwrap().kind, Kind::Reply);
+    }
     // The stored documents are untouched: a new tablet gets exactly Larch House.
     let mut c = Tablet::empty(monday_morning());
     enrol(&mut c, &server, &server.url(), "larch", "Spare");

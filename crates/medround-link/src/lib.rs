@@ -7,7 +7,9 @@
 
 use medround_bedside::{Bedside, SyncRun, SyncSummary};
 use medround_ipc::{ErrorCode, IpcError};
-use medround_sync::api::{ApiCode, ApiError, EnrolRequest, Enrolment, ENROL_PATH, SYNC_PATH};
+use medround_sync::api::{
+    gunzip, gzip, ApiCode, ApiError, EnrolRequest, Enrolment, ENROL_PATH, GZIP, SYNC_PATH,
+};
 use std::io::Read;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -125,16 +127,30 @@ impl Link {
         &self.base
     }
 
-    fn read(mut resp: ureq::http::Response<ureq::Body>) -> Result<Vec<u8>, IpcError> {
+    /// The body of an answer, uncompressed, and how many bytes it took on the wire.
+    fn read(mut resp: ureq::http::Response<ureq::Body>) -> Result<(Vec<u8>, u64), IpcError> {
         let status = resp.status();
+        let gzipped = resp
+            .headers()
+            .get("content-encoding")
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(GZIP.as_bytes()));
         let mut body = Vec::new();
         resp.body_mut()
             .as_reader()
             .take(MAX_REPLY)
             .read_to_end(&mut body)
             .map_err(offline)?;
+        let wire = body.len() as u64;
+        if gzipped {
+            body = gunzip(&body, MAX_REPLY).map_err(|e| {
+                IpcError::new(
+                    ErrorCode::SyncRefused,
+                    format!("The central record's answer was refused ({e}); nothing was changed."),
+                )
+            })?;
+        }
         if status.is_success() {
-            return Ok(body);
+            return Ok((body, wire));
         }
         match serde_json::from_slice::<ApiError>(&body) {
             Ok(e) => Err(from_api(e)),
@@ -155,21 +171,42 @@ impl Link {
             .content_type("application/json")
             .send(&body[..])
             .map_err(offline)?;
-        serde_json::from_slice(&Self::read(resp)?)
+        serde_json::from_slice(&Self::read(resp)?.0)
             .map_err(|e| offline(format!("its answer was not understood: {e}")))
     }
 
     /// One sync round trip.
     pub fn exchange(&self, credential: &str, request: &[u8]) -> Result<Vec<u8>, IpcError> {
+        self.exchange_counted(credential, request).map(|w| w.reply)
+    }
+
+    /// One sync round trip, with the bytes it took on the wire (both ways gzipped).
+    pub fn exchange_counted(&self, credential: &str, request: &[u8]) -> Result<Wire, IpcError> {
+        let body = gzip(request);
         let resp = self
             .agent
             .post(format!("{}{SYNC_PATH}", self.base))
             .header("Authorization", format!("Bearer {credential}"))
+            .header("Content-Encoding", GZIP)
+            .header("Accept-Encoding", GZIP)
             .content_type("application/octet-stream")
-            .send(request)
+            .send(&body[..])
             .map_err(offline)?;
-        Self::read(resp)
+        let (reply, received) = Self::read(resp)?;
+        Ok(Wire {
+            reply,
+            sent: body.len() as u64,
+            received,
+        })
     }
+}
+
+/// A reply, and what the round trip took on the wire.
+#[derive(Debug)]
+pub struct Wire {
+    pub reply: Vec<u8>,
+    pub sent: u64,
+    pub received: u64,
 }
 
 /// How a sync reaches the bedside: the shell shares it behind a mutex with the screens (and
@@ -224,14 +261,21 @@ fn exchange(
     progress: &mut dyn FnMut(&medround_sync::Progress),
 ) -> Result<SyncSummary, IpcError> {
     let mut run: SyncRun = bedside.with(|b| b.sync_start())?;
+    let (mut sent, mut received) = (0, 0);
     loop {
         let request = bedside.with(|b| b.sync_request(&mut run))?;
         let Some(request) = request else { break };
-        let reply = link.exchange(credential, &request)?;
-        bedside.with(|b| b.sync_reply(&mut run, &reply))?;
+        let wire = link.exchange_counted(credential, &request)?;
+        sent += wire.sent;
+        received += wire.received;
+        bedside.with(|b| b.sync_reply(&mut run, &wire.reply))?;
         progress(run.progress());
     }
-    bedside.with(|b| b.sync_finish(run))
+    let mut summary = bedside.with(|b| b.sync_finish(run))?;
+    // What went over the network, compressed, rather than the envelopes' own size.
+    summary.bytes_sent = sent;
+    summary.bytes_received = received;
+    Ok(summary)
 }
 
 /// Enrols the tablet: spends the code at the central record and keeps the credential.

@@ -8,7 +8,9 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use medround_sync::api::{ApiCode, ApiError, EnrolRequest, ENROL_PATH, HEALTH_PATH, SYNC_PATH};
+use medround_sync::api::{
+    gunzip, gzip, ApiCode, ApiError, EnrolRequest, ENROL_PATH, GZIP, HEALTH_PATH, SYNC_PATH,
+};
 use serde::Deserialize;
 use std::sync::Arc;
 
@@ -91,12 +93,51 @@ async fn enrol(
 
 async fn sync(State(c): State<Arc<Central>>, headers: HeaderMap, body: Bytes) -> Reply<Response> {
     let token = bearer(&headers);
+    let encoding = headers
+        .get(header::CONTENT_ENCODING)
+        .map(|v| v.to_str().unwrap_or("?").trim().to_ascii_lowercase());
+    let gzip_reply = headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|e| {
+            e.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .eq_ignore_ascii_case(GZIP)
+        });
     let reply = blocking(move || {
         let device = c.authenticate(token.as_deref())?;
-        c.sync(&device, &body)
+        let request = match encoding.as_deref() {
+            None | Some("identity") => body.to_vec(),
+            Some(GZIP) => gunzip(&body, MAX_BODY as u64).map_err(|e| {
+                api_error(ApiCode::Malformed, format!("The sync message was refused: {e}."))
+            })?,
+            Some(other) => {
+                return Err(api_error(
+                    ApiCode::Malformed,
+                    format!("The sync message is encoded as {other}, which the central record does not read."),
+                ))
+            }
+        };
+        let reply = c.sync(&device, &request)?;
+        Ok(if gzip_reply { (gzip(&reply), true) } else { (reply, false) })
     })
     .await?;
-    Ok(([(header::CONTENT_TYPE, "application/octet-stream")], reply).into_response())
+    let mut resp = (
+        [(header::CONTENT_TYPE, "application/octet-stream")],
+        reply.0,
+    )
+        .into_response();
+    if reply.1 {
+        resp.headers_mut().insert(
+            header::CONTENT_ENCODING,
+            header::HeaderValue::from_static(GZIP),
+        );
+    }
+    Ok(resp)
 }
 
 fn admin(c: &Central, headers: &HeaderMap) -> Result<(), ApiError> {
