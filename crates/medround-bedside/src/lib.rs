@@ -306,15 +306,27 @@ impl Bedside {
         Ok(views::scan(&r, &orders, scan))
     }
 
-    fn context_parts(&self, id: &ResidentId) -> Result<ContextParts, IpcError> {
+    /// What the rules read about a resident. `attempt` names the dose being assessed: its
+    /// order's older slots (S8, S11) and a patch's last removals (S13) are read for that order
+    /// only, since no rule looks at another order's slots.
+    fn context_parts(
+        &self,
+        id: &ResidentId,
+        attempt: Option<&DoseAttempt>,
+    ) -> Result<ContextParts, IpcError> {
         let now = self.clock.now();
         let orders = self.store.orders_for(id).map_err(storage)?;
-        let order_ids: Vec<OrderId> = orders.iter().map(|o| o.id.clone()).collect();
+        let this_order: Vec<&Order> = attempt
+            .and_then(|a| a.subject.order())
+            .and_then(|o| orders.iter().find(|x| &x.id == o))
+            .into_iter()
+            .collect();
         // Whole records only where a rule reads more than the outcome (a patch's site, S13);
-        // every order's older slots as facts. Decoding each order's last records whole made a
+        // the order's older slots as facts. Decoding each order's last records whole made a
         // dose on day 365 cost a third more than on day 1.
         let site_orders: Vec<OrderId> = orders
             .iter()
+            .filter(|o| attempt.is_none() || this_order.iter().any(|t| t.id == o.id))
             .filter(|o| o.application.needs_site())
             .map(|o| o.id.clone())
             .collect();
@@ -328,12 +340,13 @@ impl Bedside {
                 PER_ORDER_RECORDS,
             )
             .map_err(storage)?;
+        let slot_orders: Vec<OrderId> = this_order.iter().map(|o| o.id.clone()).collect();
         let slot_history = self
             .store
-            .slot_facts(&order_ids, PER_ORDER_RECORDS)
+            .slot_facts(&slot_orders, PER_ORDER_RECORDS)
             .map_err(storage)?;
         let mut removals = Vec::new();
-        for o in orders.iter().filter(|o| o.application.needs_site()) {
+        for o in this_order.iter().filter(|o| o.application.needs_site()) {
             for it in self
                 .store
                 .latest_for_order(&o.id, "patch_removal", PER_ORDER_RECORDS)
@@ -367,7 +380,7 @@ impl Bedside {
     ) -> Result<Assessment, IpcError> {
         let author = self.who()?;
         let id = ResidentId::new(resident);
-        let parts = self.context_parts(&id)?;
+        let parts = self.context_parts(&id, Some(attempt))?;
         let cd_balance = self.cd_balance_for(&parts, attempt)?;
         let ctx = parts.ctx(self.clock.now(), &author, None, cd_balance);
         let mut a = rules::assess(&ctx, attempt);
@@ -403,7 +416,7 @@ impl Bedside {
         let author = self.who()?;
         let now = self.clock.now();
         let id = ResidentId::new(resident);
-        let parts = self.context_parts(&id)?;
+        let parts = self.context_parts(&id, Some(attempt))?;
         let witness_staff = match witness {
             Some(w) => Some(self.check_witness(w, &author)?),
             None => None,
@@ -603,7 +616,7 @@ impl Bedside {
         let author = self.who()?;
         let now = self.clock.now();
         let id = ResidentId::new(resident);
-        let mut parts = self.context_parts(&id)?;
+        let mut parts = self.context_parts(&id, None)?;
         // The rules see recent history only; a correction of something older needs that record
         // and everything after it (which would include an earlier correction of it).
         if !parts.history.iter().any(|r| r.id.as_str() == record) {
@@ -712,7 +725,7 @@ impl Bedside {
         let author = self.who()?;
         let now = self.clock.now();
         let id = ResidentId::new(resident);
-        let parts = self.context_parts(&id)?;
+        let parts = self.context_parts(&id, None)?;
         if !parts.history.iter().any(|r| {
             r.id.as_str() == administration
                 && matches!(r.subject, Subject::Prn { .. } | Subject::Homely { .. })

@@ -201,6 +201,13 @@ pub struct Unit {
     pub name: String,
 }
 
+/// A resident's homely-remedy records since a time (S17), from the partial index
+/// `p_records_homely`, which holds exactly these rows: the doses of prescribed orders never
+/// write to it. Named, because without statistics SQLite would rather take the resident's
+/// every record of the fortnight from `p_records_resident` and drop all but the remedies.
+const HOMELY_SQL: &str = "SELECT id, json FROM p_records INDEXED BY p_records_homely
+     WHERE resident = ?1 AND kind = 'administration' AND order_id IS NULL AND at >= ?2";
+
 /// One document change to write: the document, when, and its `(key, JSON)` entries.
 type Change<'a> = (&'a str, DateTime<Utc>, &'a [(String, String)]);
 
@@ -805,11 +812,7 @@ impl Store {
              WHERE resident = ?1 AND kind = 'administration' AND at >= ?2",
             &[&resident.as_str(), &ts(recent)],
         )?;
-        collect(
-            "SELECT id, json FROM p_records
-             WHERE resident = ?1 AND kind = 'administration' AND order_id IS NULL AND at >= ?2",
-            &[&resident.as_str(), &ts(homely)],
-        )?;
+        collect(HOMELY_SQL, &[&resident.as_str(), &ts(homely)])?;
         for o in orders {
             collect(
                 "SELECT id, json FROM p_records

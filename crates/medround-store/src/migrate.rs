@@ -31,6 +31,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0005_review",
         include_str!("../../../migrations/0005_review.sql"),
     ),
+    (
+        6,
+        "0006_homely_index",
+        include_str!("../../../migrations/0006_homely_index.sql"),
+    ),
 ];
 
 /// The schema version this build of the app writes.

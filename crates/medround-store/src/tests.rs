@@ -199,11 +199,11 @@ fn migrations_apply_in_order_and_give_the_expected_schema() {
         [
             "index doc_chunks_doc",
             "index p_orders_resident",
+            "index p_records_homely",
             "index p_records_kind",
             "index p_records_order",
             "index p_records_refers",
             "index p_records_resident",
-            "index p_records_resident_order",
             "table doc_chunks",
             "table local_dirty",
             "table local_meta",
@@ -218,6 +218,19 @@ fn migrations_apply_in_order_and_give_the_expected_schema() {
             "table p_residents",
             "table p_staff",
         ]
+    );
+    // The homely-remedy question (S17) is answered from its partial index.
+    let plan: Vec<String> = s
+        .conn
+        .prepare(&format!("EXPLAIN QUERY PLAN {HOMELY_SQL}"))
+        .unwrap()
+        .query_map(["r1", "2026-11-01"], |r| r.get::<_, String>(3))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect();
+    assert!(
+        plan.iter().any(|p| p.contains("p_records_homely")),
+        "{plan:?}"
     );
     // Numbered files, strictly increasing, one per version.
     for (i, (v, name, _)) in migrate::MIGRATIONS.iter().enumerate() {
