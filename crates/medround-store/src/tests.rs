@@ -750,3 +750,49 @@ fn a_reloaded_document_stores_only_its_new_change() {
         AutoCommit::load(&stored).unwrap().get_heads()
     );
 }
+
+#[test]
+fn s17_homely_remedies_of_the_fortnight_come_from_their_own_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut s, _) = open(&dir);
+    fill(&mut s);
+    let r1 = ResidentId::new("r1");
+    let mut remedy = admin("hr1", "r1", "2026-11-10T10:00:00Z");
+    remedy.subject = Subject::Homely {
+        remedy: medround_domain::ids::RemedyId::new("senna"),
+    };
+    let old_remedy = {
+        let mut a = admin("hr0", "r1", "2026-10-01T10:00:00Z");
+        a.subject = remedy.subject.clone();
+        a
+    };
+    let prescribed = admin("p1", "r1", "2026-11-10T08:00:00Z");
+    for a in [remedy, old_remedy, prescribed] {
+        s.append(&r1, a.occurred_at, &[Item::Administration(a)]).unwrap();
+    }
+    let got: Vec<String> = s
+        .administrations_for_rules(
+            &r1,
+            &[],
+            "2026-11-19T08:00:00Z".parse().unwrap(),
+            "2026-11-06T08:00:00Z".parse().unwrap(),
+            12,
+        )
+        .unwrap()
+        .iter()
+        .map(|a| a.id.to_string())
+        .collect();
+    // The fortnight's remedy and the last day's doses; not the older remedy, nor a prescribed
+    // dose of ten days ago.
+    assert_eq!(got, ["hr1", "a1", "a2"]);
+    let in_index: i64 = s
+        .conn
+        .query_row(
+            "SELECT count(*) FROM p_records INDEXED BY p_records_homely
+             WHERE kind = 'administration' AND order_id IS NULL",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(in_index, 2, "only the remedies enter the partial index");
+}
