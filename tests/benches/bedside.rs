@@ -30,27 +30,47 @@ fn stats(mut ms: Vec<f64>) -> Stats {
     }
 }
 
-fn bare_insert(n: usize) -> Stats {
-    let dir = tempfile::tempdir().unwrap();
-    let conn = rusqlite::Connection::open(dir.path().join("bare.db")).unwrap();
-    conn.pragma_update(None, "key", format!("x'{}'", Key::generate().to_hex()))
-        .unwrap();
-    conn.pragma_update(None, "journal_mode", "WAL").unwrap();
-    conn.pragma_update(None, "synchronous", "FULL").unwrap();
-    conn.execute_batch("CREATE TABLE t (id TEXT PRIMARY KEY, json TEXT NOT NULL)")
-        .unwrap();
-    let payload = "x".repeat(900); // about the size of one administration record as JSON
-    let mut ms = Vec::with_capacity(n);
-    for i in 0..n {
-        let t = Instant::now();
-        conn.execute(
-            "INSERT INTO t (id, json) VALUES (?1, ?2)",
-            rusqlite::params![format!("id-{i}"), payload],
-        )
-        .unwrap();
-        ms.push(t.elapsed().as_secs_f64() * 1000.0);
+/// A bare durable insert into an SQLCipher database with the same settings as the store's.
+struct Bare {
+    _dir: tempfile::TempDir,
+    conn: rusqlite::Connection,
+    payload: String,
+    done: usize,
+}
+
+impl Bare {
+    fn open() -> Bare {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = rusqlite::Connection::open(dir.path().join("bare.db")).unwrap();
+        conn.pragma_update(None, "key", format!("x'{}'", Key::generate().to_hex()))
+            .unwrap();
+        conn.pragma_update(None, "journal_mode", "WAL").unwrap();
+        conn.pragma_update(None, "synchronous", "FULL").unwrap();
+        conn.execute_batch("CREATE TABLE t (id TEXT PRIMARY KEY, json TEXT NOT NULL)")
+            .unwrap();
+        Bare {
+            _dir: dir,
+            conn,
+            payload: "x".repeat(900), // about the size of one administration record as JSON
+            done: 0,
+        }
     }
-    stats(ms)
+
+    fn insert(&mut self, n: usize) -> Vec<f64> {
+        let mut ms = Vec::with_capacity(n);
+        for _ in 0..n {
+            let t = Instant::now();
+            self.conn
+                .execute(
+                    "INSERT INTO t (id, json) VALUES (?1, ?2)",
+                    rusqlite::params![format!("id-{}", self.done), self.payload],
+                )
+                .unwrap();
+            ms.push(t.elapsed().as_secs_f64() * 1000.0);
+            self.done += 1;
+        }
+        ms
+    }
 }
 
 fn home(days: i64, now: DateTime<Utc>) -> (tempfile::TempDir, Bedside, FakeClock) {
@@ -84,9 +104,9 @@ fn home(days: i64, now: DateTime<Utc>) -> (tempfile::TempDir, Bedside, FakeClock
     (dir, b, clock)
 }
 
-/// Records `n` doses as the round would and returns the figures.
-fn record_doses(b: &mut Bedside, clock: &FakeClock, from: DateTime<Utc>, n: usize) -> Stats {
-    stats(medround_tests::record_round(b, clock, from, n))
+/// Records `n` doses as the round would, from `from` on, and returns their times.
+fn record_doses(b: &mut Bedside, clock: &FakeClock, from: DateTime<Utc>, n: usize) -> Vec<f64> {
+    medround_tests::record_round(b, clock, from, n)
 }
 
 fn main() {
@@ -94,21 +114,32 @@ fn main() {
     let now: DateTime<Utc> = "2026-11-23T05:00:00Z".parse().unwrap();
     println!("Medround bedside benchmarks ({n} records each; times in ms)");
 
-    let bare = bare_insert(n);
+    // The bare insert, day 1 and day 365 are measured in turns, a hundred at a time, so that
+    // the machine's drift (this one varies by a fifth from minute to minute) falls on all
+    // three alike and the ratios compare like with like.
+    let mut bare_db = Bare::open();
+    let (_d1, mut day1, c1) = home(1, now);
+    let (_d365, mut day365, c365) = home(365, now);
+    let (mut bare_ms, mut r1_ms, mut r365_ms) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut from1, mut from365) = (now, now);
+    for _ in 0..n / 100 {
+        bare_ms.extend(bare_db.insert(100));
+        r1_ms.extend(record_doses(&mut day1, &c1, from1, 100));
+        from1 = day1.now() + chrono::Duration::seconds(1);
+        r365_ms.extend(record_doses(&mut day365, &c365, from365, 100));
+        from365 = day365.now() + chrono::Duration::seconds(1);
+    }
+    let (bare, r1, r365) = (stats(bare_ms), stats(r1_ms), stats(r365_ms));
+    drop(day1);
     println!(
         "bare durable SQLCipher insert      median {:6.3}  p99 {:6.3}  mean {:6.3}",
         bare.median, bare.p99, bare.mean
     );
-
-    let (_d1, mut day1, c1) = home(1, now);
-    let r1 = record_doses(&mut day1, &c1, now, n);
     println!(
         "record a dose, day 1 of history     median {:6.3}  p99 {:6.3}  mean {:6.3}",
         r1.median, r1.p99, r1.mean
     );
-    drop(day1);
 
-    let (_d365, mut day365, c365) = home(365, now);
     let t = Instant::now();
     let mut round_ms = Vec::new();
     for _ in 0..50 {
@@ -173,7 +204,6 @@ fn main() {
         unit_pages = pdf.pages;
     }
     let (mar, mar_read, unit_mar) = (stats(mar_ms), stats(mar_read_ms), stats(unit_ms));
-    let r365 = record_doses(&mut day365, &c365, now, n);
     println!(
         "record a dose, day 365 of history   median {:6.3}  p99 {:6.3}  mean {:6.3}",
         r365.median, r365.p99, r365.mean

@@ -76,6 +76,33 @@ pub struct Bedside {
     demo: bool,
 }
 
+/// A new record id: the kind's prefix and a UUIDv7, which starts with the time. Ids made later
+/// sort later, so each new record lands on the last page of the records' primary key, already
+/// in memory; random ids sent every insert of a year-old home to a page of its own, read and
+/// decrypted from disk first. The random part keeps two tablets' ids apart.
+fn record_id(prefix: &str, now: DateTime<Utc>) -> RecordId {
+    let ts = uuid::Timestamp::from_unix(
+        uuid::NoContext,
+        now.timestamp().max(0) as u64,
+        now.timestamp_subsec_nanos(),
+    );
+    RecordId::new(format!("{prefix}-{}", uuid::Uuid::new_v7(ts).simple()))
+}
+
+#[cfg(test)]
+#[test]
+fn record_ids_sort_by_time_and_never_repeat() {
+    let t: DateTime<Utc> = "2026-11-23T08:00:00Z".parse().unwrap();
+    let later = record_id("adm", t + Duration::milliseconds(5));
+    let ids: Vec<RecordId> = (0..1000).map(|_| record_id("adm", t)).collect();
+    let mut unique = ids.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), ids.len());
+    assert!(ids.iter().all(|i| i < &later), "{later}");
+    assert!(ids[0].as_str().starts_with("adm-"));
+}
+
 impl Bedside {
     /// Opens the tablet's store: the database in `data_dir`, its key in `key_file` (kept apart).
     pub fn open(
@@ -112,6 +139,10 @@ impl Bedside {
 
     pub fn now(&self) -> DateTime<Utc> {
         self.clock.now()
+    }
+
+    pub(crate) fn new_record_id(&self, prefix: &str) -> RecordId {
+        record_id(prefix, self.clock.now())
     }
 
     pub fn store(&self) -> &Store {
@@ -431,7 +462,7 @@ impl Bedside {
             }),
             cd_balance,
         );
-        let record_id = RecordId::new(format!("adm-{}", uuid::Uuid::new_v4().simple()));
+        let record_id = self.new_record_id("adm");
         let rec = rules::record(
             &ctx,
             attempt,
@@ -485,7 +516,6 @@ impl Bedside {
     ) -> Vec<Item> {
         let mut items = Vec::new();
         let device = self.store.device().clone();
-        let short = || uuid::Uuid::new_v4().simple().to_string();
         if let (Some(o), true) = (
             order,
             rec.outcome.is_taken() || rec.outcome == OutcomeCode::Destroyed,
@@ -493,7 +523,7 @@ impl Bedside {
             let q = rec.quantity.unwrap_or(o.dose.max());
             // S14: each dose given (or destroyed) takes from stock.
             items.push(Item::StockMovement(StockMovement {
-                id: RecordId::new(format!("stk-{}", short())),
+                id: self.new_record_id("stk"),
                 order: o.id.clone(),
                 delta: -q,
                 reason: if rec.outcome == OutcomeCode::Destroyed {
@@ -516,7 +546,7 @@ impl Bedside {
                     }
                 };
                 items.push(Item::CdEntry(CdEntry {
-                    id: RecordId::new(format!("cd-{}", short())),
+                    id: self.new_record_id("cd"),
                     resident: rec.resident.clone(),
                     order: o.id.clone(),
                     drug: o.medicine.label(),
@@ -531,7 +561,7 @@ impl Bedside {
         }
         let mut incident = |kind: IncidentKind, message: String| {
             items.push(Item::Incident(Incident {
-                id: RecordId::new(format!("inc-{}", short())),
+                id: self.new_record_id("inc"),
                 resident: rec.resident.clone(),
                 kind,
                 records: vec![rec.id.clone()],
@@ -635,7 +665,7 @@ impl Bedside {
             reason,
             &author,
             now,
-            RecordId::new(format!("adm-{}", uuid::Uuid::new_v4().simple())),
+            self.new_record_id("adm"),
             self.store.device().clone(),
         )
         .map_err(|f| IpcError {
@@ -648,7 +678,7 @@ impl Bedside {
         if let Some(orig) = parts.history.iter().find(|r| r.id.as_str() == record) {
             if let (Some(order), true) = (orig.subject.order(), orig.outcome.is_taken()) {
                 items.push(Item::StockMovement(StockMovement {
-                    id: RecordId::new(format!("stk-{}", uuid::Uuid::new_v4().simple())),
+                    id: self.new_record_id("stk"),
                     order: order.clone(),
                     delta: orig.quantity.unwrap_or(Qty::ZERO),
                     reason: StockReason::CountAdjustment,
@@ -696,7 +726,7 @@ impl Bedside {
             ));
         }
         let rec = PatchRemoval {
-            id: RecordId::new(format!("rm-{}", uuid::Uuid::new_v4().simple())),
+            id: self.new_record_id("rm"),
             resident: id.clone(),
             order: o.id,
             site: site.trim().into(),
@@ -736,7 +766,7 @@ impl Bedside {
             ));
         }
         let rec = PrnFollowUp {
-            id: RecordId::new(format!("fu-{}", uuid::Uuid::new_v4().simple())),
+            id: self.new_record_id("fu"),
             administration: RecordId::new(administration),
             effective,
             note: note.filter(|n| !n.trim().is_empty()),

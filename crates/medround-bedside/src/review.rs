@@ -235,7 +235,7 @@ impl Bedside {
             findings: vec![f],
         })?;
         let ack = IncidentAck {
-            id: RecordId::new(format!("ack-{}", uuid::Uuid::new_v4().simple())),
+            id: self.new_record_id("ack"),
             incident: i.id.clone(),
             resident: i.resident.clone(),
             action: action.trim().to_string(),

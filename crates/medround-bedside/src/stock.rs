@@ -13,15 +13,11 @@ use medround_domain::resident::Resident;
 use medround_domain::schedule::HOME_TZ;
 use medround_domain::staff::Staff;
 use medround_domain::stock::{self, StockAlert, StockMovement, StockReason};
-use medround_domain::{OrderId, RecordId};
+use medround_domain::OrderId;
 use medround_ipc::*;
 use medround_print::CYCLE_DAYS;
 use medround_store::{cycle_start, Item};
 use std::collections::HashMap;
-
-fn new_id(prefix: &str) -> RecordId {
-    RecordId::new(format!("{prefix}-{}", uuid::Uuid::new_v4().simple()))
-}
 
 fn may_handle_stock(s: &Staff) -> Result<(), IpcError> {
     if s.may_administer() && s.role.is_senior() {
@@ -195,7 +191,7 @@ impl Bedside {
             .copied()
             .unwrap_or(Qty::ZERO);
         let mut items = vec![Item::StockMovement(StockMovement {
-            id: new_id("stk"),
+            id: self.new_record_id("stk"),
             order: o.id.clone(),
             delta: quantity,
             reason: StockReason::Received,
@@ -207,7 +203,7 @@ impl Bedside {
             let off = c - (level + quantity);
             if off != Qty::ZERO {
                 items.push(Item::StockMovement(StockMovement {
-                    id: new_id("stk"),
+                    id: self.new_record_id("stk"),
                     order: o.id.clone(),
                     delta: off,
                     reason: StockReason::CountAdjustment,
@@ -232,7 +228,7 @@ impl Bedside {
                 supplier.trim()
             };
             items.push(Item::CdEntry(CdEntry {
-                id: new_id("cd"),
+                id: self.new_record_id("cd"),
                 resident: o.resident.clone(),
                 order: o.id.clone(),
                 drug: o.medicine.label(),
@@ -285,7 +281,7 @@ impl Bedside {
         let now = self.now();
         let balance = self.store().cd_balance(&o.id).map_err(storage)?;
         let entry = CdEntry {
-            id: new_id("cd"),
+            id: self.new_record_id("cd"),
             resident: o.resident.clone(),
             order: o.id.clone(),
             drug: o.medicine.label(),
@@ -300,7 +296,7 @@ impl Bedside {
         let finding = count_discrepancy(balance, counted, &o.unit);
         if let Some(f) = &finding {
             items.push(Item::Incident(Incident {
-                id: new_id("inc"),
+                id: self.new_record_id("inc"),
                 resident: o.resident.clone(),
                 kind: IncidentKind::CdCountDiscrepancy,
                 records: vec![entry.id.clone()],

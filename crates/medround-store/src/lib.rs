@@ -208,6 +208,13 @@ pub struct Unit {
 const HOMELY_SQL: &str = "SELECT id, json FROM p_records INDEXED BY p_records_homely
      WHERE resident = ?1 AND kind = 'administration' AND order_id IS NULL AND at >= ?2";
 
+/// An order's last slots as dose facts, newest first, read from the covering index
+/// `p_records_order` without touching the table (a test checks the plan).
+const SLOT_FACTS_SQL: &str =
+    "SELECT id, resident, order_id, slot_at, outcome, at, recorded_at, late, author, refers_to
+     FROM p_records WHERE order_id = ?1 AND kind = 'administration'
+     ORDER BY at DESC LIMIT ?2";
+
 /// One document change to write: the document, when, and its `(key, JSON)` entries.
 type Change<'a> = (&'a str, DateTime<Utc>, &'a [(String, String)]);
 
@@ -467,6 +474,19 @@ impl Store {
             }
         }
         Ok(())
+    }
+
+    /// The documents held in memory.
+    pub fn loaded_documents(&self) -> std::collections::HashSet<String> {
+        self.docs.keys().cloned().collect()
+    }
+
+    /// Lets go of every document in memory but `keep`; they load again from disk when next
+    /// used. Memory only: nothing stored changes.
+    pub fn unload_documents_except(&mut self, keep: &std::collections::HashSet<String>) {
+        self.docs.retain(|id, _| keep.contains(id));
+        self.chunks.retain(|id, _| keep.contains(id));
+        self.saved_heads.retain(|id, _| keep.contains(id));
     }
 
     /// Loads each resident's current cycle document into memory, so that the first dose of the
@@ -836,13 +856,7 @@ impl Store {
     pub fn slot_facts(&self, orders: &[OrderId], per_order: u32) -> Result<Vec<DoseFact>> {
         let mut out = Vec::new();
         for o in orders {
-            out.extend(self.facts(
-                "SELECT id, resident, order_id, slot_at, outcome, at, recorded_at, late, author,
-                        refers_to
-                 FROM p_records WHERE order_id = ?1 AND kind = 'administration'
-                 ORDER BY at DESC LIMIT ?2",
-                params![o.as_str(), per_order],
-            )?);
+            out.extend(self.facts(SLOT_FACTS_SQL, params![o.as_str(), per_order])?);
         }
         Ok(out)
     }

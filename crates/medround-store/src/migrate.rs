@@ -33,8 +33,8 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
     (
         6,
-        "0006_homely_index",
-        include_str!("../../../migrations/0006_homely_index.sql"),
+        "0006_dose_indexes",
+        include_str!("../../../migrations/0006_dose_indexes.sql"),
     ),
 ];
 

@@ -768,7 +768,8 @@ fn s17_homely_remedies_of_the_fortnight_come_from_their_own_index() {
     };
     let prescribed = admin("p1", "r1", "2026-11-10T08:00:00Z");
     for a in [remedy, old_remedy, prescribed] {
-        s.append(&r1, a.occurred_at, &[Item::Administration(a)]).unwrap();
+        s.append(&r1, a.occurred_at, &[Item::Administration(a)])
+            .unwrap();
     }
     let got: Vec<String> = s
         .administrations_for_rules(
@@ -795,4 +796,23 @@ fn s17_homely_remedies_of_the_fortnight_come_from_their_own_index() {
         )
         .unwrap();
     assert_eq!(in_index, 2, "only the remedies enter the partial index");
+}
+
+#[test]
+fn an_orders_last_slots_are_read_from_the_index_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let (s, _) = open(&dir);
+    let plan: Vec<String> = s
+        .conn
+        .prepare(&format!("EXPLAIN QUERY PLAN {SLOT_FACTS_SQL}"))
+        .unwrap()
+        .query_map(params!["o1", 12], |r| r.get::<_, String>(3))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect();
+    assert!(
+        plan.iter()
+            .any(|p| p.contains("COVERING INDEX p_records_order")),
+        "{plan:?}"
+    );
 }
