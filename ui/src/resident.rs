@@ -225,8 +225,8 @@ pub fn ResidentScreen() -> impl IntoView {
             .get_untracked()
             .map(|(r, _)| r.controlled.is_some())
             .unwrap_or(false);
-        let witness = (controlled && attempt.outcome.is_taken()
-            || controlled && attempt.outcome == OutcomeCode::Destroyed)
+        let witness = (controlled
+            && (attempt.outcome.is_taken() || attempt.outcome == OutcomeCode::Destroyed))
             .then(|| WitnessPin {
                 staff_id: panel.witness.get_untracked(),
                 pin: panel.witness_pin.get_untracked(),
@@ -349,7 +349,7 @@ pub fn ResidentScreen() -> impl IntoView {
                                     view! {
                                         <li class="dose" class:due=f.due>
                                             <span class="time">{f.given_at.clone()}</span>
-                                            <span class="what">{f.medicine.clone()}{(!f.due).then(|| " (not yet due)")}</span>
+                                            <span class="what">{f.medicine.clone()}{(!f.due).then_some(" (not yet due)")}</span>
                                             <button class="secondary" on:click=move |_| send(id1.clone(), true)>"Effective"</button>
                                             <button class="secondary" on:click=move |_| send(id2.clone(), false)>"Not effective"</button>
                                         </li>

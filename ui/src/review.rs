@@ -72,8 +72,10 @@ impl AppState {
     }
 }
 
-/// The series of the trend chart: label, colour, and how to read it from the day's counts.
-const SERIES: [(&str, &str, fn(&Counts) -> u32); 5] = [
+/// One series of the trend chart: label, colour, and how to read it from the day's counts.
+type Series = (&'static str, &'static str, fn(&Counts) -> u32);
+
+const SERIES: [Series; 5] = [
     ("On time", "#1e6b30", |c| c.on_time),
     ("Late", "#8a4b00", |c| c.late),
     ("Missed", "#a30f1b", |c| c.missed),
@@ -271,7 +273,7 @@ pub fn ReviewScreen() -> impl IntoView {
                         <h2 id="followups-h">{format!("PRN follow-ups outstanding ({})", r.follow_ups.len())}</h2>
                         {r.follow_ups.is_empty().then(|| view! { <p class="muted">"Every when-required dose of the last day has its answer."</p> })}
                         <ul class="followups" data-test="follow-ups">
-                            {r.follow_ups.iter().cloned().map(|f| {
+                            {r.follow_ups.iter().map(|f| {
                                 let resident = f.resident.clone();
                                 view! {
                                     <li>
@@ -303,7 +305,7 @@ pub fn ReviewScreen() -> impl IntoView {
                         <table class="records" data-test="exceptions">
                             <thead><tr><th scope="col">"Due"</th><th scope="col">"Resident"</th><th scope="col">"Medicine"</th><th scope="col">"What happened"</th><th scope="col">"Recorded by"</th></tr></thead>
                             <tbody>
-                                {r.exceptions.iter().take(200).cloned().map(|x| {
+                                {r.exceptions.iter().take(200).map(|x| {
                                     let resident = x.resident.clone();
                                     let record = x.record.clone();
                                     view! {
@@ -325,7 +327,7 @@ pub fn ReviewScreen() -> impl IntoView {
                         <h2 id="units-h">"By unit"</h2>
                         <table class="records" data-test="by-unit">
                             {counts_head("Unit")}
-                            <tbody>{r.by_unit.iter().cloned().map(|u| {
+                            <tbody>{r.by_unit.iter().map(|u| {
                                 let key = u.key.clone();
                                 view! { <tr><th scope="row">{u.label.clone()}
                                     " "<button class="secondary" data-test=format!("print-unit-{}", u.key) on:click=move |_| app.print_mar(None, Some(key.clone()))>"Print MAR"</button>
@@ -338,7 +340,7 @@ pub fn ReviewScreen() -> impl IntoView {
                         <h2 id="residents-h">"By resident"</h2>
                         <table class="records" data-test="by-resident">
                             {counts_head("Resident")}
-                            <tbody>{r.by_resident.iter().cloned().map(|g| {
+                            <tbody>{r.by_resident.iter().map(|g| {
                                 let key = g.key.clone();
                                 let key2 = g.key.clone();
                                 view! { <tr>
