@@ -215,6 +215,19 @@ const SLOT_FACTS_SQL: &str =
      FROM p_records WHERE order_id = ?1 AND kind = 'administration'
      ORDER BY at DESC LIMIT ?2";
 
+/// Waits until SQLCipher is set up in this process. SQLite marks itself initialised before it
+/// runs SQLCipher's own set-up, so a second thread opening a database in that moment found
+/// SQLCipher not ready and `PRAGMA key` failed ("sqlcipher not initialized", once in a test
+/// run of many stores opening at once). The first connection of the process is opened here,
+/// once, and every other open waits for it.
+fn sqlcipher_ready() {
+    static READY: std::sync::Once = std::sync::Once::new();
+    READY.call_once(|| {
+        // A failure here shows again, with its message, on the real open that follows.
+        let _ = Connection::open_in_memory();
+    });
+}
+
 /// One document change to write: the document, when, and its `(key, JSON)` entries.
 type Change<'a> = (&'a str, DateTime<Utc>, &'a [(String, String)]);
 
@@ -262,6 +275,7 @@ pub struct Store {
 impl Store {
     /// Opens (creating if needed) the encrypted database at `path` with `key`.
     pub fn open(path: &Path, key: &Key) -> Result<Store> {
+        sqlcipher_ready();
         let mut conn = Connection::open(path)?;
         conn.pragma_update(None, "key", key.pragma())?;
         // A wrong key surfaces as "file is not a database" on the first read.
