@@ -45,25 +45,6 @@ fn a_new_tablet_downloads_the_whole_home() {
 }
 
 #[test]
-fn a_first_download_leaves_in_memory_only_what_was_there_before() {
-    let mut server = MemoryReplica::new("central");
-    let mut a = Tablet::demo(monday_morning());
-    server.peer = "tab-a".into();
-    a.bedside.sync_with(&mut server).unwrap();
-    let mut b = Tablet::empty(monday_morning());
-    b.bedside.store_mut().warm(monday_morning()).unwrap();
-    let before = b.bedside.store().loaded_documents();
-    server.peer = "tab-b".into();
-    b.bedside.sync_with(&mut server).unwrap();
-    assert_eq!(b.bedside.store().loaded_documents(), before);
-    // What was let go of is on disk and loads again: B records on the downloaded home.
-    b.bedside.sign_in("st-dev", pin("st-dev")).unwrap();
-    let before = b.bedside.store().record_count().unwrap();
-    give(&mut b, who::PARKINSONS, "Amlodipine", 3, None, false);
-    assert_eq!(b.bedside.store().record_count().unwrap(), before + 2);
-}
-
-#[test]
 fn doses_recorded_offline_on_two_tablets_reach_both() {
     let (mut server, mut a, mut b) = home_with_two_tablets();
     let on_a = give(&mut a, who::PARKINSONS, "Amlodipine", 3, None, false);

@@ -24,8 +24,6 @@ const DOUBLE_DOSE_HOURS: i64 = 48;
 pub struct SyncRun {
     client: Client,
     outgoing: Outgoing,
-    /// The documents in memory before the exchange: the only ones kept there after it.
-    loaded: std::collections::HashSet<String>,
 }
 
 impl SyncRun {
@@ -199,7 +197,6 @@ impl Bedside {
         Ok(SyncRun {
             client: Client::new(mark.cursor, outgoing.docs.clone()),
             outgoing,
-            loaded: self.store.loaded_documents(),
         })
     }
 
@@ -238,9 +235,6 @@ impl Bedside {
         for r in residents {
             incidents.extend(self.raise_double_doses(&r)?);
         }
-        // A first sync of a home with a year behind it brings thousands of documents; holding
-        // them all took gigabytes. They are stored; the round needs only today's.
-        self.store.unload_documents_except(&run.loaded);
         Ok(SyncSummary {
             round_trips: p.round_trips,
             bytes_sent: p.bytes_sent,

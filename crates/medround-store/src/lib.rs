@@ -490,19 +490,6 @@ impl Store {
         Ok(())
     }
 
-    /// The documents held in memory.
-    pub fn loaded_documents(&self) -> std::collections::HashSet<String> {
-        self.docs.keys().cloned().collect()
-    }
-
-    /// Lets go of every document in memory but `keep`; they load again from disk when next
-    /// used. Memory only: nothing stored changes.
-    pub fn unload_documents_except(&mut self, keep: &std::collections::HashSet<String>) {
-        self.docs.retain(|id, _| keep.contains(id));
-        self.chunks.retain(|id, _| keep.contains(id));
-        self.saved_heads.retain(|id, _| keep.contains(id));
-    }
-
     /// Loads each resident's current cycle document into memory, so that the first dose of the
     /// day for a resident does not wait for it. Costs nothing for documents already loaded.
     pub fn warm(&mut self, now: DateTime<Utc>) -> Result<usize> {
