@@ -4,6 +4,7 @@
 //!   commit, projection): median and p99 over 1,000 records, against a bare durable insert into
 //!   an SQLCipher database with the same settings. Targets: p99 <= 5 ms and <= 1.5x the insert.
 //! - The same on a home with 365 days of history, as a ratio to day 1 (target <= 1.2).
+//! - The pages one commit writes, for a dose and for the bare insert: what the ratio is made of.
 //! - Building the round screen's data for a 60-resident home with 365 days of history (<= 10 ms).
 //! - The manager's review of 28 days of that home (<= 50 ms), beside reading the month's facts.
 //! - The MAR PDF of one resident (<= 200 ms) and of a 30-resident unit (<= 3 s).
@@ -12,6 +13,7 @@ use chrono::{DateTime, Utc};
 use medround_bedside::{Bedside, FakeClock};
 use medround_demo::HomeSpec;
 use medround_store::Key;
+use std::path::Path;
 use std::time::Instant;
 
 struct Stats {
@@ -32,7 +34,7 @@ fn stats(mut ms: Vec<f64>) -> Stats {
 
 /// A bare durable insert into an SQLCipher database with the same settings as the store's.
 struct Bare {
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
     conn: rusqlite::Connection,
     payload: String,
     done: usize,
@@ -49,7 +51,7 @@ impl Bare {
         conn.execute_batch("CREATE TABLE t (id TEXT PRIMARY KEY, json TEXT NOT NULL)")
             .unwrap();
         Bare {
-            _dir: dir,
+            dir,
             conn,
             payload: "x".repeat(900), // about the size of one administration record as JSON
             done: 0,
@@ -104,6 +106,31 @@ fn home(days: i64, now: DateTime<Utc>) -> (tempfile::TempDir, Bedside, FakeClock
     (dir, b, clock)
 }
 
+/// Frames in the WAL since its last restart, from the WAL index's header (`mxFrame`: bytes
+/// 16..20 of the `-shm` file, in the machine's byte order). One frame is one page written.
+fn wal_frames(db: &Path) -> u32 {
+    let mut shm = db.as_os_str().to_owned();
+    shm.push("-shm");
+    let bytes = std::fs::read(shm).unwrap();
+    u32::from_ne_bytes(bytes[16..20].try_into().unwrap())
+}
+
+/// The median number of pages one commit writes, over `n` commits made by `commit`. A sample
+/// across a WAL restart (after a checkpoint) is left out.
+fn pages_per_commit(db: &Path, n: usize, mut commit: impl FnMut()) -> u32 {
+    let mut pages = Vec::new();
+    for _ in 0..n {
+        let before = wal_frames(db);
+        commit();
+        let after = wal_frames(db);
+        if after > before {
+            pages.push(after - before);
+        }
+    }
+    pages.sort();
+    pages[pages.len() / 2]
+}
+
 /// Records `n` doses as the round would, from `from` on, and returns their times.
 fn record_doses(b: &mut Bedside, clock: &FakeClock, from: DateTime<Utc>, n: usize) -> Vec<f64> {
     medround_tests::record_round(b, clock, from, n)
@@ -130,6 +157,18 @@ fn main() {
         from365 = day365.now() + chrono::Duration::seconds(1);
     }
     let (bare, r1, r365) = (stats(bare_ms), stats(r1_ms), stats(r365_ms));
+    // What a commit writes, untimed: each page is encrypted and written to the WAL.
+    let bare_pages = pages_per_commit(&bare_db.dir.path().join("bare.db"), 50, || {
+        bare_db.insert(1);
+    });
+    let pages1 = pages_per_commit(&_d1.path().join("data/db"), 50, || {
+        record_doses(&mut day1, &c1, from1, 1);
+        from1 = day1.now() + chrono::Duration::seconds(1);
+    });
+    let pages365 = pages_per_commit(&_d365.path().join("data/db"), 50, || {
+        record_doses(&mut day365, &c365, from365, 1);
+        from365 = day365.now() + chrono::Duration::seconds(1);
+    });
     drop(day1);
     println!(
         "bare durable SQLCipher insert      median {:6.3}  p99 {:6.3}  mean {:6.3}",
@@ -253,5 +292,8 @@ fn main() {
     println!(
         "ratio day 365 / day 1, record median      {:5.2}x (target <= 1.2x)",
         r365.median / r1.median
+    );
+    println!(
+        "pages one commit writes, median of 50     bare insert {bare_pages}, dose day 1 {pages1}, day 365 {pages365}"
     );
 }
