@@ -253,3 +253,57 @@ fn an_incident_acknowledged_on_one_tablet_is_closed_on_the_other_and_a_cd_count_
         b.bedside.store().cd_balance(&morphine.id).unwrap()
     );
 }
+
+/// The store keeps each resident's orders decoded for the next dose; an order stopped on
+/// another tablet must still reach the rules at the first dose after the sync (S5).
+#[test]
+fn s05_an_order_stopped_on_one_tablet_is_refused_on_the_other_after_sync() {
+    use medround_domain::order::OrderStatus;
+    use medround_domain::outcome::OutcomeCode;
+    use medround_domain::record::Subject;
+    use medround_domain::rules::{DoseAttempt, FindingCode};
+    use medround_domain::OrderId;
+    let (mut server, mut a, mut b) = home_with_two_tablets();
+    // B reads the chart (and so the orders) before the order is stopped.
+    let r = medround_tests::row(&mut b, who::PARKINSONS, "Amlodipine");
+    let mut attempt = DoseAttempt::new(
+        Subject::Slot {
+            order: OrderId::new(&r.order),
+            at: r.slot.parse().unwrap(),
+        },
+        OutcomeCode::Given,
+    );
+    attempt.product_tapped = true;
+    assert!(
+        b.bedside
+            .assess(who::PARKINSONS, &attempt)
+            .unwrap()
+            .blocks()
+            .next()
+            .is_none(),
+        "the dose may be given before the order is stopped"
+    );
+    let mut order = a.bedside.store().order(&OrderId::new(&r.order)).unwrap();
+    order.status = OrderStatus::Discontinued {
+        at: monday_morning(),
+        reason: "Stopped by the GP".into(),
+    };
+    a.bedside
+        .store_mut()
+        .put_order(&order, monday_morning())
+        .unwrap();
+    sync(&mut a, &mut server, "tab-a");
+    sync(&mut b, &mut server, "tab-b");
+    let refused = b
+        .bedside
+        .record_dose(who::PARKINSONS, &attempt, None)
+        .expect_err("a stopped order cannot be given");
+    assert!(
+        refused
+            .findings
+            .iter()
+            .any(|f| f.code == FindingCode::OrderNotActive),
+        "{:?}",
+        refused.findings
+    );
+}

@@ -217,6 +217,10 @@ impl Replica for StorePeer<'_> {
             params![self.peer, doc_id, state.encode()],
         )
         .map_err(storage)?;
+        if changed {
+            // What arrived may change an order, a resident or the home's lists.
+            self.store.reference.borrow_mut().clear();
+        }
         tx.commit().map_err(storage)?;
         if changed {
             *self.store.chunks.entry(doc_id.to_string()).or_insert(0) += 1;

@@ -816,3 +816,86 @@ fn an_orders_last_slots_are_read_from_the_index_alone() {
         "{plan:?}"
     );
 }
+
+#[test]
+fn reference_data_read_after_a_change_is_the_changed_data() {
+    // Every dose reads the resident, their orders and the home's lists, which the store keeps
+    // decoded; a change to any of them must be seen by the next read, and a dose must not
+    // lose them.
+    let dir = tempfile::tempdir().unwrap();
+    let (mut s, _) = open(&dir);
+    fill(&mut s);
+    let r1 = ResidentId::new("r1");
+    assert_eq!(s.orders_for(&r1).unwrap().len(), 1);
+    assert_eq!(s.resident(&r1).unwrap().room, "4");
+    assert!(s.limits().unwrap().is_empty());
+    assert!(s.remedies().unwrap().is_empty());
+
+    let mut o = order("o1", "r1");
+    o.status = OrderStatus::Pending;
+    s.put_order(&o, now()).unwrap();
+    s.put_order(&order("o2", "r1"), now()).unwrap();
+    let orders = s.orders_for(&r1).unwrap();
+    assert_eq!(orders.len(), 2);
+    assert_eq!(orders[0].status, OrderStatus::Pending);
+
+    let mut r = resident("r1", "Winifred");
+    r.room = "12".into();
+    s.put_resident(&r, now()).unwrap();
+    assert_eq!(s.resident(&r1).unwrap().room, "12");
+
+    // The home's lists live in their own document.
+    assert!(s.limits().unwrap().is_empty());
+    assert!(s.remedies().unwrap().is_empty());
+    s.put_limit(
+        &IngredientLimit {
+            substance: "Paracetamol".into(),
+            max_mg_24h: Qty::whole(4000),
+        },
+        now(),
+    )
+    .unwrap();
+    assert_eq!(s.limits().unwrap().len(), 1);
+    assert!(s.remedies().unwrap().is_empty());
+    s.put_remedy(
+        &HomelyRemedy {
+            id: medround_domain::RemedyId::new("hr1"),
+            medicine: order("x", "r1").medicine,
+            dose: Dose::Fixed { qty: Qty::whole(1) },
+            unit: "tablet".into(),
+            indication: "Indigestion".into(),
+            min_interval_minutes: 240,
+            max_per_24h: Qty::whole(4),
+            max_days: 3,
+        },
+        now(),
+    )
+    .unwrap();
+    assert_eq!(s.remedies().unwrap().len(), 1);
+
+    // A dose, and a refused duplicate, leave the reference data as it is.
+    let at = "2026-11-21T08:00:00Z";
+    s.append(
+        &r1,
+        at.parse().unwrap(),
+        &[Item::Administration(admin("a9", "r1", at))],
+    )
+    .unwrap();
+    assert!(s
+        .append(
+            &r1,
+            at.parse().unwrap(),
+            &[Item::Administration(admin("a9", "r1", at))],
+        )
+        .is_err());
+    assert_eq!(s.orders_for(&r1).unwrap().len(), 2);
+    assert_eq!(s.resident(&r1).unwrap().room, "12");
+
+    // Projections rebuilt from the documents read the same.
+    let before = (s.orders_for(&r1).unwrap(), s.resident(&r1).unwrap());
+    s.rebuild_projections().unwrap();
+    assert_eq!(
+        (s.orders_for(&r1).unwrap(), s.resident(&r1).unwrap()),
+        before
+    );
+}
