@@ -43,6 +43,7 @@ use medround_domain::schedule::HOME_TZ;
 use medround_domain::staff::Staff;
 use medround_domain::stock::StockMovement;
 use medround_domain::{DeviceId, OrderId, RecordId, ResidentId, StaffId, UnitId};
+use rusqlite::types::Type;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use std::collections::HashMap;
@@ -215,6 +216,37 @@ const SLOT_FACTS_SQL: &str =
      FROM p_records WHERE order_id = ?1 AND kind = 'administration'
      ORDER BY at DESC LIMIT ?2";
 
+// Questions across the whole home. The records have no index on their kind alone (a dose's
+// commit wrote three pages for it, see migration 0007), so each is asked as one range of the
+// resident or order index per resident or order the tablet holds. A record of a resident whose
+// own document has not arrived yet (a sync cut off part way) is left out until it does, as
+// the screens, which list the residents the tablet holds, leave it out anyway.
+
+/// Every resident's administrations since ?1 (the round screen).
+const ADMINISTRATIONS_SINCE_SQL: &str = "SELECT json FROM p_records
+     WHERE resident IN (SELECT id FROM p_residents) AND kind = 'administration' AND at >= ?1
+     ORDER BY at, id";
+
+/// The facts of the administrations in [?1, ?2) and of every correction made since ?1 (the
+/// review).
+const DOSE_FACTS_SQL: &str =
+    "SELECT id, resident, order_id, slot_at, outcome, at, recorded_at, late, author, refers_to
+     FROM p_records
+     WHERE resident IN (SELECT id FROM p_residents) AND kind = 'administration'
+       AND at >= ?1 AND (at < ?2 OR refers_to IS NOT NULL)";
+
+/// Incidents raised since ?1, and every older one not yet acknowledged.
+const INCIDENTS_SQL: &str = "SELECT i.json FROM p_records i
+     WHERE i.resident IN (SELECT id FROM p_residents) AND i.kind = 'incident'
+       AND (i.at >= ?1 OR NOT EXISTS (
+            SELECT 1 FROM p_records a WHERE a.refers_to = i.id AND a.kind = 'incident_ack'))
+     ORDER BY i.at DESC, i.id";
+
+/// Each order's stock level: the sum of its movements (S14).
+const STOCK_LEVELS_SQL: &str = "SELECT order_id, SUM(qty) FROM p_records
+     WHERE order_id IN (SELECT id FROM p_orders) AND kind = 'stock_movement'
+     GROUP BY order_id";
+
 /// Waits until SQLCipher is set up in this process. SQLite marks itself initialised before it
 /// runs SQLCipher's own set-up, so a second thread opening a database in that moment found
 /// SQLCipher not ready and `PRAGMA key` failed ("sqlcipher not initialized", once in a test
@@ -251,6 +283,9 @@ fn ts(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
+/// Decoded administrations kept for the rules (a few days of a home's records, a few MB).
+const DECODED_LIMIT: usize = 20_000;
+
 /// Chunks after which a document is compacted into one saved snapshot.
 const COMPACT_AFTER_CHUNKS: u32 = 256;
 
@@ -283,6 +318,9 @@ pub struct Store {
     /// document once, only to find its place.)
     saved_heads: HashMap<String, Vec<automerge::ChangeHash>>,
     pub(crate) reference: std::cell::RefCell<Reference>,
+    /// Administrations the rules read, decoded once, by id. A record never changes once
+    /// written (S9: a correction is a new record that voids it), so an entry cannot go stale.
+    decoded: std::cell::RefCell<HashMap<String, Administration>>,
 }
 
 impl Store {
@@ -349,6 +387,7 @@ impl Store {
             live_sync: HashMap::new(),
             saved_heads: HashMap::new(),
             reference: Default::default(),
+            decoded: Default::default(),
         })
     }
 
@@ -560,14 +599,35 @@ impl Store {
         let doc = self.doc(doc_id)?;
         let full = doc.save();
         let heads = doc.get_heads();
-        self.saved_heads.insert(doc_id.to_string(), heads);
         let tx = self.conn.transaction()?;
-        tx.execute("DELETE FROM doc_chunks WHERE doc_id = ?1", [doc_id])?;
-        tx.execute(
-            "INSERT INTO doc_chunks (doc_id, bytes) VALUES (?1, ?2)",
-            params![doc_id, full],
+        // The whole document goes into its last chunk and the others are deleted. The last
+        // chunk may hold the largest seq of all, and that one is never deleted: a new chunk
+        // takes the largest seq plus one, and local_dirty and sync rely on seq only growing.
+        let last: Option<i64> = tx.query_row(
+            "SELECT max(seq) FROM doc_chunks WHERE doc_id = ?1",
+            [doc_id],
+            |r| r.get(0),
         )?;
+        match last {
+            Some(last) => {
+                tx.execute(
+                    "DELETE FROM doc_chunks WHERE doc_id = ?1 AND seq < ?2",
+                    params![doc_id, last],
+                )?;
+                tx.execute(
+                    "UPDATE doc_chunks SET bytes = ?2 WHERE seq = ?1",
+                    params![last, full],
+                )?;
+            }
+            None => {
+                tx.execute(
+                    "INSERT INTO doc_chunks (doc_id, bytes) VALUES (?1, ?2)",
+                    params![doc_id, full],
+                )?;
+            }
+        }
         tx.commit()?;
+        self.saved_heads.insert(doc_id.to_string(), heads);
         self.chunks.insert(doc_id.to_string(), 1);
         Ok(())
     }
@@ -590,6 +650,7 @@ impl Store {
     /// Drops every projection and rebuilds it from the documents.
     pub fn rebuild_projections(&mut self) -> Result<()> {
         self.forget_reference();
+        self.decoded.borrow_mut().clear();
         let ids = self.document_ids()?;
         self.docs.clear();
         self.chunks.clear();
@@ -883,14 +944,27 @@ impl Store {
         homely: DateTime<Utc>,
         per_order: u32,
     ) -> Result<Vec<Administration>> {
-        let mut jsons: HashMap<String, String> = HashMap::new();
+        let mut found: HashMap<String, Administration> = HashMap::new();
+        let mut fresh = Vec::new();
         let mut collect = |sql: &str, p: &[&dyn rusqlite::ToSql]| -> Result<()> {
             let mut stmt = self.conn.prepare_cached(sql)?;
-            let rows =
-                stmt.query_map(p, |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
-            for row in rows {
-                let (id, json) = row?;
-                jsons.entry(id).or_insert(json);
+            let mut rows = stmt.query(p)?;
+            while let Some(r) = rows.next()? {
+                let id: String = r.get(0)?;
+                if found.contains_key(&id) {
+                    continue;
+                }
+                if let Some(a) = self.decoded.borrow().get(&id) {
+                    found.insert(id, a.clone());
+                    continue;
+                }
+                let json = r.get_ref(1)?.as_str().map_err(|e| {
+                    rusqlite::Error::FromSqlConversionFailure(1, Type::Text, Box::new(e))
+                })?;
+                if let Item::Administration(a) = serde_json::from_str(json)? {
+                    fresh.push(a.clone());
+                    found.insert(id, a);
+                }
             }
             Ok(())
         };
@@ -907,12 +981,12 @@ impl Store {
                 &[&o.as_str(), &per_order],
             )?;
         }
-        let mut out = Vec::with_capacity(jsons.len());
-        for json in jsons.into_values() {
-            if let Item::Administration(a) = serde_json::from_str(&json)? {
-                out.push(a);
-            }
+        let mut decoded = self.decoded.borrow_mut();
+        if decoded.len() + fresh.len() > DECODED_LIMIT {
+            decoded.clear();
         }
+        decoded.extend(fresh.into_iter().map(|a| (a.id.to_string(), a)));
+        let mut out: Vec<Administration> = found.into_values().collect();
         out.sort_by(|a, b| (a.occurred_at, &a.id).cmp(&(b.occurred_at, &b.id)));
         Ok(out)
     }
@@ -957,21 +1031,14 @@ impl Store {
 
     /// Administrations of every resident since `since`, for the round screen.
     pub fn administrations_since(&self, since: DateTime<Utc>) -> Result<Vec<Administration>> {
-        self.administrations(
-            "SELECT json FROM p_records WHERE kind = 'administration' AND at >= ?1 ORDER BY at, id",
-            [ts(since)],
-        )
+        self.administrations(ADMINISTRATIONS_SINCE_SQL, [ts(since)])
     }
 
     /// The review's view of every administration that happened in `[since, until)`, and of
     /// every correction made since `since` (a correction made later still voids a record of
     /// the period, S9). Read from columns, without decoding the records.
     pub fn dose_facts(&self, since: DateTime<Utc>, until: DateTime<Utc>) -> Result<Vec<DoseFact>> {
-        let sql = "SELECT id, resident, order_id, slot_at, outcome, at, recorded_at, late, author,
-                          refers_to
-                   FROM p_records
-                   WHERE kind = 'administration'
-                     AND ((at >= ?1 AND at < ?2) OR (refers_to IS NOT NULL AND at >= ?1))";
+        let sql = DOSE_FACTS_SQL;
         self.facts(sql, params![ts(since), ts(until)])
     }
 
@@ -1016,14 +1083,7 @@ impl Store {
     /// Incidents raised since `since`, and every older one still open, each with its
     /// acknowledgements, newest first.
     pub fn incidents(&self, since: DateTime<Utc>) -> Result<Vec<(Incident, Vec<IncidentAck>)>> {
-        let items: Vec<Item> = self.all_json(
-            "SELECT i.json FROM p_records i
-             WHERE i.kind = 'incident'
-               AND (i.at >= ?1 OR NOT EXISTS (
-                    SELECT 1 FROM p_records a WHERE a.refers_to = i.id AND a.kind = 'incident_ack'))
-             ORDER BY i.at DESC, i.id",
-            [ts(since)],
-        )?;
+        let items: Vec<Item> = self.all_json(INCIDENTS_SQL, [ts(since)])?;
         let mut out = Vec::with_capacity(items.len());
         for it in items {
             if let Item::Incident(i) = it {
@@ -1052,10 +1112,7 @@ impl Store {
 
     /// The stock level of every order that has stock movements (S14): their sum.
     pub fn stock_levels(&self) -> Result<HashMap<OrderId, Qty>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT order_id, SUM(qty) FROM p_records
-             WHERE kind = 'stock_movement' AND order_id IS NOT NULL GROUP BY order_id",
-        )?;
+        let mut stmt = self.conn.prepare_cached(STOCK_LEVELS_SQL)?;
         let rows = stmt.query_map([], |r| {
             Ok((OrderId::new(r.get::<_, String>(0)?), Qty::milli(r.get(1)?)))
         })?;

@@ -36,6 +36,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0006_dose_indexes",
         include_str!("../../../migrations/0006_dose_indexes.sql"),
     ),
+    (
+        7,
+        "0007_fewer_dose_pages",
+        include_str!("../../../migrations/0007_fewer_dose_pages.sql"),
+    ),
 ];
 
 /// The schema version this build of the app writes.

@@ -200,7 +200,6 @@ fn migrations_apply_in_order_and_give_the_expected_schema() {
             "index doc_chunks_doc",
             "index p_orders_resident",
             "index p_records_homely",
-            "index p_records_kind",
             "index p_records_order",
             "index p_records_refers",
             "index p_records_resident",
@@ -898,4 +897,187 @@ fn reference_data_read_after_a_change_is_the_changed_data() {
         (s.orders_for(&r1).unwrap(), s.resident(&r1).unwrap()),
         before
     );
+}
+
+fn plan(s: &Store, sql: &str) -> Vec<String> {
+    let mut stmt = s
+        .conn
+        .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+        .unwrap();
+    let n = stmt.parameter_count();
+    let params: Vec<String> = (0..n).map(|_| "2026-11-01T00:00:00.000Z".into()).collect();
+    stmt.query_map(rusqlite::params_from_iter(params), |r| {
+        r.get::<_, String>(3)
+    })
+    .unwrap()
+    .map(|r| r.unwrap())
+    .collect()
+}
+
+#[test]
+fn questions_across_the_home_search_the_resident_or_order_index() {
+    // With no index on the kind alone (migration 0007), each of these must still be ranges
+    // of an index, not a scan of every record the home has written.
+    let dir = tempfile::tempdir().unwrap();
+    let (s, _) = open(&dir);
+    for (sql, index) in [
+        (ADMINISTRATIONS_SINCE_SQL, "p_records_resident"),
+        (DOSE_FACTS_SQL, "p_records_resident"),
+        (INCIDENTS_SQL, "p_records_resident"),
+        (STOCK_LEVELS_SQL, "p_records_order"),
+    ] {
+        let plan = plan(&s, sql);
+        assert!(
+            plan.iter()
+                .any(|p| p.starts_with("SEARCH p_records") || p.starts_with("SEARCH i"))
+                && plan.iter().any(|p| p.contains(index)),
+            "{sql}: {plan:?}"
+        );
+        assert!(
+            !plan
+                .iter()
+                .any(|p| p.starts_with("SCAN p_records") || p.starts_with("SCAN i ")),
+            "{sql}: {plan:?}"
+        );
+    }
+}
+
+#[test]
+fn chunk_numbers_only_grow_even_when_the_newest_document_is_compacted() {
+    // A new chunk takes the largest seq plus one (no AUTOINCREMENT since migration 0007);
+    // compaction must not delete the chunk holding the largest, or a number would be used
+    // twice and a sync could clear a change it never sent.
+    let dir = tempfile::tempdir().unwrap();
+    let (mut s, key) = open(&dir);
+    fill(&mut s);
+    let max = |s: &Store| -> i64 {
+        s.conn
+            .query_row("SELECT max(seq) FROM doc_chunks", [], |r| r.get(0))
+            .unwrap()
+    };
+    let before = max(&s);
+    let newest: String = s
+        .conn
+        .query_row(
+            "SELECT doc_id FROM doc_chunks ORDER BY seq DESC LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    s.compact(&newest).unwrap();
+    assert_eq!(
+        max(&s),
+        before,
+        "the newest chunk is kept, holding the whole document"
+    );
+    let chunks: i64 = s
+        .conn
+        .query_row(
+            "SELECT count(*) FROM doc_chunks WHERE doc_id = ?1",
+            [&newest],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(chunks, 1);
+    let at = "2026-11-21T08:00:00Z";
+    s.append(
+        &ResidentId::new("r1"),
+        at.parse().unwrap(),
+        &[Item::Administration(admin("a9", "r1", at))],
+    )
+    .unwrap();
+    assert!(max(&s) > before);
+    // The document reads the same from its chunks after reopening.
+    let doc = s.document_bytes(&newest).unwrap();
+    drop(s);
+    let mut s = Store::open(&dir.path().join("medround.db"), &key).unwrap();
+    assert_eq!(s.document_bytes(&newest).unwrap(), doc);
+}
+
+#[test]
+fn migration_0007_keeps_every_chunk_with_its_number() {
+    // A database at schema 6, as a tablet holds it before this build: chunks numbered by
+    // AUTOINCREMENT, with a gap where a compaction deleted some.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("medround.db");
+    let key = Key::generate();
+    {
+        let mut conn = Connection::open(&path).unwrap();
+        conn.pragma_update(None, "key", key.pragma()).unwrap();
+        for (version, _, sql) in &migrate::MIGRATIONS[..6] {
+            let tx = conn.transaction().unwrap();
+            tx.execute_batch(sql).unwrap();
+            tx.pragma_update(None, "user_version", version).unwrap();
+            tx.commit().unwrap();
+        }
+        conn.execute_batch(
+            "INSERT INTO doc_chunks (seq, doc_id, bytes) VALUES
+                 (3, 'home', x'01'), (7, 'cycle:r1:1', x'0203'), (8, 'home', x'04');
+             UPDATE sqlite_sequence SET seq = 12 WHERE name = 'doc_chunks';",
+        )
+        .unwrap();
+    }
+    let s = Store::open(&path, &key).unwrap();
+    assert_eq!(migrate::current(&s.conn).unwrap(), 7);
+    let rows: Vec<(i64, String, Vec<u8>)> = s
+        .conn
+        .prepare("SELECT seq, doc_id, bytes FROM doc_chunks ORDER BY seq")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect();
+    assert_eq!(
+        rows,
+        vec![
+            (3, "home".to_string(), vec![1]),
+            (7, "cycle:r1:1".to_string(), vec![2, 3]),
+            (8, "home".to_string(), vec![4]),
+        ]
+    );
+    let sql: String = s
+        .conn
+        .query_row(
+            "SELECT sql FROM sqlite_schema WHERE name = 'doc_chunks'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(!sql.contains("AUTOINCREMENT"), "{sql}");
+    let plan = plan(
+        &s,
+        "SELECT bytes FROM doc_chunks WHERE doc_id = ?1 ORDER BY seq",
+    );
+    assert!(
+        plan.iter().any(|p| p.contains("doc_chunks_doc")),
+        "{plan:?}"
+    );
+}
+
+#[test]
+fn the_rules_read_the_same_records_whether_decoded_before_or_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut s, _) = open(&dir);
+    fill(&mut s);
+    let r1 = ResidentId::new("r1");
+    let recent: DateTime<Utc> = "2026-11-01T00:00:00Z".parse().unwrap();
+    let read = |s: &Store| {
+        s.administrations_for_rules(&r1, &[OrderId::new("o1")], recent, recent, 12)
+            .unwrap()
+    };
+    let first = read(&s);
+    assert_eq!(first.len(), 3);
+    assert_eq!(read(&s), first, "read again from the decoded records");
+    let at = "2026-11-21T08:00:00Z";
+    s.append(
+        &r1,
+        at.parse().unwrap(),
+        &[Item::Administration(admin("a9", "r1", at))],
+    )
+    .unwrap();
+    let after = read(&s);
+    assert_eq!(after.len(), 4);
+    assert_eq!(&after[..3], &first[..]);
+    s.rebuild_projections().unwrap();
+    assert_eq!(read(&s), after);
 }
