@@ -242,6 +242,27 @@ const INCIDENTS_SQL: &str = "SELECT i.json FROM p_records i
             SELECT 1 FROM p_records a WHERE a.refers_to = i.id AND a.kind = 'incident_ack'))
      ORDER BY i.at DESC, i.id";
 
+/// Every record of one kind (?1) since ?2, across residents (the day's follow-ups).
+const ITEMS_OF_KIND_SINCE_SQL: &str = "SELECT json FROM p_records
+     WHERE resident IN (SELECT id FROM p_residents) AND kind = ?1 AND at >= ?2
+     ORDER BY at, id";
+
+/// How many incidents nobody has acknowledged (the count on the round screen).
+const OPEN_INCIDENTS_SQL: &str = "SELECT count(*) FROM p_records i
+     WHERE i.resident IN (SELECT id FROM p_residents) AND i.kind = 'incident'
+       AND NOT EXISTS (
+            SELECT 1 FROM p_records a WHERE a.refers_to = i.id AND a.kind = 'incident_ack')";
+
+/// When-required and homely-remedy administrations since ?1: those without a slot.
+const WHEN_REQUIRED_SINCE_SQL: &str = "SELECT json FROM p_records
+     WHERE resident IN (SELECT id FROM p_residents) AND kind = 'administration' AND at >= ?1
+       AND slot_at IS NULL
+     ORDER BY at, id";
+
+/// How many records of one kind (?1) the home holds.
+const COUNT_KIND_SQL: &str = "SELECT count(*) FROM p_records
+     WHERE resident IN (SELECT id FROM p_residents) AND kind = ?1";
+
 /// Each order's stock level: the sum of its movements (S14).
 const STOCK_LEVELS_SQL: &str = "SELECT order_id, SUM(qty) FROM p_records
      WHERE order_id IN (SELECT id FROM p_orders) AND kind = 'stock_movement'
@@ -1130,39 +1151,25 @@ impl Store {
 
     /// Every record of one kind since `since`, across residents (e.g. the day's follow-ups).
     pub fn items_of_kind_since(&self, kind: &str, since: DateTime<Utc>) -> Result<Vec<Item>> {
-        self.all_json(
-            "SELECT json FROM p_records WHERE kind = ?1 AND at >= ?2 ORDER BY at, id",
-            params![kind, ts(since)],
-        )
+        self.all_json(ITEMS_OF_KIND_SINCE_SQL, params![kind, ts(since)])
     }
 
     /// Incidents nobody has acknowledged yet (the count on the round screen).
     pub fn open_incident_count(&self) -> Result<i64> {
-        Ok(self.conn.query_row(
-            "SELECT count(*) FROM p_records i
-             WHERE i.kind = 'incident' AND NOT EXISTS (
-                 SELECT 1 FROM p_records a WHERE a.refers_to = i.id AND a.kind = 'incident_ack')",
-            [],
-            |r| r.get(0),
-        )?)
+        Ok(self
+            .conn
+            .prepare_cached(OPEN_INCIDENTS_SQL)?
+            .query_row([], |r| r.get(0))?)
     }
 
     /// When-required and homely-remedy administrations (and their corrections) of every
     /// resident since `since`: the records without a scheduled slot.
     pub fn when_required_since(&self, since: DateTime<Utc>) -> Result<Vec<Administration>> {
-        self.administrations(
-            "SELECT json FROM p_records
-             WHERE kind = 'administration' AND at >= ?1 AND slot_at IS NULL ORDER BY at, id",
-            [ts(since)],
-        )
+        self.administrations(WHEN_REQUIRED_SINCE_SQL, [ts(since)])
     }
 
     pub fn count_kind(&self, kind: &str) -> Result<i64> {
-        Ok(self.conn.query_row(
-            "SELECT count(*) FROM p_records WHERE kind = ?1",
-            [kind],
-            |r| r.get(0),
-        )?)
+        Ok(self.conn.query_row(COUNT_KIND_SQL, [kind], |r| r.get(0))?)
     }
 
     pub fn items_for_order(&self, order: &OrderId, kind: &str) -> Result<Vec<Item>> {

@@ -925,6 +925,10 @@ fn questions_across_the_home_search_the_resident_or_order_index() {
         (DOSE_FACTS_SQL, "p_records_resident"),
         (INCIDENTS_SQL, "p_records_resident"),
         (STOCK_LEVELS_SQL, "p_records_order"),
+        (ITEMS_OF_KIND_SINCE_SQL, "p_records_resident"),
+        (OPEN_INCIDENTS_SQL, "p_records_resident"),
+        (WHEN_REQUIRED_SINCE_SQL, "p_records_resident"),
+        (COUNT_KIND_SQL, "p_records_resident"),
     ] {
         let plan = plan(&s, sql);
         assert!(
