@@ -521,9 +521,11 @@ impl Bedside {
             rec.outcome.is_taken() || rec.outcome == OutcomeCode::Destroyed,
         ) {
             let q = rec.quantity.unwrap_or(o.dose.max());
-            // S14: each dose given (or destroyed) takes from stock.
+            // S14: each dose given (or destroyed) takes from stock. The movement's id is the
+            // dose's with "-stk" after it, so that the two ids sit side by side in the records'
+            // primary key and the commit writes one page of it rather than two.
             items.push(Item::StockMovement(StockMovement {
-                id: self.new_record_id("stk"),
+                id: RecordId::new(format!("{}-stk", rec.id)),
                 order: o.id.clone(),
                 delta: -q,
                 reason: if rec.outcome == OutcomeCode::Destroyed {

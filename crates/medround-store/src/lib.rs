@@ -342,6 +342,9 @@ pub struct Store {
     /// Administrations the rules read, decoded once, by id. A record never changes once
     /// written (S9: a correction is a new record that voids it), so an entry cannot go stale.
     decoded: std::cell::RefCell<HashMap<String, Administration>>,
+    /// This device's settings (`local_meta`) as read, which `who` asks for on every command.
+    /// Only `set_meta` and `set_meta_all` write them, and each forgets what it writes first.
+    settings: std::cell::RefCell<HashMap<String, Option<String>>>,
 }
 
 impl Store {
@@ -409,6 +412,7 @@ impl Store {
             saved_heads: HashMap::new(),
             reference: Default::default(),
             decoded: Default::default(),
+            settings: Default::default(),
         })
     }
 
@@ -432,15 +436,23 @@ impl Store {
     // ---- local settings --------------------------------------------------------------------
 
     pub fn meta(&self, key: &str) -> Result<Option<String>> {
-        Ok(self
+        if let Some(v) = self.settings.borrow().get(key) {
+            return Ok(v.clone());
+        }
+        let v: Option<String> = self
             .conn
             .prepare_cached("SELECT value FROM local_meta WHERE key = ?1")?
             .query_row([key], |r| r.get(0))
-            .optional()?)
+            .optional()?;
+        self.settings
+            .borrow_mut()
+            .insert(key.to_string(), v.clone());
+        Ok(v)
     }
 
     /// Sets several settings at once: all of them or none.
     pub fn set_meta_all(&mut self, entries: &[(&str, &str)]) -> Result<()> {
+        self.settings.borrow_mut().clear();
         let tx = self.conn.transaction()?;
         for (k, v) in entries {
             tx.execute(
@@ -454,6 +466,7 @@ impl Store {
     }
 
     pub fn set_meta(&self, key: &str, value: &str) -> Result<()> {
+        self.settings.borrow_mut().remove(key);
         self.conn.execute(
             "INSERT INTO local_meta (key, value) VALUES (?1, ?2)
              ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -611,6 +624,7 @@ impl Store {
                      ON CONFLICT (key) DO UPDATE SET value = value + 1",
                 )?
                 .execute([])?;
+            self.settings.borrow_mut().remove("wal_restarts");
         }
         Ok(ids.len())
     }

@@ -1085,3 +1085,25 @@ fn the_rules_read_the_same_records_whether_decoded_before_or_not() {
     s.rebuild_projections().unwrap();
     assert_eq!(read(&s), after);
 }
+
+#[test]
+fn a_setting_read_after_it_is_changed_is_the_new_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut s, key) = open(&dir);
+    assert_eq!(s.meta("idle_lock_minutes").unwrap(), None);
+    s.set_meta("idle_lock_minutes", "5").unwrap();
+    assert_eq!(s.meta("idle_lock_minutes").unwrap().as_deref(), Some("5"));
+    s.set_meta_all(&[
+        ("idle_lock_minutes", "7"),
+        ("lock_after_each_resident", "1"),
+    ])
+    .unwrap();
+    assert_eq!(s.meta("idle_lock_minutes").unwrap().as_deref(), Some("7"));
+    assert_eq!(
+        s.meta("lock_after_each_resident").unwrap().as_deref(),
+        Some("1")
+    );
+    drop(s);
+    let s = Store::open(&dir.path().join("medround.db"), &key).unwrap();
+    assert_eq!(s.meta("idle_lock_minutes").unwrap().as_deref(), Some("7"));
+}
