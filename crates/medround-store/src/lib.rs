@@ -553,6 +553,7 @@ impl Store {
             chunks.push(doc.save_after(&saved));
         }
         let tx = self.conn.transaction()?;
+        let mut reference = false;
         for ((doc_id, _, entries), chunk) in changes.iter().zip(&chunks) {
             tx.prepare_cached("INSERT INTO doc_chunks (doc_id, bytes) VALUES (?1, ?2)")?
                 .execute(params![doc_id, chunk])?;
@@ -563,17 +564,18 @@ impl Store {
             )?
             .execute(params![doc_id, tx.last_insert_rowid()])?;
             for (k, v) in entries.iter() {
-                if project_entry(&tx, doc_id, k, v)? == Projected::Reference {
-                    self.reference.borrow_mut().clear();
-                }
+                reference |= project_entry(&tx, doc_id, k, v)? == Projected::Reference;
             }
         }
         for (doc_id, _, _) in changes {
             if doc_id.starts_with("resident:") {
                 let doc = self.docs.get(*doc_id).expect("loaded above");
                 project_resident(&tx, doc)?;
-                self.reference.borrow_mut().clear();
+                reference = true;
             }
+        }
+        if reference {
+            self.reference.borrow_mut().clear();
         }
         tx.commit()?;
         for (doc_id, _, _) in changes {
@@ -773,12 +775,11 @@ impl Store {
     }
 
     pub fn limits(&self) -> Result<Vec<IngredientLimit>> {
-        if let Some(l) = &self.reference.borrow().limits {
-            return Ok(l.clone());
-        }
-        let l: Vec<IngredientLimit> = self.home_prefixed("limit/")?;
-        self.reference.borrow_mut().limits = Some(l.clone());
-        Ok(l)
+        self.through_reference(
+            |r| r.limits.as_ref(),
+            |r, l| r.limits = Some(l),
+            || self.home_prefixed("limit/"),
+        )
     }
 
     fn home_prefixed<T: DeserializeOwned>(&self, prefix: &str) -> Result<Vec<T>> {
@@ -801,12 +802,11 @@ impl Store {
     }
 
     pub fn remedies(&self) -> Result<Vec<HomelyRemedy>> {
-        if let Some(r) = &self.reference.borrow().remedies {
-            return Ok(r.clone());
-        }
-        let r: Vec<HomelyRemedy> = self.all_json("SELECT json FROM p_remedies ORDER BY id", [])?;
-        self.reference.borrow_mut().remedies = Some(r.clone());
-        Ok(r)
+        self.through_reference(
+            |r| r.remedies.as_ref(),
+            |r, v| r.remedies = Some(v),
+            || self.all_json("SELECT json FROM p_remedies ORDER BY id", []),
+        )
     }
 
     // ---- residents and orders --------------------------------------------------------------
@@ -848,33 +848,32 @@ impl Store {
     }
 
     pub fn resident(&self, id: &ResidentId) -> Result<Resident> {
-        if let Some(r) = self.reference.borrow().residents.get(id) {
-            return Ok(r.clone());
-        }
-        let r: Resident = self
-            .all_json("SELECT json FROM p_residents WHERE id = ?1", [id.as_str()])?
-            .pop()
-            .ok_or_else(|| StoreError::NotFound(format!("resident {id}")))?;
-        self.reference
-            .borrow_mut()
-            .residents
-            .insert(id.clone(), r.clone());
-        Ok(r)
+        self.through_reference(
+            |r| r.residents.get(id),
+            |r, v| {
+                r.residents.insert(id.clone(), v);
+            },
+            || {
+                self.all_json("SELECT json FROM p_residents WHERE id = ?1", [id.as_str()])?
+                    .pop()
+                    .ok_or_else(|| StoreError::NotFound(format!("resident {id}")))
+            },
+        )
     }
 
     pub fn orders_for(&self, resident: &ResidentId) -> Result<Vec<Order>> {
-        if let Some(o) = self.reference.borrow().orders.get(resident) {
-            return Ok(o.clone());
-        }
-        let o: Vec<Order> = self.all_json(
-            "SELECT json FROM p_orders WHERE resident = ?1 ORDER BY id",
-            [resident.as_str()],
-        )?;
-        self.reference
-            .borrow_mut()
-            .orders
-            .insert(resident.clone(), o.clone());
-        Ok(o)
+        self.through_reference(
+            |r| r.orders.get(resident),
+            |r, v| {
+                r.orders.insert(resident.clone(), v);
+            },
+            || {
+                self.all_json(
+                    "SELECT json FROM p_orders WHERE resident = ?1 ORDER BY id",
+                    [resident.as_str()],
+                )
+            },
+        )
     }
 
     pub fn all_orders(&self) -> Result<Vec<Order>> {
@@ -1209,6 +1208,22 @@ impl Store {
                 _ => None,
             })
             .collect())
+    }
+
+    /// Reads reference data through its decoded copy: `get` finds it there, or `load` reads
+    /// it from the projections and `keep` stores it.
+    fn through_reference<T: Clone>(
+        &self,
+        get: impl FnOnce(&Reference) -> Option<&T>,
+        keep: impl FnOnce(&mut Reference, T),
+        load: impl FnOnce() -> Result<T>,
+    ) -> Result<T> {
+        if let Some(v) = get(&self.reference.borrow()) {
+            return Ok(v.clone());
+        }
+        let v = load()?;
+        keep(&mut self.reference.borrow_mut(), v.clone());
+        Ok(v)
     }
 
     /// Empties the decoded reference data; the next read decodes it from the projections.

@@ -146,6 +146,11 @@ fn fill(s: &mut Store) {
     }
 }
 
+/// One value from the store's database, for tests that look underneath the API.
+fn one<T: rusqlite::types::FromSql>(s: &Store, sql: &str, p: impl rusqlite::Params) -> T {
+    s.conn.query_row(sql, p, |r| r.get(0)).unwrap()
+}
+
 fn dump(s: &Store) -> Vec<String> {
     let mut out = Vec::new();
     for t in [
@@ -353,11 +358,7 @@ fn resident_edits_write_only_changed_fields() {
     let dir = tempfile::tempdir().unwrap();
     let (mut s, _) = open(&dir);
     fill(&mut s);
-    let chunks = |s: &Store| -> i64 {
-        s.conn
-            .query_row("SELECT count(*) FROM doc_chunks", [], |r| r.get(0))
-            .unwrap()
-    };
+    let chunks = |s: &Store| -> i64 { one(s, "SELECT count(*) FROM doc_chunks", []) };
     let n = chunks(&s);
     s.put_resident(&resident("r1", "Winifred"), now()).unwrap();
     assert_eq!(chunks(&s), n, "an unchanged resident writes nothing");
@@ -421,13 +422,11 @@ fn documents_are_compacted_off_the_write_path_and_load_the_same() {
     let dir = tempfile::tempdir().unwrap();
     let (mut s, key) = open(&dir);
     let chunks = |s: &Store| -> i64 {
-        s.conn
-            .query_row(
-                "SELECT count(*) FROM doc_chunks WHERE doc_id = 'home'",
-                [],
-                |r| r.get(0),
-            )
-            .unwrap()
+        one(
+            s,
+            "SELECT count(*) FROM doc_chunks WHERE doc_id = 'home'",
+            [],
+        )
     };
     for i in 0..(COMPACT_AFTER_CHUNKS + 5) {
         s.put_home_name(&format!("Home {i}"), Utc::now()).unwrap();
@@ -785,15 +784,12 @@ fn s17_homely_remedies_of_the_fortnight_come_from_their_own_index() {
     // The fortnight's remedy and the last day's doses; not the older remedy, nor a prescribed
     // dose of ten days ago.
     assert_eq!(got, ["hr1", "a1", "a2"]);
-    let in_index: i64 = s
-        .conn
-        .query_row(
-            "SELECT count(*) FROM p_records INDEXED BY p_records_homely
-             WHERE kind = 'administration' AND order_id IS NULL",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let in_index: i64 = one(
+        &s,
+        "SELECT count(*) FROM p_records INDEXED BY p_records_homely
+         WHERE kind = 'administration' AND order_id IS NULL",
+        [],
+    );
     assert_eq!(in_index, 2, "only the remedies enter the partial index");
 }
 
@@ -954,34 +950,24 @@ fn chunk_numbers_only_grow_even_when_the_newest_document_is_compacted() {
     let dir = tempfile::tempdir().unwrap();
     let (mut s, key) = open(&dir);
     fill(&mut s);
-    let max = |s: &Store| -> i64 {
-        s.conn
-            .query_row("SELECT max(seq) FROM doc_chunks", [], |r| r.get(0))
-            .unwrap()
-    };
+    let max = |s: &Store| -> i64 { one(s, "SELECT max(seq) FROM doc_chunks", []) };
     let before = max(&s);
-    let newest: String = s
-        .conn
-        .query_row(
-            "SELECT doc_id FROM doc_chunks ORDER BY seq DESC LIMIT 1",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let newest: String = one(
+        &s,
+        "SELECT doc_id FROM doc_chunks ORDER BY seq DESC LIMIT 1",
+        [],
+    );
     s.compact(&newest).unwrap();
     assert_eq!(
         max(&s),
         before,
         "the newest chunk is kept, holding the whole document"
     );
-    let chunks: i64 = s
-        .conn
-        .query_row(
-            "SELECT count(*) FROM doc_chunks WHERE doc_id = ?1",
-            [&newest],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let chunks: i64 = one(
+        &s,
+        "SELECT count(*) FROM doc_chunks WHERE doc_id = ?1",
+        [&newest],
+    );
     assert_eq!(chunks, 1);
     let at = "2026-11-21T08:00:00Z";
     s.append(
@@ -1039,14 +1025,11 @@ fn migration_0007_keeps_every_chunk_with_its_number() {
             (8, "home".to_string(), vec![4]),
         ]
     );
-    let sql: String = s
-        .conn
-        .query_row(
-            "SELECT sql FROM sqlite_schema WHERE name = 'doc_chunks'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let sql: String = one(
+        &s,
+        "SELECT sql FROM sqlite_schema WHERE name = 'doc_chunks'",
+        [],
+    );
     assert!(!sql.contains("AUTOINCREMENT"), "{sql}");
     let plan = plan(
         &s,
