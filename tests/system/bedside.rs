@@ -268,17 +268,7 @@ fn a_round_gives_refuses_is_blocked_by_prn_interval_and_witnesses_a_cd_then_surv
     assert_eq!(register[1].witness.as_str(), "st-ben");
 
     // Stock went down by what was given (S14).
-    let stock: Qty = t
-        .bedside
-        .store()
-        .items_for_order(&OrderId::new(&mor.order), "stock_movement")
-        .unwrap()
-        .into_iter()
-        .filter_map(|i| match i {
-            Item::StockMovement(m) => Some(m.delta),
-            _ => None,
-        })
-        .sum();
+    let stock = t.bedside.store().stock_levels().unwrap()[&OrderId::new(&mor.order)];
     assert_eq!(stock, received - Qty::from_f64(2.5));
 
     // Close the app and open it again: every confirmed record is there.

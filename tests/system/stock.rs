@@ -35,10 +35,22 @@ fn row(t: &mut Tablet, resident: &str, medicine: &str) -> StockRow {
 fn s14_a_dose_takes_from_stock_and_a_delivery_adds_to_it_corrected_by_a_count() {
     let mut t = senior();
     let before = row(&mut t, who::PARKINSONS, "Amlodipine");
-    give(&mut t, who::PARKINSONS, "Amlodipine", 3, None, false);
+    let dose = give(&mut t, who::PARKINSONS, "Amlodipine", 3, None, false);
     t.bedside.sign_in("st-ben", pin("st-ben")).unwrap();
     let after = row(&mut t, who::PARKINSONS, "Amlodipine");
     assert_eq!(after.level, before.level - Qty::whole(1));
+    // The dose is its own stock record, and the audit trail's row for it says what it took.
+    let audit = t.bedside.audit(who::PARKINSONS, None, None).unwrap();
+    let row_of_dose = audit
+        .rows
+        .iter()
+        .find(|r| r.id == dose)
+        .expect("the dose in the audit trail");
+    assert!(
+        row_of_dose.summary.contains("1 from stock"),
+        "{}",
+        row_of_dose.summary
+    );
 
     let e = t
         .bedside

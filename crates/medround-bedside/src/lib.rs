@@ -521,22 +521,8 @@ impl Bedside {
             rec.outcome.is_taken() || rec.outcome == OutcomeCode::Destroyed,
         ) {
             let q = rec.quantity.unwrap_or(o.dose.max());
-            // S14: each dose given (or destroyed) takes from stock. The movement's id is the
-            // dose's with "-stk" after it, so that the two ids sit side by side in the records'
-            // primary key and the commit writes one page of it rather than two.
-            items.push(Item::StockMovement(StockMovement {
-                id: RecordId::new(format!("{}-stk", rec.id)),
-                order: o.id.clone(),
-                delta: -q,
-                reason: if rec.outcome == OutcomeCode::Destroyed {
-                    StockReason::Destroyed
-                } else {
-                    StockReason::Administered
-                },
-                at: rec.occurred_at,
-                by: rec.author.clone(),
-                device: device.clone(),
-            }));
+            // S14: the dose itself takes from stock (`from_stock`), so it needs no stock
+            // movement beside it.
             // S7: the register entry, with the running balance and both names.
             if let (Some(_), Some(bal), Some(w)) = (o.cd, cd_balance, rec.witness.clone()) {
                 let movement = if rec.outcome == OutcomeCode::Destroyed {
@@ -894,6 +880,7 @@ impl Bedside {
                     allergy_override: None,
                     acknowledged: vec![],
                     voids: None,
+                    from_stock: None,
                 };
                 items.push(Item::Administration(rec));
                 if c.outcome == OutcomeCode::Missed

@@ -371,6 +371,10 @@ fn audit_row(i: &Item, n: &Names<'_>, voided: bool) -> AuditRow {
             if let Some(q) = a.quantity {
                 summary.push_str(&format!(", {q}"));
             }
+            // A dose is its own stock record (S14); older doses have a "Stock" row beside them.
+            if let Some(q) = a.from_stock {
+                summary.push_str(&format!("; {q} from stock"));
+            }
             if let Some(note) = &a.note {
                 summary.push_str(&format!(". {note}"));
             }

@@ -1077,15 +1077,6 @@ fn history(
                             .entry(o.id.clone())
                             .or_insert_with(|| cycle_supply(o));
                         *bal -= o.dose.max();
-                        items.push(Item::StockMovement(StockMovement {
-                            id: RecordId::new(format!("h-stk-{}-{}", o.id, at.timestamp())),
-                            order: o.id.clone(),
-                            delta: -o.dose.max(),
-                            reason: StockReason::Administered,
-                            at: occurred,
-                            by: StaffId::new(author),
-                            device: device.clone(),
-                        }));
                         items.push(Item::CdEntry(CdEntry {
                             id: RecordId::new(format!("h-cd-{}-{}", o.id, at.timestamp())),
                             resident: r.id.clone(),
@@ -1129,6 +1120,9 @@ fn history(
                         allergy_override: None,
                         acknowledged: vec![],
                         voids: None,
+                        // The history's doses take from stock only where the register counts
+                        // it, so that the cycle's stock, booked in at its start, stays right.
+                        from_stock: (given && o.cd.is_some()).then(|| o.dose.max()),
                     }));
                     events.push((occurred, items));
                 }

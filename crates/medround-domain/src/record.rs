@@ -84,6 +84,12 @@ pub struct Administration {
     /// Set on an ENTERED_IN_ERROR correction: the record it voids.
     #[serde(default)]
     pub voids: Option<RecordId>,
+    /// What this dose took from its order's stock (S14): the quantity given, or destroyed.
+    /// The dose is its own stock record, written once: an order's level is the sum of its
+    /// stock movements and of these. A dose recorded before this field existed has none, and
+    /// took its stock through a separate stock movement instead.
+    #[serde(default)]
+    pub from_stock: Option<Qty>,
 }
 
 impl Administration {

@@ -969,6 +969,16 @@ pub fn record(
     } else {
         None
     };
+    // S14: a dose given or destroyed from an order takes its quantity from that order's stock.
+    // A homely remedy comes from the home's own supply, which is not counted per resident.
+    let from_stock = match &a.subject {
+        Subject::Slot { order, .. } | Subject::Prn { order }
+            if a.outcome.is_taken() || a.outcome == OutcomeCode::Destroyed =>
+        {
+            ctx.order(order).map(|o| quantity.unwrap_or(o.dose.max()))
+        }
+        _ => None,
+    };
     let retrospective = ctx.now - occurred_at > Duration::minutes(RETROSPECTIVE_AFTER_MINUTES);
     let late = match &a.subject {
         Subject::Slot { order, at } => ctx
@@ -1006,6 +1016,7 @@ pub fn record(
         allergy_override: a.allergy_override.clone().filter(|s| !s.trim().is_empty()),
         acknowledged: a.acknowledged.clone(),
         voids: None,
+        from_stock,
     })
 }
 
@@ -1081,6 +1092,9 @@ pub fn correct(
         allergy_override: None,
         acknowledged: vec![],
         voids: Some(target.clone()),
+        // The dose it voids keeps its place in the stock; the caller books the quantity back
+        // in with a movement, which says when and by whom.
+        from_stock: None,
     })
 }
 

@@ -764,6 +764,7 @@ fn system_missed(id: &str, order: &str, at: &str, now: DateTime<Utc>) -> Adminis
         allergy_override: None,
         acknowledged: vec![],
         voids: None,
+        from_stock: None,
     }
 }
 
@@ -1093,6 +1094,44 @@ fn s13_cream_needs_a_site() {
 }
 
 // --- S14 stock -------------------------------------------------------------------------------
+
+#[test]
+fn s14_a_dose_given_takes_its_quantity_from_its_orders_stock() {
+    let mut w = World::new("2026-01-05T08:00:00Z");
+    w.record(&give(slot("aml", "2026-01-05T08:00:00Z"), "02000000000039"));
+    // The order's dose, when no quantity was chosen.
+    assert_eq!(w.history[0].from_stock, Some(Qty::whole(1)));
+    w.at("2026-01-05T09:00:00Z");
+    w.record(&give_prn("para", PARA_GTIN, 2));
+    // The quantity chosen, for a variable dose.
+    assert_eq!(w.history[1].from_stock, Some(Qty::whole(2)));
+}
+
+#[test]
+fn s14_a_dose_not_given_or_from_the_homes_own_remedies_takes_nothing_from_stock() {
+    let mut w = World::new("2026-01-05T08:00:00Z");
+    let mut refused = DoseAttempt::new(slot("aml", "2026-01-05T08:00:00Z"), OutcomeCode::Refused);
+    refused.note = Some("Declined, offered again at 09:00".into());
+    w.record(&refused);
+    assert_eq!(w.history[0].from_stock, None);
+    // A homely remedy comes from the home's supply, not a resident's order.
+    w.at("2026-01-05T20:00:00Z");
+    with_remedy(&mut w);
+    w.record(&give_remedy("hr-sen"));
+    assert_eq!(w.history[1].from_stock, None);
+    // A correction takes nothing itself: the app books the voided dose's quantity back in.
+    let void = correct(
+        &w.history,
+        &w.history[0].id.clone(),
+        "Wrong resident",
+        &w.author,
+        w.now,
+        RecordId::new("void1"),
+        DeviceId::new("tab1"),
+    )
+    .unwrap();
+    assert_eq!(void.from_stock, None);
+}
 
 #[test]
 fn s14_stock_alerts() {

@@ -159,7 +159,7 @@ impl Item {
                 author: Some(a.author.as_str()),
                 recorded_at: Some(ts(a.recorded_at)),
                 refers_to: a.voids.as_ref().map(|v| v.as_str()),
-                qty: 0,
+                qty: a.from_stock.map_or(0, |q| -q.as_milli()),
             },
             Item::StockMovement(m) => Columns {
                 qty: m.delta.as_milli(),
@@ -191,7 +191,7 @@ struct Columns<'a> {
     author: Option<&'a str>,
     recorded_at: Option<String>,
     refers_to: Option<&'a str>,
-    /// Thousandths a stock movement or register entry changes the level by.
+    /// Thousandths a stock movement, dose or register entry changes the level by.
     qty: i64,
 }
 
@@ -263,9 +263,9 @@ const WHEN_REQUIRED_SINCE_SQL: &str = "SELECT json FROM p_records
 const COUNT_KIND_SQL: &str = "SELECT count(*) FROM p_records
      WHERE resident IN (SELECT id FROM p_residents) AND kind = ?1";
 
-/// Each order's stock level: the sum of its movements (S14).
+/// Each order's stock level: the sum of its movements and of what its doses took (S14).
 const STOCK_LEVELS_SQL: &str = "SELECT order_id, SUM(qty) FROM p_records
-     WHERE order_id IN (SELECT id FROM p_orders) AND kind = 'stock_movement'
+     WHERE order_id IN (SELECT id FROM p_orders) AND kind IN ('administration', 'stock_movement')
      GROUP BY order_id";
 
 /// Waits until SQLCipher is set up in this process. SQLite marks itself initialised before it

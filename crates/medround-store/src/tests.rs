@@ -104,6 +104,7 @@ fn admin(id: &str, resident: &str, at: &str) -> Administration {
         allergy_override: None,
         acknowledged: vec![],
         voids: None,
+        from_stock: None,
     }
 }
 
@@ -565,6 +566,38 @@ fn incidents_stay_and_an_acknowledgement_closes_them() {
     s.rebuild_projections().unwrap();
     assert_eq!(s.open_incident_count().unwrap(), 0);
     assert_eq!(s.incidents(raised).unwrap(), [(incident, vec![ack])]);
+}
+
+/// S14: a dose is its own stock record (`from_stock`). A dose written before that took its stock
+/// through a movement beside it instead; each counts once, and the level is the same after the
+/// projections are rebuilt from the documents.
+#[test]
+fn s14_a_dose_counts_against_stock_once_whether_written_before_or_after_from_stock() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut s, _) = open(&dir);
+    fill(&mut s);
+    // 30 in, and an older dose's 2.5 out as its own movement.
+    stock_and_register(&mut s);
+    let o1 = OrderId::new("o1");
+    let before = s.stock_levels().unwrap()[&o1];
+    assert_eq!(before, Qty::from_f64(27.5));
+    let mut new = admin("a-new", "r1", "2026-11-20T08:00:00Z");
+    new.from_stock = Some(Qty::whole(2));
+    let refused = Administration {
+        outcome: OutcomeCode::Refused,
+        quantity: None,
+        ..admin("a-refused", "r1", "2026-11-20T20:00:00Z")
+    };
+    let at: DateTime<Utc> = "2026-11-20T20:00:00Z".parse().unwrap();
+    s.append(
+        &ResidentId::new("r1"),
+        at,
+        &[Item::Administration(new), Item::Administration(refused)],
+    )
+    .unwrap();
+    assert_eq!(s.stock_levels().unwrap()[&o1], Qty::from_f64(25.5));
+    s.rebuild_projections().unwrap();
+    assert_eq!(s.stock_levels().unwrap()[&o1], Qty::from_f64(25.5));
 }
 
 /// Stock movements and register entries of order o1: 30 in, 2.5 out; CD 10 in, 2.5 out, a count.

@@ -48,6 +48,7 @@ fn main() {
             allergy_override: None,
             acknowledged: vec![],
             voids: None,
+            from_stock: None,
         };
         // Two records in one write: after a crash both exist or neither does.
         let stock = StockMovement {
