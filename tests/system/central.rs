@@ -121,6 +121,52 @@ fn central_offline_doses_on_two_tablets_reach_both_over_http(backend: &Backend) 
     assert!(again.bytes_sent + again.bytes_received < 200, "{again:?}");
 }
 
+/// Each tablet writes its name into the home document when it is enrolled, so the audit trail
+/// on any tablet says on which tablet a record was made. A tablet names only itself: a name
+/// for another tablet's central id is refused by the central record.
+fn central_each_tablet_is_named_in_the_others_audit_trail(backend: &Backend) {
+    let server = CentralServer::start_on(backend);
+    let (mut a, mut b) = larch_house(&server, &server.url());
+    let on_a = give(&mut a, who::PARKINSONS, "Amlodipine", 3, None, false);
+    let on_b = give(&mut b, who::PARKINSONS, "Furosemide", 0, None, false);
+    sync(&mut a);
+    sync(&mut b);
+    sync(&mut a);
+    for t in [&mut a, &mut b] {
+        t.bedside.sign_in("st-claire", pin("st-claire")).unwrap();
+        let audit = t.bedside.audit(who::PARKINSONS, None, None).unwrap();
+        let device = |id: &str| {
+            audit
+                .rows
+                .iter()
+                .find(|r| r.id == id)
+                .map(|r| r.device.clone())
+                .expect("the dose in the audit trail")
+        };
+        assert_eq!(device(&on_a), "Oak unit tablet");
+        assert_eq!(device(&on_b), "Elm unit tablet");
+    }
+    let e = b.bedside.enrolment().unwrap().unwrap();
+    let a_central = a.bedside.enrolment().unwrap().unwrap().device;
+    let link = medround_link::Link::new(&server.url()).unwrap();
+    let mut forged = automerge::AutoCommit::new();
+    let tablet = medround_domain::tablet::Tablet {
+        id: medround_domain::DeviceId::new("dev-forged"),
+        central: a_central,
+        name: "Oak unit tablet (really B)".into(),
+        enrolled: monday_morning(),
+    };
+    automerge::transaction::Transactable::put(
+        &mut forged,
+        automerge::ROOT,
+        "device/dev-forged",
+        serde_json::to_string(&tablet).unwrap().as_str(),
+    )
+    .unwrap();
+    let err = push(&link, &e.credential, "home", &mut forged).unwrap_err();
+    assert_eq!(err.code, ErrorCode::SyncRefused, "{}", err.message);
+}
+
 fn central_s18_double_dose_over_http_raises_one_incident_on_both(backend: &Backend) {
     let server = CentralServer::start_on(backend);
     let (mut a, mut b) = larch_house(&server, &server.url());
@@ -638,6 +684,7 @@ macro_rules! on_both_backends {
 
 on_both_backends!(
     central_offline_doses_on_two_tablets_reach_both_over_http,
+    central_each_tablet_is_named_in_the_others_audit_trail,
     central_s18_double_dose_over_http_raises_one_incident_on_both,
     central_connection_cut_mid_sync_then_resumed_loses_and_doubles_nothing,
     central_server_restarted_mid_sync_then_resumed,

@@ -12,7 +12,8 @@ use medround_domain::resident::Resident;
 use medround_domain::review::{self, Group, MAX_REVIEW_DAYS};
 use medround_domain::schedule::{local_to_utc, HOME_TZ};
 use medround_domain::staff::{Role, Staff};
-use medround_domain::{RecordId, ResidentId};
+use medround_domain::tablet::Tablet;
+use medround_domain::{DeviceId, RecordId, ResidentId};
 use medround_ipc::*;
 use medround_store::Item;
 use std::collections::{HashMap, HashSet};
@@ -108,7 +109,8 @@ impl Bedside {
             .map_err(storage)?;
         let r = review::review(&residents, &orders, &facts, from, to, now, HOME_TZ);
         let staff = store.staff().map_err(storage)?;
-        let names = Names::new(&residents, &orders, &staff);
+        let names = Names::new(&residents, &orders, &staff)
+            .with_tablets(store.tablets().map_err(storage)?, store.device());
         let units = self.unit_names()?;
         let rows = |groups: &[Group], label: &dyn Fn(&str) -> String| -> Vec<CountRow> {
             groups
@@ -187,7 +189,7 @@ impl Bedside {
                     rule: format!("{:?}", i.kind.rule()),
                     message: i.message.clone(),
                     raised: local(i.raised_at, "%a %-d %b %H:%M"),
-                    device: i.device.to_string(),
+                    device: names.tablet(i.device.as_str()),
                     records: i.records.iter().map(|r| r.to_string()).collect(),
                     open: acks.is_empty(),
                     acknowledgements: acks
@@ -274,7 +276,8 @@ impl Bedside {
         let r = store.resident(&id).map_err(storage)?;
         let orders = store.orders_for(&id).map_err(storage)?;
         let staff = store.staff().map_err(storage)?;
-        let names = Names::new(std::slice::from_ref(&r), &orders, &staff);
+        let names = Names::new(std::slice::from_ref(&r), &orders, &staff)
+            .with_tablets(store.tablets().map_err(storage)?, store.device());
         // Later corrections come too: they mark records of the period as voided.
         let items: Vec<Item> = store.items_in_period(&id, start, end).map_err(storage)?;
         let voided: HashSet<&RecordId> = items
@@ -304,6 +307,8 @@ pub(crate) struct Names<'a> {
     residents: HashMap<&'a str, &'a Resident>,
     orders: HashMap<&'a str, &'a Order>,
     staff: HashMap<&'a str, &'a Staff>,
+    tablets: HashMap<String, String>,
+    this_tablet: Option<DeviceId>,
 }
 
 impl<'a> Names<'a> {
@@ -312,7 +317,30 @@ impl<'a> Names<'a> {
             residents: residents.iter().map(|r| (r.id.as_str(), r)).collect(),
             orders: orders.iter().map(|o| (o.id.as_str(), o)).collect(),
             staff: staff.iter().map(|s| (s.id.as_str(), s)).collect(),
+            tablets: HashMap::new(),
+            this_tablet: None,
         }
+    }
+    /// Names records' devices too: by the names the tablets gave themselves at enrolment.
+    pub(crate) fn with_tablets(mut self, tablets: Vec<Tablet>, this: &DeviceId) -> Self {
+        self.tablets = tablets
+            .into_iter()
+            .map(|t| (t.id.to_string(), t.name))
+            .collect();
+        self.this_tablet = Some(this.clone());
+        self
+    }
+    /// The tablet a record was made on, as a person would know it. A tablet not enrolled with
+    /// a central record has no name: this one is "This tablet", another shows its short id.
+    pub(crate) fn tablet(&self, id: &str) -> String {
+        if let Some(name) = self.tablets.get(id) {
+            return name.clone();
+        }
+        if self.this_tablet.as_ref().is_some_and(|t| t.as_str() == id) {
+            return "This tablet".into();
+        }
+        let short: String = id.trim_start_matches("dev-").chars().take(8).collect();
+        format!("Tablet {short}")
     }
     pub(crate) fn resident(&self, id: &str) -> String {
         self.residents
@@ -351,7 +379,7 @@ fn audit_row(i: &Item, n: &Names<'_>, voided: bool) -> AuditRow {
         summary,
         by: n.staff(by),
         witness: None,
-        device: device.to_string(),
+        device: n.tablet(device),
         voided,
         flags: vec![],
     };

@@ -6,6 +6,7 @@ use crate::{storage, Bedside};
 use chrono::Duration;
 use medround_domain::incident::{possible_double_doses, DoubleDose, Incident, IncidentKind};
 use medround_domain::record::Administration;
+use medround_domain::tablet::Tablet;
 use medround_domain::{RecordId, ResidentId};
 use medround_ipc::{ErrorCode, IpcError, SyncStatus};
 use medround_store::replica::Outgoing;
@@ -149,6 +150,7 @@ impl Bedside {
         server: &str,
         e: &Enrolment,
         ca: Option<&str>,
+        name: &str,
     ) -> Result<(), IpcError> {
         if let Some(old) = self.enrolment()? {
             if old.home != e.home {
@@ -171,7 +173,25 @@ impl Bedside {
         let mut entries: Vec<(&str, &str)> = ENROLMENT_KEYS.iter().copied().zip(values).collect();
         // No CA is kept as an empty one: the public roots are used.
         entries.push(("central_ca", ca.unwrap_or("")));
-        self.store.set_meta_all(&entries).map_err(storage)
+        // The credential first: the central record has used up the code, and without it the
+        // tablet could not sync at all.
+        self.store.set_meta_all(&entries).map_err(storage)?;
+        // Then the tablet's name, into the home document, so that every tablet and the
+        // central record show this tablet's records under it (the audit trail, incidents).
+        let now = self.clock.now();
+        let tablet = Tablet {
+            id: self.store.device().clone(),
+            central: e.device.clone(),
+            name: name.trim().to_string(),
+            enrolled: now,
+        };
+        if !tablet.name_is_valid() {
+            return Err(IpcError::new(
+                ErrorCode::BadInput,
+                "Give the tablet a name of up to 100 characters.",
+            ));
+        }
+        self.store.put_tablet(&tablet, now).map_err(storage)
     }
 
     /// What the store knows of sync; the shell adds whether a sync is running and how the last

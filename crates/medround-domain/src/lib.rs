@@ -23,6 +23,7 @@ pub mod rules;
 pub mod schedule;
 pub mod staff;
 pub mod stock;
+pub mod tablet;
 
 pub use ids::*;
 pub use qty::Qty;

@@ -298,6 +298,6 @@ pub fn enrol_via(
 ) -> Result<Enrolment, IpcError> {
     bedside.with(|b| b.may_enrol())?;
     let e = link.enrol(code, device_name)?;
-    bedside.with(|b| b.set_enrolment(link.base(), &e, link.ca.as_deref()))?;
+    bedside.with(|b| b.set_enrolment(link.base(), &e, link.ca.as_deref(), device_name))?;
     Ok(e)
 }

@@ -188,12 +188,12 @@ impl Replica for HomeReplica<'_> {
         let (whole, incremental);
         let changes = if changed {
             let since = self.stored_heads.get(doc_id).cloned().unwrap_or_default();
-            medround_store::check_changes(doc_id, &mut doc, &since).map_err(|e| {
-                SyncError::Refused {
+            medround_store::check_changes_from(doc_id, &mut doc, &since, self.device).map_err(
+                |e| SyncError::Refused {
                     doc: doc_id.into(),
                     reason: e.to_string(),
-                }
-            })?;
+                },
+            )?;
             if self.chunks.get(doc_id).copied().unwrap_or(0) >= COMPACT_AFTER_CHUNKS {
                 whole = doc.save();
                 Some(Changes::Whole(&whole))

@@ -5,11 +5,12 @@
 use crate::{Item, StoreError};
 use automerge::{AutoCommit, ReadDoc, ScalarValue, Value, ROOT};
 use medround_domain::order::Order;
+use medround_domain::tablet::Tablet;
 
 /// What one `(key, value)` of a document is, once checked.
 #[derive(Debug)]
 pub(crate) enum Entry<'a> {
-    /// `home/*`, `unit/*`, `limit/*` in the home document.
+    /// `home/*`, `unit/*`, `limit/*`, `device/*` in the home document.
     Home,
     Staff(&'a str),
     Remedy(&'a str),
@@ -77,6 +78,16 @@ pub(crate) fn classify<'a>(
                 "remedy" => Entry::Remedy(id),
                 _ => Entry::Home,
             })
+        }
+        "device" => {
+            if doc_id != "home" {
+                return Err(misplaced());
+            }
+            let t: Tablet = serde_json::from_str(json)?;
+            if t.id.as_str() != id || !t.name_is_valid() {
+                return Err(StoreError::Corrupt(format!("{key} is not a tablet's name")));
+            }
+            Ok(Entry::Home)
         }
         "pin" => {
             if doc_id != "home" {
@@ -150,6 +161,35 @@ pub fn check_changes(
     Ok(())
 }
 
+/// `check_changes` for changes that arrived from the enrolled tablet `sender` (its central
+/// id): besides, a tablet names only itself, so an entry under `device/` must carry the
+/// sender's own central id.
+pub fn check_changes_from(
+    doc_id: &str,
+    doc: &mut AutoCommit,
+    since: &[automerge::ChangeHash],
+    sender: &str,
+) -> Result<(), StoreError> {
+    for k in changed_keys(doc_id, doc, since)? {
+        check_key(doc_id, doc, &k)?;
+        if k.starts_with("device/") {
+            for (v, _) in doc.get_all(ROOT, k.as_str())? {
+                if let Value::Scalar(s) = &v {
+                    if let ScalarValue::Str(json) = s.as_ref() {
+                        let t: Tablet = serde_json::from_str(json)?;
+                        if t.central != sender {
+                            return Err(StoreError::Corrupt(format!(
+                                "{k} names another tablet than the one that sent it"
+                            )));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The root keys the changes since `since` wrote, in order. A document only ever holds text at
 /// root keys, so a change that reaches inside any other object is refused.
 pub(crate) fn changed_keys(
@@ -196,6 +236,34 @@ pub(crate) fn check_key(doc_id: &str, doc: &AutoCommit, k: &str) -> Result<(), S
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_tablet_names_only_itself_and_only_in_the_home_document() {
+        use automerge::transaction::Transactable;
+        use medround_domain::DeviceId;
+        let t = Tablet {
+            id: DeviceId::new("dev-a"),
+            central: "dev-central-1".into(),
+            name: "Oak unit tablet".into(),
+            enrolled: "2026-11-23T08:00:00Z".parse().unwrap(),
+        };
+        let json = serde_json::to_string(&t).unwrap();
+        assert!(check_entry("home", "device/dev-a", &json).is_ok());
+        assert!(check_entry("home", "device/dev-b", &json).is_err());
+        assert!(check_entry("resident:r1", "device/dev-a", &json).is_err());
+        let blank = Tablet {
+            name: "  ".into(),
+            ..t.clone()
+        };
+        let blank = serde_json::to_string(&blank).unwrap();
+        assert!(check_entry("home", "device/dev-a", &blank).is_err());
+        // Through the central record: only the tablet enrolled as dev-central-1 may write it.
+        let mut doc = AutoCommit::new();
+        doc.put(ROOT, "device/dev-a", json.as_str()).unwrap();
+        doc.commit();
+        assert!(check_changes_from("home", &mut doc.clone(), &[], "dev-central-1").is_ok());
+        assert!(check_changes_from("home", &mut doc, &[], "dev-central-2").is_err());
+    }
 
     #[test]
     fn document_names_are_checked() {

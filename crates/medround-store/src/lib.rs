@@ -21,7 +21,7 @@ pub mod migrate;
 mod pins;
 pub mod replica;
 
-pub use check::{check_changes, check_doc_id, check_entry};
+pub use check::{check_changes, check_changes_from, check_doc_id, check_entry};
 pub use key::Key;
 pub use pins::PinCheck;
 
@@ -42,6 +42,7 @@ use medround_domain::review::DoseFact;
 use medround_domain::schedule::HOME_TZ;
 use medround_domain::staff::Staff;
 use medround_domain::stock::StockMovement;
+use medround_domain::tablet::Tablet;
 use medround_domain::{DeviceId, OrderId, RecordId, ResidentId, StaffId, UnitId};
 use rusqlite::types::Type;
 use rusqlite::{params, Connection, OptionalExtension};
@@ -772,6 +773,16 @@ impl Store {
 
     pub fn units(&self) -> Result<Vec<Unit>> {
         self.home_prefixed("unit/")
+    }
+
+    /// The home's tablets by name, as each wrote itself into the home document when enrolled.
+    pub fn tablets(&self) -> Result<Vec<Tablet>> {
+        self.home_prefixed("device/")
+    }
+
+    pub fn put_tablet(&mut self, t: &Tablet, now: DateTime<Utc>) -> Result<()> {
+        let key = format!("device/{}", t.id);
+        self.write("home", now, &[(key, serde_json::to_string(t)?)])
     }
 
     pub fn limits(&self) -> Result<Vec<IngredientLimit>> {

@@ -1,0 +1,30 @@
+//! The home's tablets by name, so that a record's device can be shown as the tablet a person
+//! would recognise ("Rowan unit trolley") rather than as an id.
+
+use crate::ids::DeviceId;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Longest tablet name the central record accepts at enrolment.
+pub const MAX_NAME_CHARS: usize = 100;
+
+/// One tablet of the home, written into the home document by the tablet itself when it is
+/// enrolled with the central record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tablet {
+    /// The id the tablet writes on its records.
+    pub id: DeviceId,
+    /// The id the central record enrolled it under (it authenticates with this one).
+    pub central: String,
+    /// The name given at enrolment.
+    pub name: String,
+    pub enrolled: DateTime<Utc>,
+}
+
+impl Tablet {
+    /// Whether the name is one the central record would accept: not blank, not too long.
+    pub fn name_is_valid(&self) -> bool {
+        let n = self.name.trim();
+        !n.is_empty() && n.chars().count() <= MAX_NAME_CHARS
+    }
+}
