@@ -176,8 +176,8 @@ impl Bedside {
         // The credential first: the central record has used up the code, and without it the
         // tablet could not sync at all.
         self.store.set_meta_all(&entries).map_err(storage)?;
-        // Then the tablet's name, into the home document, so that every tablet and the
-        // central record show this tablet's records under it (the audit trail, incidents).
+        // Then the tablet's name (the central record has already accepted it), into the home
+        // document, so that every tablet shows this tablet's records under it.
         let now = self.clock.now();
         let tablet = Tablet {
             id: self.store.device().clone(),
@@ -185,12 +185,6 @@ impl Bedside {
             name: name.trim().to_string(),
             enrolled: now,
         };
-        if !tablet.name_is_valid() {
-            return Err(IpcError::new(
-                ErrorCode::BadInput,
-                "Give the tablet a name of up to 100 characters.",
-            ));
-        }
         self.store.put_tablet(&tablet, now).map_err(storage)
     }
 
