@@ -91,6 +91,8 @@ fn same_records(a: &Tablet, b: &Tablet) {
     assert_eq!(sa.record_count().unwrap(), sb.record_count().unwrap());
     assert_eq!(sa.residents().unwrap(), sb.residents().unwrap());
     assert_eq!(sa.all_orders().unwrap(), sb.all_orders().unwrap());
+    // A dose is its own stock record (S14): both tablets count it against the same stock.
+    assert_eq!(sa.stock_levels().unwrap(), sb.stock_levels().unwrap());
 }
 
 fn central_offline_doses_on_two_tablets_reach_both_over_http(backend: &Backend) {
