@@ -376,6 +376,16 @@ fn central_corrupt_or_hostile_messages_are_refused_and_change_nothing(backend: &
             .unwrap_err();
         assert_eq!(cut.code, ErrorCode::SyncRefused, "{doc}: {}", cut.message);
     }
+    // A document of a newer shape than this central record reads is refused, and says why.
+    let mut newer = automerge::AutoCommit::new();
+    automerge::transaction::Transactable::put(&mut newer, automerge::ROOT, "schema", "99").unwrap();
+    let err = push(&link, &e.credential, "home", &mut newer).unwrap_err();
+    assert_eq!(err.code, ErrorCode::SyncRefused, "{}", err.message);
+    assert!(
+        err.message.contains("newer version of Medround"),
+        "{}",
+        err.message
+    );
     // A record filed under the wrong resident is refused too.
     let mut misfiled = automerge::AutoCommit::new();
     let adm = a

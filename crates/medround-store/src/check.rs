@@ -21,6 +21,44 @@ pub(crate) enum Entry<'a> {
     Profile,
     /// A record in a cycle document, and the resident whose document it sits in.
     Record(Box<Item>, &'a str),
+    /// The document's shape version (`schema`).
+    Schema,
+}
+
+/// The root key of every document that says which shape of document it is.
+pub const SCHEMA_KEY: &str = "schema";
+
+/// The document shape this build writes and the newest it reads. Each version says what
+/// changed; a reader of an older version would misread a newer document, so it refuses one.
+/// - 1: every document written before 2026-12-01 (they have no `schema` key).
+/// - 2: a dose carries what it took from stock (`from_stock`) and writes no stock movement
+///   beside it; the home document names its tablets (`device/<id>`).
+///
+/// Version 2 only adds: a version-1 document reads the same, and takes `schema` 2 with its
+/// next change (`doc_schema` and the store's writer).
+pub const DOC_SCHEMA: u32 = 2;
+
+/// A document's shape version: the largest of its `schema` values (two tablets may write it
+/// at once), or 1 for a document from before versions were written.
+pub fn doc_schema(doc: &AutoCommit) -> Result<u32, StoreError> {
+    let mut version = 1;
+    for (v, _) in doc.get_all(ROOT, SCHEMA_KEY)? {
+        if let Value::Scalar(s) = &v {
+            if let ScalarValue::Str(json) = s.as_ref() {
+                version = version.max(parse_schema(json)?);
+            }
+        }
+    }
+    Ok(version)
+}
+
+fn parse_schema(json: &str) -> Result<u32, StoreError> {
+    match serde_json::from_str::<u32>(json) {
+        Ok(v) if v >= 1 => Ok(v),
+        _ => Err(StoreError::Corrupt(format!(
+            "{json:?} is not a document version"
+        ))),
+    }
 }
 
 /// What the home document keeps of a PIN: whose it is and its Argon2id hash.
@@ -68,6 +106,17 @@ pub(crate) fn classify<'a>(
     let (kind, id) = key.split_once('/').unwrap_or((key, ""));
     let misplaced = || StoreError::Corrupt(format!("{key} does not belong in {doc_id}"));
     match kind {
+        SCHEMA_KEY if id.is_empty() => {
+            let version = parse_schema(json)?;
+            if version > DOC_SCHEMA {
+                return Err(StoreError::DocumentTooNew {
+                    doc: doc_id.to_string(),
+                    version,
+                    app: DOC_SCHEMA,
+                });
+            }
+            Ok(Entry::Schema)
+        }
         "home" | "unit" | "limit" | "staff" | "remedy" => {
             if doc_id != "home" {
                 return Err(misplaced());

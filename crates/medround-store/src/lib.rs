@@ -21,7 +21,9 @@ pub mod migrate;
 mod pins;
 pub mod replica;
 
-pub use check::{check_changes, check_changes_from, check_doc_id, check_entry};
+pub use check::{
+    check_changes, check_changes_from, check_doc_id, check_entry, doc_schema, DOC_SCHEMA,
+};
 pub use key::Key;
 pub use pins::PinCheck;
 
@@ -61,6 +63,11 @@ pub enum StoreError {
          knows up to {app}). Update the app; nothing has been changed."
     )]
     TooNew { database: i64, app: i64 },
+    #[error(
+        "{doc} was written by a newer version of Medround (document version {version}; this \
+         app reads up to {app}). Update this app; nothing has been changed."
+    )]
+    DocumentTooNew { doc: String, version: u32, app: u32 },
     #[error("Record {0} already exists; records are never overwritten.")]
     Duplicate(String),
     #[error("Not found: {0}")]
@@ -498,6 +505,15 @@ impl Store {
                 AutoCommit::load(&bytes)
                     .map_err(|e| StoreError::Corrupt(format!("{doc_id}: {e}")))?
             };
+            // A document of a newer shape is not read at all (see `DOC_SCHEMA`).
+            let version = doc_schema(&doc)?;
+            if version > DOC_SCHEMA {
+                return Err(StoreError::DocumentTooNew {
+                    doc: doc_id.to_string(),
+                    version,
+                    app: DOC_SCHEMA,
+                });
+            }
             doc.set_actor(ActorId::from(self.device.as_str().as_bytes()));
             self.saved_heads.insert(doc_id.to_string(), doc.get_heads());
             self.docs.insert(doc_id.to_string(), doc);
@@ -541,6 +557,10 @@ impl Store {
             let doc = self.doc(doc_id)?;
             for (k, v) in entries.iter() {
                 doc.put(ROOT, k.as_str(), v.as_str())?;
+            }
+            // The change is of this build's shape, and says so if the document did not yet.
+            if doc_schema(doc)? < DOC_SCHEMA {
+                doc.put(ROOT, check::SCHEMA_KEY, DOC_SCHEMA.to_string())?;
             }
             doc.commit_with(
                 automerge::transaction::CommitOptions::default().with_time(now.timestamp()),
@@ -1289,7 +1309,7 @@ fn project_entry(
 ) -> Result<Projected> {
     let entry = check::classify(doc_id, key, json)?;
     let projected = match entry {
-        check::Entry::Record(..) => Projected::Record,
+        check::Entry::Record(..) | check::Entry::Schema => Projected::Record,
         _ => Projected::Reference,
     };
     match entry {
@@ -1329,6 +1349,7 @@ fn project_entry(
             )?;
         }
         check::Entry::Profile => {} // projected as a whole by project_resident
+        check::Entry::Schema => {}  // read from the document itself
         check::Entry::Record(item, resident) => {
             let c = item.columns();
             tx.prepare_cached(

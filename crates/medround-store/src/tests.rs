@@ -1123,3 +1123,139 @@ fn a_setting_read_after_it_is_changed_is_the_new_value() {
     let s = Store::open(&dir.path().join("medround.db"), &key).unwrap();
     assert_eq!(s.meta("idle_lock_minutes").unwrap().as_deref(), Some("7"));
 }
+
+/// A time in a later cycle than any of `fill`'s records, and r1's cycle document for it.
+fn later() -> (DateTime<Utc>, String) {
+    let at: DateTime<Utc> = "2027-01-12T08:00:00Z".parse().unwrap();
+    let cycle = format!(
+        "cycle:r1:{}",
+        cycle_of(at.with_timezone(&HOME_TZ).date_naive())
+    );
+    (at, cycle)
+}
+
+#[test]
+fn a_document_says_which_shape_it_was_written_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut s, _) = open(&dir);
+    fill(&mut s);
+    let (at, cycle) = later();
+    s.append(
+        &ResidentId::new("r1"),
+        at,
+        &[Item::Administration(admin(
+            "a-later",
+            "r1",
+            "2027-01-12T08:00:00Z",
+        ))],
+    )
+    .unwrap();
+    for doc in ["home".to_string(), "resident:r1".to_string(), cycle] {
+        assert_eq!(
+            doc_schema(s.doc(&doc).unwrap()).unwrap(),
+            DOC_SCHEMA,
+            "{doc}"
+        );
+    }
+}
+
+/// Stores `doc` as the only chunk of `doc_id`, as another build of the app would have.
+fn store_as_only_chunk(s: &Store, doc_id: &str, doc: &mut automerge::AutoCommit) {
+    s.conn
+        .execute(
+            "INSERT INTO doc_chunks (doc_id, bytes) VALUES (?1, ?2)",
+            params![doc_id, doc.save()],
+        )
+        .unwrap();
+}
+
+#[test]
+fn a_version_1_document_reads_the_same_and_takes_version_2_with_its_next_change() {
+    use automerge::transaction::Transactable;
+    let dir = tempfile::tempdir().unwrap();
+    let (mut s, key) = open(&dir);
+    fill(&mut s);
+    // A cycle document from before versions were written: a dose, with no `schema` key.
+    let (at, cycle) = later();
+    let old = Item::Administration(admin("a-old", "r1", "2027-01-12T08:00:00Z"));
+    let mut v1 = automerge::AutoCommit::new();
+    v1.put(ROOT, "administration/a-old", old.json().unwrap().as_str())
+        .unwrap();
+    v1.commit();
+    store_as_only_chunk(&s, &cycle, &mut v1);
+    drop(s);
+    let mut s = Store::open(&dir.path().join("medround.db"), &key).unwrap();
+    s.rebuild_projections().unwrap();
+    assert_eq!(doc_schema(s.doc(&cycle).unwrap()).unwrap(), 1);
+    assert_eq!(
+        s.item("a-old").unwrap(),
+        Some(old.clone()),
+        "read as it was written"
+    );
+    s.append(
+        &ResidentId::new("r1"),
+        at,
+        &[Item::Administration(admin(
+            "a-new",
+            "r1",
+            "2027-01-12T20:00:00Z",
+        ))],
+    )
+    .unwrap();
+    assert_eq!(doc_schema(s.doc(&cycle).unwrap()).unwrap(), 2);
+    assert_eq!(s.item("a-old").unwrap(), Some(old));
+    assert!(s.item("a-new").unwrap().is_some());
+}
+
+#[test]
+fn a_document_of_a_newer_shape_is_refused_and_nothing_is_written() {
+    use automerge::transaction::Transactable;
+    let dir = tempfile::tempdir().unwrap();
+    let (mut s, key) = open(&dir);
+    fill(&mut s);
+    let (at, cycle) = later();
+    let mut v3 = automerge::AutoCommit::new();
+    v3.put(ROOT, "schema", "3").unwrap();
+    v3.commit();
+    store_as_only_chunk(&s, &cycle, &mut v3);
+    drop(s);
+    let mut s = Store::open(&dir.path().join("medround.db"), &key).unwrap();
+    let chunks = |s: &Store| -> i64 { one(s, "SELECT count(*) FROM doc_chunks", []) };
+    let before = chunks(&s);
+    let err = s
+        .append(
+            &ResidentId::new("r1"),
+            at,
+            &[Item::Administration(admin(
+                "a-later",
+                "r1",
+                "2027-01-12T08:00:00Z",
+            ))],
+        )
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::DocumentTooNew { version: 3, .. }),
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains("newer version of Medround"),
+        "{err}"
+    );
+    assert_eq!(chunks(&s), before);
+    assert_eq!(s.item("a-later").unwrap(), None);
+    // What arrives is checked the same way, on a tablet and on the central record.
+    assert!(matches!(
+        check_entry(&cycle, "schema", "3"),
+        Err(StoreError::DocumentTooNew { .. })
+    ));
+    assert!(check_entry(&cycle, "schema", "2").is_ok());
+    for bad in ["0", "\"2\"", "two", "-1"] {
+        assert!(
+            matches!(
+                check_entry(&cycle, "schema", bad),
+                Err(StoreError::Corrupt(_))
+            ),
+            "{bad}"
+        );
+    }
+}
