@@ -52,6 +52,18 @@ pub fn doc_schema(doc: &AutoCommit) -> Result<u32, StoreError> {
     Ok(version)
 }
 
+/// Refuses a document whose shape version is newer than this build reads.
+pub(crate) fn readable(doc_id: &str, version: u32) -> Result<(), StoreError> {
+    if version > DOC_SCHEMA {
+        return Err(StoreError::DocumentTooNew {
+            doc: doc_id.to_string(),
+            version,
+            app: DOC_SCHEMA,
+        });
+    }
+    Ok(())
+}
+
 fn parse_schema(json: &str) -> Result<u32, StoreError> {
     match serde_json::from_str::<u32>(json) {
         Ok(v) if v >= 1 => Ok(v),
@@ -107,14 +119,7 @@ pub(crate) fn classify<'a>(
     let misplaced = || StoreError::Corrupt(format!("{key} does not belong in {doc_id}"));
     match kind {
         SCHEMA_KEY if id.is_empty() => {
-            let version = parse_schema(json)?;
-            if version > DOC_SCHEMA {
-                return Err(StoreError::DocumentTooNew {
-                    doc: doc_id.to_string(),
-                    version,
-                    app: DOC_SCHEMA,
-                });
-            }
+            readable(doc_id, parse_schema(json)?)?;
             Ok(Entry::Schema)
         }
         "home" | "unit" | "limit" | "staff" | "remedy" => {

@@ -506,14 +506,7 @@ impl Store {
                     .map_err(|e| StoreError::Corrupt(format!("{doc_id}: {e}")))?
             };
             // A document of a newer shape is not read at all (see `DOC_SCHEMA`).
-            let version = doc_schema(&doc)?;
-            if version > DOC_SCHEMA {
-                return Err(StoreError::DocumentTooNew {
-                    doc: doc_id.to_string(),
-                    version,
-                    app: DOC_SCHEMA,
-                });
-            }
+            check::readable(doc_id, doc_schema(&doc)?)?;
             doc.set_actor(ActorId::from(self.device.as_str().as_bytes()));
             self.saved_heads.insert(doc_id.to_string(), doc.get_heads());
             self.docs.insert(doc_id.to_string(), doc);
