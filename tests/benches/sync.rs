@@ -15,9 +15,9 @@ use medround_tests::Tablet;
 use std::io::Write;
 use std::time::Instant;
 
-/// Doses in a day's round for the generated home: each writes an administration and a stock
-/// movement, so about 2,000 records.
-const DOSES: usize = 1_000;
+/// Doses in a tablet's day for the generated home, about 2,000 records: a dose is one record
+/// (it carries its own stock, S14).
+const DOSES: usize = 2_000;
 
 struct Day {
     ms: f64,

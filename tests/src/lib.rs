@@ -175,7 +175,7 @@ pub fn record_round(b: &mut Bedside, clock: &FakeClock, from: DateTime<Utc>, n: 
         {
             continue;
         }
-        for at in slots_between(o, from, from + Duration::days(5), HOME_TZ) {
+        for at in slots_between(o, from, from + Duration::days(10), HOME_TZ) {
             if window(o, at, HOME_TZ).opens >= from {
                 slots.push((at, o.clone()));
             }

@@ -10,8 +10,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const TABLETS: usize = 200;
-/// Doses each tablet records in its day (an administration and a stock movement each).
-const DOSES: usize = 40;
+/// Doses each tablet records in its day: 80 records, as many as before a dose stopped writing
+/// a stock movement beside it.
+const DOSES: usize = 80;
 const TOKEN: &str = "bench-admin-token";
 
 /// The `medround-server` binary beside the running benchmark (`scripts/bench` builds it).
