@@ -42,7 +42,8 @@ pub fn export_mar(
         pages: chart.pages,
         bytes: chart.bytes.len() as u64,
         message: format!(
-            "MAR chart saved ({} page{}, {} resident{}): {}",
+            "MAR chart saved ({} page{}, {} resident{}): {}. It holds residents' details: \
+             delete it once it is printed.",
             chart.pages,
             if chart.pages == 1 { "" } else { "s" },
             chart.residents,
@@ -68,7 +69,11 @@ pub fn export_reorder_list(
     let (name, csv) = state.with(|b| b.reorder_csv())?;
     let path = save(&app, &name, csv.as_bytes())?;
     Ok(SavedFile {
-        message: format!("Reorder list saved for the pharmacy: {}", path.display()),
+        message: format!(
+            "Reorder list saved for the pharmacy: {}. It holds residents' details: delete it \
+             once it is sent.",
+            path.display()
+        ),
         path: path.display().to_string(),
         pages: 0,
         bytes: csv.len() as u64,
@@ -104,20 +109,73 @@ pub fn get_cd_register(
     state.with(|b| b.cd_register(&args.order))
 }
 
-/// Saves a file for the person in the export folder. It is written beside its final name and
-/// renamed, so a full disk or a crash never leaves half a file.
+/// Saves a file for the person in the export folder.
 fn save(app: &tauri::AppHandle, name: &str, bytes: &[u8]) -> Result<std::path::PathBuf, IpcError> {
     let dir = crate::setup::export_dir(app).map_err(crate::internal)?;
+    write_private(&dir, name, bytes).map_err(|e| {
+        IpcError::new(
+            ErrorCode::Storage,
+            format!("The file could not be saved in {} ({e}).", dir.display()),
+        )
+    })
+}
+
+/// Writes `bytes` as `dir/name`, readable by this user only: an exported chart or reorder list
+/// holds residents' names, NHS numbers and medicines, and the database's encryption does not
+/// reach it. It is written beside its final name and renamed, so a full disk or a crash never
+/// leaves half a file.
+fn write_private(
+    dir: &std::path::Path,
+    name: &str,
+    bytes: &[u8],
+) -> std::io::Result<std::path::PathBuf> {
+    use std::io::Write;
     let path = dir.join(name);
     let tmp = dir.join(format!(".{name}.part"));
-    std::fs::create_dir_all(&dir)
-        .and_then(|_| std::fs::write(&tmp, bytes))
-        .and_then(|_| std::fs::rename(&tmp, &path))
-        .map_err(|e| {
-            IpcError::new(
-                ErrorCode::Storage,
-                format!("The file could not be saved in {} ({e}).", dir.display()),
-            )
-        })?;
+    std::fs::create_dir_all(dir)?;
+    // A part-written file left by a crash would keep its own permissions: start afresh.
+    match std::fs::remove_file(&tmp) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+        _ => {}
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(&tmp)?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    drop(file);
+    std::fs::rename(&tmp, &path)?;
     Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::write_private;
+
+    #[test]
+    fn an_exported_file_is_whole_and_readable_by_this_user_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("exports");
+        let path = write_private(&out, "mar.pdf", b"%PDF-1.7 chart").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"%PDF-1.7 chart");
+        // Saved again (a second export of the same chart): replaced whole.
+        write_private(&out, "mar.pdf", b"%PDF-1.7 newer").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"%PDF-1.7 newer");
+        let names: Vec<_> = std::fs::read_dir(&out)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["mar.pdf"], "no part-written file is left");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
 }
