@@ -187,7 +187,8 @@ impl Central {
 
     pub fn enrol(&self, code: &str, device_name: &str) -> Result<Enrolment, ApiError> {
         let name = device_name.trim();
-        if name.is_empty() || name.len() > 100 {
+        // Counted in characters, as the tablet counts them: "Gŵyr unit" is nine, not ten.
+        if name.is_empty() || name.chars().count() > medround_domain::tablet::MAX_NAME_CHARS {
             return Err(api_error(
                 ApiCode::Malformed,
                 "Give the tablet a name of up to 100 characters.",
@@ -363,6 +364,31 @@ impl Central {
                     "The central record could not store this just now; nothing was changed. Try again.",
                 ))
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tablet_name_is_counted_in_characters_and_must_not_be_blank() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = sqlite::SqliteStorage::open(&dir.path().join("central.db")).unwrap();
+        let now: DateTime<Utc> = "2026-11-23T08:00:00Z".parse().unwrap();
+        let central = Central::new(Box::new(storage), None, Box::new(move || now));
+        central.add_home("larch", "Larch House").unwrap();
+        let enrol = |name: &str| {
+            let (code, _) = central.issue_code("larch").unwrap();
+            central.enrol(&code, name)
+        };
+        // 100 characters, more than 100 bytes: accepted, as the tablet counts it.
+        let welsh = "ŵ".repeat(100);
+        assert!(enrol(&welsh).is_ok());
+        for bad in ["", "   ", &"ŵ".repeat(101)] {
+            let e = enrol(bad).unwrap_err();
+            assert_eq!(e.code, ApiCode::Malformed, "{bad:?}");
         }
     }
 }
