@@ -21,10 +21,15 @@ pub struct Tablet {
     pub enrolled: DateTime<Utc>,
 }
 
+/// Whether a tablet's name is one to keep: not blank, and at most `MAX_NAME_CHARS` characters
+/// (characters, not bytes: "Gŵyr unit" is nine).
+pub fn valid_name(name: &str) -> bool {
+    let n = name.trim();
+    !n.is_empty() && n.chars().count() <= MAX_NAME_CHARS
+}
+
 impl Tablet {
-    /// Whether the name is one the central record would accept: not blank, not too long.
     pub fn name_is_valid(&self) -> bool {
-        let n = self.name.trim();
-        !n.is_empty() && n.chars().count() <= MAX_NAME_CHARS
+        valid_name(&self.name)
     }
 }

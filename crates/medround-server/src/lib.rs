@@ -187,8 +187,7 @@ impl Central {
 
     pub fn enrol(&self, code: &str, device_name: &str) -> Result<Enrolment, ApiError> {
         let name = device_name.trim();
-        // Counted in characters, as the tablet counts them: "Gŵyr unit" is nine, not ten.
-        if name.is_empty() || name.chars().count() > medround_domain::tablet::MAX_NAME_CHARS {
+        if !medround_domain::tablet::valid_name(name) {
             return Err(api_error(
                 ApiCode::Malformed,
                 "Give the tablet a name of up to 100 characters.",

@@ -188,7 +188,7 @@ impl Replica for HomeReplica<'_> {
         let (whole, incremental);
         let changes = if changed {
             let since = self.stored_heads.get(doc_id).cloned().unwrap_or_default();
-            medround_store::check_changes_from(doc_id, &mut doc, &since, self.device).map_err(
+            medround_store::check_changes(doc_id, &mut doc, &since, Some(self.device)).map_err(
                 |e| SyncError::Refused {
                     doc: doc_id.into(),
                     reason: e.to_string(),

@@ -10,8 +10,10 @@ use medround_domain::tablet::Tablet;
 /// What one `(key, value)` of a document is, once checked.
 #[derive(Debug)]
 pub(crate) enum Entry<'a> {
-    /// `home/*`, `unit/*`, `limit/*`, `device/*` in the home document.
+    /// `home/*`, `unit/*`, `limit/*` in the home document.
     Home,
+    /// `device/*` in the home document: a tablet's name.
+    Tablet(Box<Tablet>),
     Staff(&'a str),
     Remedy(&'a str),
     /// A member of staff's PIN verifier (an Argon2id hash, never the PIN).
@@ -141,7 +143,7 @@ pub(crate) fn classify<'a>(
             if t.id.as_str() != id || !t.name_is_valid() {
                 return Err(StoreError::Corrupt(format!("{key} is not a tablet's name")));
             }
-            Ok(Entry::Home)
+            Ok(Entry::Tablet(Box::new(t)))
         }
         "pin" => {
             if doc_id != "home" {
@@ -204,42 +206,17 @@ pub fn check_entry(doc_id: &str, key: &str, json: &str) -> Result<(), StoreError
 /// Checks what the changes since `since` wrote: every key they touched, with all its values.
 /// A document only ever holds text at root keys, so a change that reaches inside any other
 /// object is refused. The cost follows the new changes, not the size of the document.
+/// `sender` is the central id of the enrolled tablet the changes came from, where the checker
+/// knows it (the central record): a tablet names only itself, so a `device/` entry must carry
+/// the sender's own central id.
 pub fn check_changes(
     doc_id: &str,
     doc: &mut AutoCommit,
     since: &[automerge::ChangeHash],
+    sender: Option<&str>,
 ) -> Result<(), StoreError> {
     for k in changed_keys(doc_id, doc, since)? {
-        check_key(doc_id, doc, &k)?;
-    }
-    Ok(())
-}
-
-/// `check_changes` for changes that arrived from the enrolled tablet `sender` (its central
-/// id): besides, a tablet names only itself, so an entry under `device/` must carry the
-/// sender's own central id.
-pub fn check_changes_from(
-    doc_id: &str,
-    doc: &mut AutoCommit,
-    since: &[automerge::ChangeHash],
-    sender: &str,
-) -> Result<(), StoreError> {
-    for k in changed_keys(doc_id, doc, since)? {
-        check_key(doc_id, doc, &k)?;
-        if k.starts_with("device/") {
-            for (v, _) in doc.get_all(ROOT, k.as_str())? {
-                if let Value::Scalar(s) = &v {
-                    if let ScalarValue::Str(json) = s.as_ref() {
-                        let t: Tablet = serde_json::from_str(json)?;
-                        if t.central != sender {
-                            return Err(StoreError::Corrupt(format!(
-                                "{k} names another tablet than the one that sent it"
-                            )));
-                        }
-                    }
-                }
-            }
-        }
+        check_key(doc_id, doc, &k, sender)?;
     }
     Ok(())
 }
@@ -270,17 +247,27 @@ pub(crate) fn changed_keys(
     Ok(keys)
 }
 
-pub(crate) fn check_key(doc_id: &str, doc: &AutoCommit, k: &str) -> Result<(), StoreError> {
-    {
-        for (v, _) in doc.get_all(ROOT, k)? {
-            match &v {
-                Value::Scalar(s) => match s.as_ref() {
-                    ScalarValue::Str(json) => check_entry(doc_id, k, json)?,
-                    _ => return Err(StoreError::Corrupt(format!("{k} in {doc_id} is not text"))),
-                },
-                Value::Object(_) => {
-                    return Err(StoreError::Corrupt(format!("{k} in {doc_id} is not text")))
-                }
+pub(crate) fn check_key(
+    doc_id: &str,
+    doc: &AutoCommit,
+    k: &str,
+    sender: Option<&str>,
+) -> Result<(), StoreError> {
+    for (v, _) in doc.get_all(ROOT, k)? {
+        let json = match &v {
+            Value::Scalar(s) => match s.as_ref() {
+                ScalarValue::Str(json) => json,
+                _ => return Err(StoreError::Corrupt(format!("{k} in {doc_id} is not text"))),
+            },
+            Value::Object(_) => {
+                return Err(StoreError::Corrupt(format!("{k} in {doc_id} is not text")))
+            }
+        };
+        if let (Entry::Tablet(t), Some(sender)) = (classify(doc_id, k, json)?, sender) {
+            if t.central != sender {
+                return Err(StoreError::Corrupt(format!(
+                    "{k} names another tablet than the one that sent it"
+                )));
             }
         }
     }
@@ -315,8 +302,8 @@ mod tests {
         let mut doc = AutoCommit::new();
         doc.put(ROOT, "device/dev-a", json.as_str()).unwrap();
         doc.commit();
-        assert!(check_changes_from("home", &mut doc.clone(), &[], "dev-central-1").is_ok());
-        assert!(check_changes_from("home", &mut doc, &[], "dev-central-2").is_err());
+        assert!(check_changes("home", &mut doc.clone(), &[], Some("dev-central-1")).is_ok());
+        assert!(check_changes("home", &mut doc, &[], Some("dev-central-2")).is_err());
     }
 
     #[test]
@@ -343,20 +330,20 @@ mod tests {
         let mut doc = AutoCommit::new();
         doc.put(ROOT, "home/name", "\"Larch House\"").unwrap();
         doc.commit();
-        assert!(check_changes("home", &mut doc, &[]).is_ok());
+        assert!(check_changes("home", &mut doc, &[], None).is_ok());
         let before = doc.get_heads();
         // A bad value written earlier is not this change's; a bad value now is refused.
         doc.put(ROOT, "unit/rowan", "not json").unwrap();
         doc.commit();
-        assert!(check_changes("home", &mut doc, &before).is_err());
+        assert!(check_changes("home", &mut doc, &before, None).is_err());
         let mut nested = AutoCommit::new();
         let obj = nested
             .put_object(ROOT, "home/name", automerge::ObjType::Map)
             .unwrap();
         nested.put(&obj, "x", "\"y\"").unwrap();
         nested.commit();
-        assert!(check_changes("home", &mut nested, &[]).is_err());
-        assert!(check_changes("../x", &mut doc, &before).is_err());
+        assert!(check_changes("home", &mut nested, &[], None).is_err());
+        assert!(check_changes("../x", &mut doc, &before, None).is_err());
     }
 
     #[test]

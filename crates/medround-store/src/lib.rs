@@ -21,9 +21,7 @@ pub mod migrate;
 mod pins;
 pub mod replica;
 
-pub use check::{
-    check_changes, check_changes_from, check_doc_id, check_entry, doc_schema, DOC_SCHEMA,
-};
+pub use check::{check_changes, check_doc_id, check_entry, doc_schema, DOC_SCHEMA};
 pub use key::Key;
 pub use pins::PinCheck;
 
@@ -1306,7 +1304,7 @@ fn project_entry(
         _ => Projected::Reference,
     };
     match entry {
-        check::Entry::Home => {
+        check::Entry::Home | check::Entry::Tablet(_) => {
             tx.execute(
                 "INSERT INTO p_home (key, json) VALUES (?1, ?2)
                  ON CONFLICT (key) DO UPDATE SET json = excluded.json",

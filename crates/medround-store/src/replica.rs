@@ -191,7 +191,7 @@ impl Replica for StorePeer<'_> {
         if changed {
             keys = crate::check::changed_keys(doc_id, &mut doc, &since).map_err(refused)?;
             for k in &keys {
-                crate::check::check_key(doc_id, &doc, k).map_err(refused)?;
+                crate::check::check_key(doc_id, &doc, k, None).map_err(refused)?;
             }
         }
         let tx = self.store.conn.transaction().map_err(storage)?;
