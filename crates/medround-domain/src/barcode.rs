@@ -21,8 +21,11 @@ pub enum Scan {
     /// A pack: proves the product, not the person (S2).
     Product {
         gtin: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         expiry: Option<NaiveDate>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         batch: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         serial: Option<String>,
     },
     /// A dispensing label: proves the person and the order (S1).

@@ -50,45 +50,45 @@ pub struct Administration {
     pub resident: ResidentId,
     pub subject: Subject,
     pub outcome: OutcomeCode,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quantity: Option<Qty>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
     /// When it happened, by the device's clock (S10).
     pub occurred_at: DateTime<Utc>,
     /// When it was written down.
     pub recorded_at: DateTime<Utc>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub late_reason: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retrospective_reason: Option<String>,
     pub author: StaffId,
     pub device: DeviceId,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub witness: Option<StaffId>,
     #[serde(default)]
     pub product: Option<ProductCheck>,
     #[serde(default)]
     pub scans: Vec<Scan>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub covert: bool,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub site: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prn_reason: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allergy_override: Option<String>,
     /// Warnings shown and acknowledged before recording.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub acknowledged: Vec<FindingCode>,
     /// Set on an ENTERED_IN_ERROR correction: the record it voids.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voids: Option<RecordId>,
     /// What this dose took from its order's stock (S14): the quantity given, or destroyed.
     /// The dose is its own stock record, written once: an order's level is the sum of its
     /// stock movements and of these. A dose recorded before this field existed has none, and
     /// took its stock through a separate stock movement instead.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from_stock: Option<Qty>,
 }
 
@@ -186,4 +186,86 @@ pub fn follow_ups_outstanding(
         .collect();
     out.sort_by(|a, b| (a.due_at, &a.administration).cmp(&(b.due_at, &b.administration)));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A record is written once into its document and its projection, and travels in every
+    /// sync: it says only what it has. A record written before, with every absent field as
+    /// `null`, reads the same.
+    #[test]
+    fn a_record_leaves_out_what_it_does_not_have_and_reads_the_same_either_way() {
+        let at: DateTime<Utc> = "2026-11-23T08:00:00Z".parse().unwrap();
+        let rec = Administration {
+            id: RecordId::new("adm-1"),
+            resident: ResidentId::new("res-1"),
+            subject: Subject::Slot {
+                order: OrderId::new("ord-1"),
+                at,
+            },
+            outcome: OutcomeCode::Given,
+            quantity: Some(Qty::from_f64(1.0)),
+            note: None,
+            occurred_at: at,
+            recorded_at: at,
+            late_reason: None,
+            retrospective_reason: None,
+            author: StaffId::new("st-1"),
+            device: DeviceId::new("dev-1"),
+            witness: None,
+            product: Some(ProductCheck::Scanned {
+                gtin: "02000000000015".into(),
+            }),
+            scans: vec![Scan::Product {
+                gtin: "02000000000015".into(),
+                expiry: None,
+                batch: None,
+                serial: None,
+            }],
+            covert: false,
+            site: None,
+            prn_reason: None,
+            allergy_override: None,
+            acknowledged: vec![],
+            voids: None,
+            from_stock: Some(Qty::from_f64(1.0)),
+        };
+        let json = serde_json::to_string(&rec).unwrap();
+        for absent in [
+            "null",
+            "\"note\"",
+            "\"witness\"",
+            "\"covert\"",
+            "\"acknowledged\"",
+            "\"expiry\"",
+        ] {
+            assert!(!json.contains(absent), "{absent} in {json}");
+        }
+        assert_eq!(serde_json::from_str::<Administration>(&json).unwrap(), rec);
+
+        let older = r#"{"id":"adm-1","resident":"res-1",
+            "subject":{"kind":"slot","order":"ord-1","at":"2026-11-23T08:00:00Z"},
+            "outcome":"GIVEN","quantity":1.0,"note":null,
+            "occurred_at":"2026-11-23T08:00:00Z","recorded_at":"2026-11-23T08:00:00Z",
+            "late_reason":null,"retrospective_reason":null,"author":"st-1","device":"dev-1",
+            "witness":null,"product":{"kind":"scanned","gtin":"02000000000015"},
+            "scans":[{"kind":"product","gtin":"02000000000015","expiry":null,"batch":null,"serial":null}],
+            "covert":false,"site":null,"prn_reason":null,"allergy_override":null,
+            "acknowledged":[],"voids":null,"from_stock":1.0}"#;
+        assert_eq!(serde_json::from_str::<Administration>(older).unwrap(), rec);
+
+        let covert = Administration {
+            covert: true,
+            acknowledged: vec![FindingCode::LateReasonNeeded],
+            ..rec
+        };
+        let json = serde_json::to_string(&covert).unwrap();
+        assert!(json.contains("\"covert\":true") && json.contains("\"acknowledged\""));
+        assert_eq!(
+            serde_json::from_str::<Administration>(&json).unwrap(),
+            covert
+        );
+    }
 }
