@@ -1,7 +1,8 @@
 //! End to end in the real app: the Tauri binary under Xvfb, driven through tauri-driver and
 //! WebKitWebDriver. Signs in, opens a resident, gives a dose, refuses one with a note, is blocked by
 //! a PRN interval, completes a CD dose with a witness, restarts the app and finds the records.
-//! Saves screenshots of the main screens in `docs/screenshots/`.
+//! Saves screenshots of the main screens in `docs/screenshots/`, each screen audited for
+//! accessibility first (`accessibility.js`).
 
 use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
@@ -199,11 +200,46 @@ async fn click(c: &Client, css: &str) {
         .unwrap_or_else(|e| panic!("click {css}: {e}"));
 }
 
+/// Saves a screenshot of a main screen for the README, after auditing the screen's
+/// accessibility (`accessibility.js`): every screen worth showing is one a care worker uses.
 async fn shot(c: &Client, name: &str) {
+    audit(c, name).await;
     let png = c.screenshot().await.expect("screenshot");
     let dir = repo().join("docs/screenshots");
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join(name), png).unwrap();
+}
+
+/// Runs the accessibility audit on the screen as it is and fails on any fault: touch targets
+/// under 44 px, controls, fields or images without a name a screen reader can read, text under
+/// WCAG AA contrast, a page without its language. The audit first proves itself on a probe
+/// holding one fault of each kind; an audit that finds nothing there fails the test.
+async fn audit(c: &Client, screen: &str) {
+    let report = c
+        .execute(include_str!("accessibility.js"), vec![])
+        .await
+        .unwrap_or_else(|e| panic!("the accessibility audit did not run on {screen}: {e}"));
+    let list = |key: &str| -> Vec<String> {
+        serde_json::from_value(report[key].clone())
+            .unwrap_or_else(|e| panic!("audit report {key}: {e}: {report}"))
+    };
+    let probe = list("probe");
+    for kind in ["touch target", "no name", "contrast", "image without alt"] {
+        assert!(
+            probe.iter().any(|f| f.starts_with(kind)),
+            "the audit missed the {kind} fault on its probe: {probe:?}"
+        );
+    }
+    let faults = list("faults");
+    assert!(
+        faults.is_empty(),
+        "accessibility faults on {screen}:\n{}",
+        faults.join("\n")
+    );
+    eprintln!(
+        "e2e: accessibility of {screen}: no faults in {}",
+        report["checked"]
+    );
 }
 
 /// The dose row whose text mentions `medicine`, and its action button.
