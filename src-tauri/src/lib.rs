@@ -45,6 +45,7 @@ pub fn run() {
                 eprintln!("medround: cannot start: {e:#}");
                 e
             })?;
+            setup::british_webview(app);
             setup::start_window_timer(app.handle().clone());
             use tauri::Manager;
             app.manage(state);

@@ -90,3 +90,25 @@ pub fn export_dir(app: &tauri::AppHandle) -> anyhow::Result<PathBuf> {
         .context("no app data directory")?
         .join("exports"))
 }
+
+/// Dates and times in the webview's own fields (the review's period, the time of a dose given
+/// earlier) follow the webview's language, and WebKitGTK takes that from the system's locale,
+/// not the page's `lang`: on a machine set to US English, or to none, a date read 10/27/2026
+/// and a time asked for AM or PM. Medround is for care homes in England, so the webview
+/// speaks British English whatever the machine says: days before months, a 24-hour clock.
+pub fn british_webview(app: &tauri::App) {
+    for (_, window) in app.webview_windows() {
+        let _ = window.with_webview(|webview| {
+            #[cfg(target_os = "linux")]
+            {
+                use webkit2gtk::{WebContextExt, WebViewExt};
+                let view = webview.inner();
+                if let Some(context) = view.context() {
+                    context.set_preferred_languages(&["en-GB"]);
+                }
+            }
+            #[cfg(not(target_os = "linux"))]
+            let _ = webview;
+        });
+    }
+}

@@ -674,6 +674,14 @@ async fn manager_review(data: PathBuf, groups: Groups) {
         "{totals}"
     );
     wait_text(&c, "[data-test='exceptions']", "Time-critical").await;
+    // The period's date fields read day first, and a dose's earlier time is asked for on a
+    // 24-hour clock, whatever the machine's locale: this one runs with none (C), which
+    // WebKitGTK would take as US English.
+    let language = c
+        .execute("return navigator.language", vec![])
+        .await
+        .unwrap();
+    assert_eq!(language, "en-GB", "the webview's language");
     shot(&c, "09-review.png").await;
 
     let before = wait(&c, "[data-test='review-open-incidents']")
