@@ -675,8 +675,8 @@ async fn manager_review(data: PathBuf, groups: Groups) {
     );
     wait_text(&c, "[data-test='exceptions']", "Time-critical").await;
     // The period's date fields read day first, and a dose's earlier time is asked for on a
-    // 24-hour clock, whatever the machine's locale: this one runs with none (C), which
-    // WebKitGTK would take as US English.
+    // 24-hour clock, whatever the machine's locale: this one runs with none (C), where
+    // WebKitGTK put the month first.
     let language = c
         .execute("return navigator.language", vec![])
         .await
