@@ -6,6 +6,7 @@ mod review;
 mod round;
 mod session;
 mod setup;
+mod staff;
 mod sync;
 
 use medround_bedside::Bedside;
@@ -78,6 +79,9 @@ pub fn run() {
             review::book_delivery,
             review::cd_stock_check,
             review::get_cd_register,
+            staff::get_staff_pins,
+            staff::reset_pin,
+            staff::set_screen_lock,
             sync::get_sync_status,
             sync::sync_now,
             sync::enrol,

@@ -69,6 +69,103 @@ fn s19_wrong_pins_lock_the_account() {
 }
 
 #[test]
+fn s19_a_locked_account_is_unlocked_by_another_senior_with_a_new_pin() {
+    let mut t = Tablet::demo(monday_morning());
+    for _ in 0..5 {
+        let _ = t.bedside.sign_in("st-amy", "0000");
+    }
+    assert_eq!(
+        t.bedside.sign_in("st-amy", pin("st-amy")).unwrap_err().code,
+        ErrorCode::AccountLocked
+    );
+
+    // A carer may not manage PINs; a senior sees who is locked out and may reset it.
+    t.bedside.sign_in("st-dev", pin("st-dev")).unwrap();
+    assert_eq!(
+        t.bedside.staff_pins().unwrap_err().code,
+        ErrorCode::NotAllowed
+    );
+    assert_eq!(
+        t.bedside.reset_pin("st-amy", "4826").unwrap_err().code,
+        ErrorCode::NotAllowed
+    );
+    t.bedside.sign_in("st-ben", pin("st-ben")).unwrap();
+    let v = t.bedside.staff_pins().unwrap();
+    let row = |v: &medround_ipc::StaffPinsView, id: &str| {
+        v.rows.iter().find(|r| r.staff.id == id).unwrap().clone()
+    };
+    let amy = row(&v, "st-amy");
+    assert!(amy.has_pin && amy.locked && amy.may_reset && amy.last_reset.is_none());
+    assert!(!row(&v, "st-claire").locked);
+    // Not their own (S19), and not a PIN guessed first.
+    assert!(!row(&v, "st-ben").may_reset);
+    let e = t.bedside.reset_pin("st-ben", "4826").unwrap_err();
+    assert_eq!(e.code, ErrorCode::Blocked);
+    assert_eq!(e.findings[0].code, FindingCode::ResetNeedsAnotherSenior);
+    for weak in ["1234", "1111", "98765", "12", "12a4"] {
+        assert_eq!(
+            t.bedside.reset_pin("st-amy", weak).unwrap_err().code,
+            ErrorCode::BadInput,
+            "{weak}"
+        );
+    }
+    assert_eq!(
+        t.bedside.reset_pin("st-nobody", "4826").unwrap_err().code,
+        ErrorCode::NotFound
+    );
+    assert!(row(&t.bedside.staff_pins().unwrap(), "st-amy").locked);
+    let done = t.bedside.reset_pin("st-amy", "4826").unwrap();
+    assert!(done.message.contains("Amy Carter"), "{}", done.message);
+    let amy = row(&t.bedside.staff_pins().unwrap(), "st-amy");
+    assert!(!amy.locked);
+    assert_eq!(
+        amy.last_reset.as_deref(),
+        Some("Reset by Ben Okoro, 23 Nov 2026 07:55")
+    );
+
+    // The old PIN no longer works; the new one does.
+    assert_eq!(
+        t.bedside.sign_in("st-amy", pin("st-amy")).unwrap_err().code,
+        ErrorCode::WrongPin
+    );
+    t.bedside.sign_in("st-amy", "4826").unwrap();
+}
+
+#[test]
+fn s19_only_a_manager_sets_how_the_tablet_locks() {
+    let mut t = signed_in("st-ben");
+    assert_eq!(
+        t.bedside.set_screen_lock(2, true).unwrap_err().code,
+        ErrorCode::NotAllowed
+    );
+    t.bedside.sign_in("st-claire", pin("st-claire")).unwrap();
+    for bad in [0, 31] {
+        assert_eq!(
+            t.bedside.set_screen_lock(bad, true).unwrap_err().code,
+            ErrorCode::BadInput
+        );
+    }
+    assert!(!t.bedside.staff_pins().unwrap().lock_after_each_resident);
+    let done = t.bedside.set_screen_lock(2, true).unwrap();
+    assert_eq!(
+        done.message,
+        "This tablet now locks after 2 idle minutes and after each resident."
+    );
+    let v = t.bedside.staff_pins().unwrap();
+    assert!(v.may_change_lock && v.lock_after_each_resident);
+    assert_eq!(v.idle_lock_minutes, 2);
+    // Both take effect: the session locks after 2 idle minutes, and on leaving a resident.
+    t.clock.advance(Duration::minutes(3));
+    assert_eq!(
+        t.bedside.round().unwrap_err().code,
+        ErrorCode::SessionLocked
+    );
+    t.bedside.sign_in("st-amy", pin("st-amy")).unwrap();
+    assert!(t.bedside.leave_resident());
+    assert_eq!(t.bedside.round().unwrap_err().code, ErrorCode::NotSignedIn);
+}
+
+#[test]
 fn s19_idle_screen_locks() {
     let mut t = signed_in("st-amy");
     t.clock.advance(Duration::minutes(4));

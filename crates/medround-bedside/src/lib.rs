@@ -7,6 +7,7 @@
 pub mod clock;
 pub mod print;
 pub mod review;
+pub mod staff;
 pub mod stock;
 pub mod sync;
 pub use sync::{EnrolmentSettings, SyncRun, SyncSummary, CENTRAL};

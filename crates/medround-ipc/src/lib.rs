@@ -375,6 +375,35 @@ pub struct AuditView {
     pub rows: Vec<AuditRow>,
 }
 
+/// The home's staff as a senior sees them to manage PINs (S19).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StaffPinsView {
+    pub rows: Vec<StaffPinRow>,
+    /// This tablet's screen lock: minutes idle, and whether it locks after each resident.
+    pub idle_lock_minutes: u32,
+    pub lock_after_each_resident: bool,
+    /// Only a manager changes the screen lock.
+    pub may_change_lock: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StaffPinRow {
+    pub staff: StaffCard,
+    pub has_pin: bool,
+    /// Locked on this tablet after too many wrong PINs.
+    pub locked: bool,
+    /// "Reset by Ben Okoro, 23 Nov 08:05" when another senior last reset it.
+    pub last_reset: Option<String>,
+    /// Whether the signed-in senior may reset it (not their own, S19).
+    pub may_reset: bool,
+}
+
+/// A change made, and what to tell the person.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Done {
+    pub message: String,
+}
+
 /// A file saved for the person: a MAR chart (PDF) or the reorder list (CSV).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SavedFile {
@@ -594,6 +623,25 @@ command!(
     GetCdRegister,
     "get_cd_register",
     CdRegisterView { order: String }
+);
+
+command!(GetStaffPins, "get_staff_pins", StaffPinsView {});
+// A senior sets a new PIN for someone else, who types it in themselves (S19).
+command!(
+    ResetPin,
+    "reset_pin",
+    Done {
+        staff_id: String,
+        pin: String,
+    }
+);
+command!(
+    SetScreenLock,
+    "set_screen_lock",
+    Done {
+        idle_lock_minutes: u32,
+        lock_after_each_resident: bool,
+    }
 );
 
 /// A witness's own credentials, checked on the device at the moment of witnessing (S7).

@@ -75,11 +75,16 @@ fn parse_schema(json: &str) -> Result<u32, StoreError> {
     }
 }
 
-/// What the home document keeps of a PIN: whose it is and its Argon2id hash.
+/// What the home document keeps of a PIN: whose it is and its Argon2id hash, and who set it
+/// when another senior reset it (S19). PINs set before that was kept say nothing of it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct PinVerifier {
     pub staff: String,
     pub hash: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub set_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub set_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// The shapes a document id may take: `home`, `resident:<id>`, `cycle:<resident>:<n>`.

@@ -23,7 +23,7 @@ pub mod replica;
 
 pub use check::{check_changes, check_doc_id, check_entry, doc_schema, DOC_SCHEMA};
 pub use key::Key;
-pub use pins::PinCheck;
+pub use pins::{PinCheck, PinStatus};
 
 use automerge::{
     transaction::Transactable, ActorId, AutoCommit, ReadDoc, ScalarValue, Value, ROOT,

@@ -19,10 +19,28 @@ pub enum PinCheck {
     NoPin,
 }
 
+/// A PIN's state on this tablet, as a senior managing PINs sees it; reading it tries nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PinStatus {
+    pub set: bool,
+    /// Locked here after too many wrong tries against the current PIN.
+    pub locked: bool,
+    /// Who reset it and when, if another senior did.
+    pub set_by: Option<StaffId>,
+    pub set_at: Option<DateTime<Utc>>,
+}
+
 impl Store {
     /// Sets (or resets) a PIN: the new hash goes to every tablet of the home at the next sync,
-    /// and the count of wrong tries starts again.
-    pub fn set_pin(&mut self, staff: &StaffId, pin: &str, now: DateTime<Utc>) -> Result<()> {
+    /// and the count of wrong tries starts again. `set_by` is the senior who reset it (S19);
+    /// none when the home is first set up.
+    pub fn set_pin(
+        &mut self,
+        staff: &StaffId,
+        pin: &str,
+        set_by: Option<&StaffId>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         // 16 random bytes from the OS, through UUIDv4.
         let salt = SaltString::encode_b64(uuid::Uuid::new_v4().as_bytes())
             .map_err(|e| StoreError::Corrupt(format!("salt: {e}")))?;
@@ -33,6 +51,8 @@ impl Store {
         let v = PinVerifier {
             staff: staff.to_string(),
             hash: hash.clone(),
+            set_by: set_by.map(|s| s.to_string()),
+            set_at: set_by.map(|_| now),
         };
         self.write(
             "home",
@@ -61,6 +81,8 @@ impl Store {
             let v = PinVerifier {
                 staff: staff.clone(),
                 hash,
+                set_by: None,
+                set_at: None,
             };
             self.write(
                 "home",
@@ -69,6 +91,42 @@ impl Store {
             )?;
         }
         Ok(())
+    }
+
+    /// Whether `staff` has a PIN on this tablet and whether it is locked here, without a try.
+    pub fn pin_status(&self, staff: &StaffId) -> Result<PinStatus> {
+        let verifier: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT json FROM p_pins WHERE staff_id = ?1",
+                [staff.as_str()],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let Some(verifier) = verifier else {
+            return Ok(PinStatus {
+                set: false,
+                locked: false,
+                set_by: None,
+                set_at: None,
+            });
+        };
+        let v = serde_json::from_str::<PinVerifier>(&verifier)?;
+        let failures: u32 = self
+            .conn
+            .query_row(
+                "SELECT failures FROM local_pins WHERE staff_id = ?1 AND hash = ?2",
+                params![staff.as_str(), v.hash],
+                |r| r.get(0),
+            )
+            .optional()?
+            .unwrap_or(0);
+        Ok(PinStatus {
+            set: true,
+            locked: PinLock { failures }.is_locked(),
+            set_by: v.set_by.map(StaffId::new),
+            set_at: v.set_at,
+        })
     }
 
     /// Checks a PIN, counting failures; a locked account is refused without checking.

@@ -379,7 +379,7 @@ fn s19_pins_are_hashed_and_lock_after_repeated_failures() {
     let (mut s, _) = open(&dir);
     let id = StaffId::new("c1");
     assert_eq!(s.check_pin(&id, "4071").unwrap(), PinCheck::NoPin);
-    s.set_pin(&id, "4071", Utc::now()).unwrap();
+    s.set_pin(&id, "4071", None, Utc::now()).unwrap();
     let stored: String = s
         .conn
         .query_row("SELECT hash FROM local_pins", [], |r| r.get(0))
@@ -397,8 +397,24 @@ fn s19_pins_are_hashed_and_lock_after_repeated_failures() {
     assert_eq!(s.check_pin(&id, "0000").unwrap(), PinCheck::Locked);
     // Even the right PIN is refused until a reset.
     assert_eq!(s.check_pin(&id, "4071").unwrap(), PinCheck::Locked);
-    s.set_pin(&id, "5182", Utc::now()).unwrap();
+    assert!(s.pin_status(&id).unwrap().locked);
+    // A reset by another senior says who made it and when.
+    let at = Utc::now();
+    let senior = StaffId::new("s1");
+    s.set_pin(&id, "5182", Some(&senior), at).unwrap();
+    let status = s.pin_status(&id).unwrap();
+    assert!(status.set && !status.locked);
+    assert_eq!(
+        (status.set_by, status.set_at.map(|t| t.timestamp())),
+        (Some(senior), Some(at.timestamp()))
+    );
     assert_eq!(s.check_pin(&id, "5182").unwrap(), PinCheck::Ok);
+    // Reading the status tries nothing: no wrong try is counted.
+    for _ in 0..10 {
+        s.pin_status(&id).unwrap();
+    }
+    assert_eq!(s.check_pin(&id, "5182").unwrap(), PinCheck::Ok);
+    assert!(!s.pin_status(&StaffId::new("nobody")).unwrap().set);
 }
 
 #[test]

@@ -1,0 +1,24 @@
+//! Staff PINs and the tablet's screen lock (S19).
+
+use crate::AppState;
+use medround_ipc::*;
+use tauri::State;
+
+#[tauri::command]
+pub fn get_staff_pins(
+    state: State<'_, AppState>,
+    args: GetStaffPins,
+) -> Result<StaffPinsView, IpcError> {
+    let GetStaffPins {} = args;
+    state.with(|b| b.staff_pins())
+}
+
+#[tauri::command]
+pub fn reset_pin(state: State<'_, AppState>, args: ResetPin) -> Result<Done, IpcError> {
+    state.with(|b| b.reset_pin(&args.staff_id, &args.pin))
+}
+
+#[tauri::command]
+pub fn set_screen_lock(state: State<'_, AppState>, args: SetScreenLock) -> Result<Done, IpcError> {
+    state.with(|b| b.set_screen_lock(args.idle_lock_minutes, args.lock_after_each_resident))
+}
