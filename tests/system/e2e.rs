@@ -756,5 +756,47 @@ async fn manager_review(data: PathBuf, groups: Groups) {
         .expect("reorder list saved");
     let text = std::fs::read_to_string(csv).unwrap();
     assert!(text.starts_with("resident,nhs_number"), "{text}");
+
+    // A carer locks herself out; the manager sets a new PIN, which she types in (S19).
+    click(&c, "[data-test='stock-back']").await;
+    click(&c, "[data-test='review-back']").await;
+    click(&c, "[data-test='sign-out']").await;
+    for _ in 0..5 {
+        click(&c, "[data-test='staff-st-dev']").await;
+        wait(&c, "[data-test='pin']")
+            .await
+            .send_keys("9999")
+            .await
+            .unwrap();
+        click(&c, "[data-test='sign-in']").await;
+        wait_text(&c, "[data-test='banner']", "PIN").await;
+    }
+    wait_text(&c, "[data-test='banner']", "locked").await;
+    sign_in(&c, "st-claire").await;
+    click(&c, "[data-test='open-staff']").await;
+    wait_text(&c, "[data-test='staff-row-st-dev']", "Locked").await;
+    shot(&c, "14-staff-and-pins.png").await;
+    click(&c, "[data-test='reset-st-dev']").await;
+    for field in ["new-pin", "new-pin-again"] {
+        wait(&c, &format!("[data-test='{field}']"))
+            .await
+            .send_keys("4826")
+            .await
+            .unwrap();
+    }
+    click(&c, "[data-test='pin-save']").await;
+    wait_text(&c, "[data-test='banner']", "New PIN set for Dev Shah").await;
+    let row = wait_text(&c, "[data-test='staff-row-st-dev']", "Reset by Claire").await;
+    assert!(row.contains("Set"), "{row}");
+    click(&c, "[data-test='staff-back']").await;
+    click(&c, "[data-test='sign-out']").await;
+    click(&c, "[data-test='staff-st-dev']").await;
+    wait(&c, "[data-test='pin']")
+        .await
+        .send_keys("4826")
+        .await
+        .unwrap();
+    click(&c, "[data-test='sign-in']").await;
+    wait(&c, "[data-test='round-screen']").await;
     end(c, driver).await;
 }

@@ -4,6 +4,7 @@
 mod ipc;
 mod resident;
 mod review;
+mod staff;
 mod stock;
 mod sync;
 
@@ -21,6 +22,7 @@ pub enum Screen {
     Audit,
     Stock,
     Register,
+    Staff,
 }
 
 /// The app's state, shared by the screens. Every field is a signal, so this is `Copy`.
@@ -37,6 +39,7 @@ pub struct AppState {
     pub audit_focus: RwSignal<Option<String>>,
     pub stock: RwSignal<Option<StockView>>,
     pub register: RwSignal<Option<CdRegisterView>>,
+    pub staff_pins: RwSignal<Option<StaffPinsView>>,
     /// (ok, message) shown in the banner.
     pub flash: RwSignal<Option<(bool, String)>>,
     pub last_activity: RwSignal<f64>,
@@ -136,6 +139,7 @@ fn App() -> impl IntoView {
         audit_focus: RwSignal::new(None),
         stock: RwSignal::new(None),
         register: RwSignal::new(None),
+        staff_pins: RwSignal::new(None),
         flash: RwSignal::new(None),
         last_activity: RwSignal::new(now_ms()),
     };
@@ -176,6 +180,7 @@ fn App() -> impl IntoView {
                 Screen::Audit => view! { <review::AuditScreen/> }.into_any(),
                 Screen::Stock => view! { <stock::StockScreen/> }.into_any(),
                 Screen::Register => view! { <stock::RegisterScreen/> }.into_any(),
+                Screen::Staff => view! { <staff::StaffScreen/> }.into_any(),
             }}
         </div>
     }
@@ -311,6 +316,9 @@ fn RoundScreen() -> impl IntoView {
                     })}
                     {move || app.session.get().filter(|s| s.staff.role != medround_domain::staff::Role::Carer).map(|_| view! {
                         <button class="secondary" data-test="open-review" on:click=move |_| app.open_review(None, None)>"Review"</button>
+                    })}
+                    {move || app.session.get().filter(|s| s.staff.role.is_senior()).map(|_| view! {
+                        <button class="secondary" data-test="open-staff" on:click=move |_| app.open_staff()>"Staff and PINs"</button>
                     })}
                     <span class="who">{move || app.session.get().map(|s| format!("{} · {}", s.staff.name, s.staff.role_label)).unwrap_or_default()}</span>
                     <button class="secondary" data-test="refresh-round" on:click=move |_| app.load_round()>"Refresh"</button>
