@@ -81,6 +81,7 @@ pub fn run() {
             review::get_cd_register,
             staff::get_staff_pins,
             staff::reset_pin,
+            staff::save_staff,
             staff::set_screen_lock,
             sync::get_sync_status,
             sync::sync_now,

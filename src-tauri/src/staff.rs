@@ -22,3 +22,8 @@ pub fn reset_pin(state: State<'_, AppState>, args: ResetPin) -> Result<Done, Ipc
 pub fn set_screen_lock(state: State<'_, AppState>, args: SetScreenLock) -> Result<Done, IpcError> {
     state.with(|b| b.set_screen_lock(args.idle_lock_minutes, args.lock_after_each_resident))
 }
+
+#[tauri::command]
+pub fn save_staff(state: State<'_, AppState>, args: SaveStaff) -> Result<StaffSaved, IpcError> {
+    state.with(|b| b.save_staff(&args))
+}

@@ -132,6 +132,122 @@ fn s19_a_locked_account_is_unlocked_by_another_senior_with_a_new_pin() {
 }
 
 #[test]
+fn s19_a_manager_adds_a_carer_who_signs_in_with_her_own_pin_and_closes_a_leaver() {
+    use medround_domain::staff::Role;
+    use medround_ipc::SaveStaff;
+    let priya = |id: Option<String>, active: bool| SaveStaff {
+        id,
+        name: " Priya Nair ".into(),
+        initials: "pn".into(),
+        role: Role::Carer,
+        medication_trained: true,
+        homely_authorised: false,
+        active,
+    };
+    let mut t = signed_in("st-ben");
+    assert_eq!(
+        t.bedside.save_staff(&priya(None, true)).unwrap_err().code,
+        ErrorCode::NotAllowed
+    );
+    t.bedside.sign_in("st-claire", pin("st-claire")).unwrap();
+    let bad = SaveStaff {
+        initials: "P.N.".into(),
+        ..priya(None, true)
+    };
+    assert_eq!(
+        t.bedside.save_staff(&bad).unwrap_err().code,
+        ErrorCode::Blocked
+    );
+    let saved = t.bedside.save_staff(&priya(None, true)).unwrap();
+    assert!(
+        saved.message.starts_with("Priya Nair added as care worker"),
+        "{}",
+        saved.message
+    );
+    let home = t.bedside.home().unwrap();
+    let card = home.staff.iter().find(|s| s.id == saved.id).unwrap();
+    assert_eq!(
+        (card.name.as_str(), card.initials.as_str()),
+        ("Priya Nair", "PN")
+    );
+    // No PIN yet: she is asked to get one from a senior, who sets it as she types it.
+    assert_eq!(
+        t.bedside.sign_in(&saved.id, "4826").unwrap_err().code,
+        ErrorCode::NoPin
+    );
+    t.bedside.sign_in("st-claire", pin("st-claire")).unwrap();
+    let row = t
+        .bedside
+        .staff_pins()
+        .unwrap()
+        .rows
+        .into_iter()
+        .find(|r| r.staff.id == saved.id)
+        .unwrap();
+    assert!(!row.has_pin && row.may_reset && row.medication_trained);
+    t.bedside.reset_pin(&saved.id, "4826").unwrap();
+    t.bedside.sign_in(&saved.id, "4826").unwrap();
+    let r = dose(&mut t, "res-01", "Amlodipine");
+    let done = t
+        .bedside
+        .record_dose(
+            "res-01",
+            &scanned(attempt_for(&r, OutcomeCode::Given), 3),
+            None,
+        )
+        .unwrap();
+    assert!(done.message.contains("Amlodipine"), "{}", done.message);
+
+    // She leaves: her PIN no longer signs in, she is off the sign-in list, her dose keeps her.
+    t.bedside.sign_in("st-claire", pin("st-claire")).unwrap();
+    let left = t
+        .bedside
+        .save_staff(&priya(Some(saved.id.clone()), false))
+        .unwrap();
+    assert!(left.message.contains("has left"), "{}", left.message);
+    assert_eq!(
+        t.bedside.sign_in(&saved.id, "4826").unwrap_err().code,
+        ErrorCode::NotFound
+    );
+    assert!(!t
+        .bedside
+        .home()
+        .unwrap()
+        .staff
+        .iter()
+        .any(|s| s.id == saved.id));
+    let v = t.bedside.open_resident("res-01").unwrap();
+    assert!(
+        v.records.iter().any(|x| x.by.contains("Priya Nair")),
+        "{:?}",
+        v.records
+    );
+
+    // A manager cannot close their own account or take away their own role.
+    let own = SaveStaff {
+        id: Some("st-claire".into()),
+        name: "Claire Manning".into(),
+        initials: "CM".into(),
+        role: Role::Senior,
+        medication_trained: true,
+        homely_authorised: false,
+        active: true,
+    };
+    let e = t.bedside.save_staff(&own).unwrap_err();
+    assert_eq!(e.findings[0].code, FindingCode::OwnAccountChange);
+    assert_eq!(
+        t.bedside
+            .save_staff(&SaveStaff {
+                id: Some("st-nobody".into()),
+                ..own
+            })
+            .unwrap_err()
+            .code,
+        ErrorCode::NotFound
+    );
+}
+
+#[test]
 fn s19_only_a_manager_sets_how_the_tablet_locks() {
     let mut t = signed_in("st-ben");
     assert_eq!(

@@ -3,9 +3,25 @@
 
 use crate::views::{local, staff_card};
 use crate::{storage, Bedside};
+use medround_domain::rules::Finding;
 use medround_domain::rules::FindingCode;
-use medround_domain::staff::{check_pin_reset, pin_is_acceptable, Role};
-use medround_ipc::{Done, ErrorCode, IpcError, StaffPinRow, StaffPinsView};
+use medround_domain::staff::{check_pin_reset, check_staff_change, pin_is_acceptable, Role, Staff};
+use medround_domain::StaffId;
+use medround_ipc::{Done, ErrorCode, IpcError, SaveStaff, StaffPinRow, StaffPinsView, StaffSaved};
+
+/// A refusal of the S19 rules as the screen shows it: not allowed for the wrong role, blocked
+/// otherwise.
+fn refused(f: Finding) -> IpcError {
+    IpcError {
+        code: if f.code == FindingCode::RoleNotAllowed {
+            ErrorCode::NotAllowed
+        } else {
+            ErrorCode::Blocked
+        },
+        message: f.message.clone(),
+        findings: vec![f],
+    }
+}
 
 /// The longest a home may leave an idle tablet unlocked. Longer and an unattended tablet on a
 /// trolley stays signed in as the last person through a whole round.
@@ -45,6 +61,8 @@ impl Bedside {
                     _ => None,
                 },
                 may_reset: check_pin_reset(&me, s).is_none(),
+                medication_trained: s.medication_trained,
+                homely_authorised: s.homely_authorised,
             });
         }
         Ok(StaffPinsView {
@@ -52,6 +70,59 @@ impl Bedside {
             idle_lock_minutes: self.idle_lock(),
             lock_after_each_resident: self.lock_after_each_resident(),
             may_change_lock: me.role == Role::Manager,
+            may_edit_staff: me.role == Role::Manager,
+        })
+    }
+
+    /// A manager adds a member of staff or changes one (S19). Someone who has left is closed,
+    /// never deleted: their name stays on every record they made, and their PIN stops working
+    /// here at once and on the home's other tablets at their next sync.
+    pub fn save_staff(&mut self, edit: &SaveStaff) -> Result<StaffSaved, IpcError> {
+        let me = self.who()?;
+        let before =
+            match &edit.id {
+                Some(id) => Some(self.store().staff_member(id).map_err(storage)?.ok_or_else(
+                    || {
+                        IpcError::new(
+                            ErrorCode::NotFound,
+                            "That person is not on the home's staff.",
+                        )
+                    },
+                )?),
+                None => None,
+            };
+        let after = Staff {
+            id: match &before {
+                Some(b) => b.id.clone(),
+                None => StaffId::new(self.new_record_id("st").as_str()),
+            },
+            name: edit.name.trim().to_string(),
+            initials: edit.initials.trim().to_uppercase(),
+            role: edit.role,
+            medication_trained: edit.medication_trained,
+            homely_authorised: edit.homely_authorised,
+            active: edit.active,
+        };
+        if let Some(f) = check_staff_change(&me, before.as_ref(), &after) {
+            return Err(refused(f));
+        }
+        let now = self.now();
+        self.store_mut().put_staff(&after, now).map_err(storage)?;
+        let message = match &before {
+            None => format!(
+                "{} added as {}. Now set their PIN: hand them the tablet to type it.",
+                after.name,
+                after.role.label().to_lowercase()
+            ),
+            Some(b) if b.active && !after.active => format!(
+                "{} has left: their PIN no longer signs in, here at once and on the home's other tablets after the next sync. Their records keep their name.",
+                after.name
+            ),
+            Some(_) => format!("Details saved for {}.", after.name),
+        };
+        Ok(StaffSaved {
+            id: after.id.to_string(),
+            message,
         })
     }
 
@@ -71,15 +142,7 @@ impl Bedside {
                 )
             })?;
         if let Some(f) = check_pin_reset(&me, &target) {
-            return Err(IpcError {
-                code: if f.code == FindingCode::RoleNotAllowed {
-                    ErrorCode::NotAllowed
-                } else {
-                    ErrorCode::Blocked
-                },
-                message: f.message.clone(),
-                findings: vec![f],
-            });
+            return Err(refused(f));
         }
         if !pin_is_acceptable(pin) {
             return Err(IpcError::new(

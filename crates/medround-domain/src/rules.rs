@@ -120,6 +120,10 @@ pub enum FindingCode {
     // S19
     RoleNotAllowed,
     ResetNeedsAnotherSenior,
+    /// A manager may not take away their own role or account (the home would be left without
+    /// the person who can give it back).
+    OwnAccountChange,
+    StaffDetailsInvalid,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -102,6 +102,50 @@ pub fn check_pin_reset(actor: &Staff, target: &Staff) -> Option<Finding> {
     }
 }
 
+/// The longest name a member of staff may have, in characters.
+pub const MAX_STAFF_NAME_CHARS: usize = 100;
+
+/// S19: who may add a member of staff or change one (their name, role, training, or that they
+/// have left). Only an active manager; never their own role or account, so that no manager
+/// can leave the home without one by mistake; a name and initials a colleague can read.
+/// `before` is the person as they were (none when added).
+pub fn check_staff_change(actor: &Staff, before: Option<&Staff>, after: &Staff) -> Option<Finding> {
+    if actor.role != Role::Manager || !actor.active {
+        return Some(Finding::block(
+            Rule::S19,
+            FindingCode::RoleNotAllowed,
+            "Only a manager can add staff or change their details.",
+        ));
+    }
+    if before.is_some_and(|b| b.id == actor.id) && (after.role != actor.role || !after.active) {
+        return Some(Finding::block(
+            Rule::S19,
+            FindingCode::OwnAccountChange,
+            "You cannot change your own role or close your own account. Ask another manager.",
+        ));
+    }
+    let name = after.name.trim();
+    let initials = after.initials.trim();
+    if name.is_empty()
+        || name.chars().count() > MAX_STAFF_NAME_CHARS
+        || name.chars().any(char::is_control)
+    {
+        return Some(Finding::block(
+            Rule::S19,
+            FindingCode::StaffDetailsInvalid,
+            "Give the person's full name, as colleagues know it (at most 100 characters).",
+        ));
+    }
+    if !(1..=4).contains(&initials.chars().count()) || !initials.chars().all(char::is_alphabetic) {
+        return Some(Finding::block(
+            Rule::S19,
+            FindingCode::StaffDetailsInvalid,
+            "Initials are 1 to 4 letters: they go on the printed MAR chart.",
+        ));
+    }
+    None
+}
+
 /// A PIN is 4 to 8 digits; simple sequences are refused because they are guessed first.
 pub fn pin_is_acceptable(pin: &str) -> bool {
     let ok_shape = (4..=8).contains(&pin.len()) && pin.bytes().all(|b| b.is_ascii_digit());
@@ -170,6 +214,86 @@ mod tests {
         let mut untrained = staff("u", Role::Carer);
         untrained.medication_trained = false;
         assert!(!untrained.may_administer());
+    }
+
+    #[test]
+    fn s19_only_a_manager_changes_staff_and_never_their_own_account() {
+        let manager = staff("m", Role::Manager);
+        let new = Staff {
+            name: "Priya Nair".into(),
+            initials: "PN".into(),
+            ..staff("p", Role::Carer)
+        };
+        assert!(check_staff_change(&manager, None, &new).is_none());
+        for actor in [staff("s", Role::Senior), staff("c", Role::Carer)] {
+            assert_eq!(
+                check_staff_change(&actor, None, &new).unwrap().code,
+                FindingCode::RoleNotAllowed
+            );
+        }
+        let gone = Staff {
+            active: false,
+            ..manager.clone()
+        };
+        assert_eq!(
+            check_staff_change(&gone, None, &new).unwrap().code,
+            FindingCode::RoleNotAllowed
+        );
+        // Their own account: a new name, yes; a lesser role or leaving, no.
+        let renamed = Staff {
+            name: "M Jones".into(),
+            initials: "MJ".into(),
+            ..manager.clone()
+        };
+        assert!(check_staff_change(&manager, Some(&manager), &renamed).is_none());
+        for own in [
+            Staff {
+                role: Role::Senior,
+                ..renamed.clone()
+            },
+            Staff {
+                active: false,
+                ..renamed.clone()
+            },
+        ] {
+            assert_eq!(
+                check_staff_change(&manager, Some(&manager), &own)
+                    .unwrap()
+                    .code,
+                FindingCode::OwnAccountChange
+            );
+        }
+        // Another's account may close: a leaver's PIN stops working.
+        let left = Staff {
+            active: false,
+            ..new.clone()
+        };
+        assert!(check_staff_change(&manager, Some(&new), &left).is_none());
+        for (name, initials) in [
+            ("", "PN"),
+            ("   ", "PN"),
+            ("Priya\nNair", "PN"),
+            ("Priya Nair", ""),
+            ("Priya Nair", "P.N"),
+            ("Priya Nair", "PNAIR"),
+        ] {
+            let bad = Staff {
+                name: name.into(),
+                initials: initials.into(),
+                ..new.clone()
+            };
+            assert_eq!(
+                check_staff_change(&manager, None, &bad).unwrap().code,
+                FindingCode::StaffDetailsInvalid,
+                "{name:?} {initials:?}"
+            );
+        }
+        let long = Staff {
+            name: "Ŵ".repeat(MAX_STAFF_NAME_CHARS),
+            initials: "ŴŴ".into(),
+            ..new.clone()
+        };
+        assert!(check_staff_change(&manager, None, &long).is_none());
     }
 
     #[test]

@@ -382,8 +382,9 @@ pub struct StaffPinsView {
     /// This tablet's screen lock: minutes idle, and whether it locks after each resident.
     pub idle_lock_minutes: u32,
     pub lock_after_each_resident: bool,
-    /// Only a manager changes the screen lock.
+    /// Only a manager changes the screen lock, and adds staff or changes their details.
     pub may_change_lock: bool,
+    pub may_edit_staff: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -396,6 +397,15 @@ pub struct StaffPinRow {
     pub last_reset: Option<String>,
     /// Whether the signed-in senior may reset it (not their own, S19).
     pub may_reset: bool,
+    pub medication_trained: bool,
+    pub homely_authorised: bool,
+}
+
+/// A member of staff added or changed, and what to tell the person.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StaffSaved {
+    pub id: String,
+    pub message: String,
 }
 
 /// A change made, and what to tell the person.
@@ -635,6 +645,17 @@ command!(
         pin: String,
     }
 );
+// A manager adds a member of staff (no `id`) or changes one; `active: false` when they have
+// left, so their PIN no longer signs in anywhere (S19).
+command!(SaveStaff, "save_staff", StaffSaved {
+    id: Option<String>,
+    name: String,
+    initials: String,
+    role: medround_domain::staff::Role,
+    medication_trained: bool,
+    homely_authorised: bool,
+    active: bool,
+});
 command!(
     SetScreenLock,
     "set_screen_lock",
