@@ -798,5 +798,76 @@ async fn manager_review(data: PathBuf, groups: Groups) {
         .unwrap();
     click(&c, "[data-test='sign-in']").await;
     wait(&c, "[data-test='round-screen']").await;
+
+    // The manager adds a new carer, who chooses her PIN and signs in; when she leaves, her
+    // name goes from the sign-in screen (S19).
+    click(&c, "[data-test='sign-out']").await;
+    sign_in(&c, "st-claire").await;
+    click(&c, "[data-test='open-staff']").await;
+    click(&c, "[data-test='add-staff']").await;
+    for (field, text) in [("staff-name", "Priya Nair"), ("staff-initials", "PN")] {
+        wait(&c, &format!("[data-test='{field}']"))
+            .await
+            .send_keys(text)
+            .await
+            .unwrap();
+    }
+    shot(&c, "15-new-member-of-staff.png").await;
+    click(&c, "[data-test='staff-save']").await;
+    wait_text(
+        &c,
+        "[data-test='banner']",
+        "Priya Nair added as care worker",
+    )
+    .await;
+    wait_text(&c, "[data-test='pin-form']", "New PIN for Priya Nair").await;
+    for field in ["new-pin", "new-pin-again"] {
+        wait(&c, &format!("[data-test='{field}']"))
+            .await
+            .send_keys("5937")
+            .await
+            .unwrap();
+    }
+    click(&c, "[data-test='pin-save']").await;
+    wait_text(&c, "[data-test='banner']", "New PIN set for Priya Nair").await;
+    let mut priya = None;
+    for row in c
+        .find_all(Locator::Css("[data-test^='staff-row-']"))
+        .await
+        .unwrap()
+    {
+        if row.text().await.unwrap().contains("Priya Nair") {
+            priya = row.attr("data-test").await.unwrap();
+        }
+    }
+    let priya = priya
+        .expect("Priya's row")
+        .trim_start_matches("staff-row-")
+        .to_string();
+    click(&c, "[data-test='staff-back']").await;
+    click(&c, "[data-test='sign-out']").await;
+    click(&c, &format!("[data-test='staff-{priya}']")).await;
+    wait(&c, "[data-test='pin']")
+        .await
+        .send_keys("5937")
+        .await
+        .unwrap();
+    click(&c, "[data-test='sign-in']").await;
+    wait_text(&c, "[data-test='round-screen']", "Priya Nair").await;
+    click(&c, "[data-test='sign-out']").await;
+    sign_in(&c, "st-claire").await;
+    click(&c, "[data-test='open-staff']").await;
+    click(&c, &format!("[data-test='left-{priya}']")).await;
+    click(&c, "[data-test='leaver-confirm']").await;
+    wait_text(&c, "[data-test='banner']", "Priya Nair has left").await;
+    click(&c, "[data-test='staff-back']").await;
+    click(&c, "[data-test='sign-out']").await;
+    wait(&c, "[data-test='staff-st-amy']").await;
+    assert!(
+        c.find(Locator::Css(&format!("[data-test='staff-{priya}']")))
+            .await
+            .is_err(),
+        "a leaver is still offered on the sign-in screen"
+    );
     end(c, driver).await;
 }

@@ -5,10 +5,54 @@ use crate::ipc::call;
 use crate::{AppState, Screen};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use medround_domain::staff::Role;
 use medround_ipc::*;
 
 /// The idle times a manager may choose from, in minutes.
 const IDLE_CHOICES: [u32; 7] = [1, 2, 5, 10, 15, 20, 30];
+
+const ROLES: [(Role, &str); 4] = [
+    (Role::Carer, "Care worker"),
+    (Role::Senior, "Senior carer"),
+    (Role::Manager, "Manager"),
+    (Role::Auditor, "Auditor (read only)"),
+];
+
+/// The details form for a member of staff: a new one (no id), or one being changed.
+#[derive(Debug, Clone, PartialEq)]
+struct Details {
+    id: Option<String>,
+    name: RwSignal<String>,
+    initials: RwSignal<String>,
+    role: RwSignal<Role>,
+    trained: RwSignal<bool>,
+    homely: RwSignal<bool>,
+}
+
+impl Details {
+    fn new(row: Option<&StaffPinRow>) -> Details {
+        Details {
+            id: row.map(|r| r.staff.id.clone()),
+            name: RwSignal::new(row.map(|r| r.staff.name.clone()).unwrap_or_default()),
+            initials: RwSignal::new(row.map(|r| r.staff.initials.clone()).unwrap_or_default()),
+            role: RwSignal::new(row.map(|r| r.staff.role).unwrap_or(Role::Carer)),
+            trained: RwSignal::new(row.map(|r| r.medication_trained).unwrap_or(true)),
+            homely: RwSignal::new(row.map(|r| r.homely_authorised).unwrap_or(false)),
+        }
+    }
+
+    fn command(&self) -> SaveStaff {
+        SaveStaff {
+            id: self.id.clone(),
+            name: self.name.get_untracked(),
+            initials: self.initials.get_untracked(),
+            role: self.role.get_untracked(),
+            medication_trained: self.trained.get_untracked(),
+            homely_authorised: self.homely.get_untracked(),
+            active: true,
+        }
+    }
+}
 
 impl AppState {
     pub fn open_staff(self) {
@@ -16,7 +60,11 @@ impl AppState {
             match call(&GetStaffPins {}).await {
                 Ok(v) => {
                     self.staff_pins.set(Some(v));
-                    self.screen.set(Screen::Staff);
+                    // Set only when coming from elsewhere: setting it again would build the
+                    // screen afresh and drop a form it has open.
+                    if self.screen.get_untracked() != Screen::Staff {
+                        self.screen.set(Screen::Staff);
+                    }
                 }
                 Err(e) => self.fail(e),
             }
@@ -39,6 +87,32 @@ pub fn StaffScreen() -> impl IntoView {
             each.set(v.lock_after_each_resident);
         }
     });
+    let details = RwSignal::new(None::<Details>);
+    // Someone about to be marked as having left: (the row, for the form's command).
+    let leaving = RwSignal::new(None::<StaffPinRow>);
+    let save_staff = move |cmd: SaveStaff, then_pin: bool| {
+        spawn_local(async move {
+            let name = cmd.name.trim().to_string();
+            match call(&cmd).await {
+                Ok(saved) => {
+                    details.set(None);
+                    leaving.set(None);
+                    app.say(true, saved.message);
+                    // The sign-in screen lists the home's staff: it shows the change at once.
+                    if let Ok(h) = call(&GetHome {}).await {
+                        app.home.set(Some(h));
+                    }
+                    app.open_staff();
+                    if then_pin {
+                        pin.set(String::new());
+                        again.set(String::new());
+                        resetting.set(Some((saved.id, name)));
+                    }
+                }
+                Err(e) => app.fail(e),
+            }
+        });
+    };
     let start_reset = move |id: String, name: String| {
         pin.set(String::new());
         again.set(String::new());
@@ -117,6 +191,69 @@ pub fn StaffScreen() -> impl IntoView {
                     <button class="secondary" data-test="staff-back" on:click=move |_| app.back_to_round()>"< Round"</button>
                 </div>
             </header>
+            {move || app.staff_pins.get().filter(|v| v.may_edit_staff).map(|_| view! {
+                <div class="actions">
+                    <button class="secondary" data-test="add-staff" on:click=move |_| details.set(Some(Details::new(None)))>"Add a member of staff"</button>
+                </div>
+            })}
+            {move || details.get().map(|d| {
+                let title = if d.id.is_some() { format!("Details of {}", d.name.get_untracked()) } else { "A new member of staff".to_string() };
+                let label = title.clone();
+                let (d1, d2) = (d.clone(), d.clone());
+                view! {
+                    <section class="sheet" data-test="staff-form" aria-label=label>
+                        <p class="big">{title}</p>
+                        <label for="staff-name">"Full name"</label>
+                        <input id="staff-name" data-test="staff-name" autocomplete="off" prop:value=move || d.name.get() on:input=move |ev| d.name.set(event_target_value(&ev))/>
+                        <label for="staff-initials">"Initials (for the printed MAR)"</label>
+                        <input id="staff-initials" data-test="staff-initials" autocomplete="off" prop:value=move || d.initials.get() on:input=move |ev| d.initials.set(event_target_value(&ev))/>
+                        <label for="staff-role">"Role"</label>
+                        <select id="staff-role" data-test="staff-role" on:change=move |ev| {
+                            let v = event_target_value(&ev);
+                            if let Some((r, _)) = ROLES.iter().find(|(r, _)| format!("{r:?}") == v) {
+                                d.role.set(*r);
+                            }
+                        }>
+                            {ROLES.iter().map(|(r, label)| {
+                                let r = *r;
+                                view! { <option value=format!("{r:?}") selected=move || d.role.get() == r>{*label}</option> }
+                            }).collect_view()}
+                        </select>
+                        <label class="check"><input type="checkbox" data-test="staff-trained" prop:checked=move || d.trained.get()
+                            on:change=move |ev| d.trained.set(event_target_checked(&ev))/>"Trained to give medicines (and to witness controlled drugs)"</label>
+                        <label class="check"><input type="checkbox" data-test="staff-homely" prop:checked=move || d.homely.get()
+                            on:change=move |ev| d.homely.set(event_target_checked(&ev))/>"Authorised to give homely remedies"</label>
+                        <div class="actions">
+                            <button class="secondary" on:click=move |_| details.set(None)>"Cancel"</button>
+                            <button class="primary" data-test="staff-save" on:click=move |_| save_staff(d1.command(), d2.id.is_none())>"Save"</button>
+                        </div>
+                    </section>
+                }
+            })}
+            {move || leaving.get().map(|r| {
+                let name = r.staff.name.clone();
+                let label = format!("{name} has left the home");
+                let button = label.clone();
+                let cmd = SaveStaff {
+                    id: Some(r.staff.id.clone()),
+                    name: r.staff.name.clone(),
+                    initials: r.staff.initials.clone(),
+                    role: r.staff.role,
+                    medication_trained: r.medication_trained,
+                    homely_authorised: r.homely_authorised,
+                    active: false,
+                };
+                view! {
+                    <section class="sheet" data-test="leaver-form" aria-label=label>
+                        <p class="big">{format!("Has {name} left the home?")}</p>
+                        <p>{format!("{name}'s PIN will stop working on every tablet of the home. Their records keep their name.")}</p>
+                        <div class="actions">
+                            <button class="secondary" on:click=move |_| leaving.set(None)>"Cancel"</button>
+                            <button class="primary" data-test="leaver-confirm" on:click=move |_| save_staff(cmd.clone(), false)>{button}</button>
+                        </div>
+                    </section>
+                }
+            })}
             {move || resetting.get().map(|(_, name)| {
                 let label = format!("New PIN for {name}");
                 let title = label.clone();
@@ -142,6 +279,10 @@ pub fn StaffScreen() -> impl IntoView {
                 <tbody>
                     {move || app.staff_pins.get().map(|v| v.rows.into_iter().map(|r| {
                         let (id, name) = (r.staff.id.clone(), r.staff.name.clone());
+                        let me = app.session.get_untracked().map(|s| s.staff.id) == Some(r.staff.id.clone());
+                        let edit = v.may_edit_staff;
+                        let (r1, r2) = (r.clone(), r.clone());
+                        let who = r.staff.name.clone();
                         let state = if r.locked {
                             "Locked: too many wrong PINs"
                         } else if r.has_pin {
@@ -160,6 +301,16 @@ pub fn StaffScreen() -> impl IntoView {
                                         <button class="secondary" data-test=format!("reset-{}", r.staff.id)
                                             aria-label=format!("Set a new PIN for {name}")
                                             on:click=move |_| start_reset(id.clone(), name.clone())>"Set new PIN"</button>
+                                    })}
+                                    {edit.then(|| view! {
+                                        <button class="secondary" data-test=format!("edit-{}", r1.staff.id)
+                                            aria-label=format!("Change the details of {who}")
+                                            on:click=move |_| details.set(Some(Details::new(Some(&r1))))>"Details"</button>
+                                    })}
+                                    {(edit && !me).then(|| view! {
+                                        <button class="secondary" data-test=format!("left-{}", r2.staff.id)
+                                            aria-label=format!("{} has left the home", r2.staff.name)
+                                            on:click=move |_| leaving.set(Some(r2.clone()))>"Has left"</button>
                                     })}
                                 </td>
                             </tr>
