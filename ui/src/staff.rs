@@ -88,7 +88,7 @@ pub fn StaffScreen() -> impl IntoView {
         }
     });
     let details = RwSignal::new(None::<Details>);
-    // Someone about to be marked as having left: (the row, for the form's command).
+    // The person about to be marked as having left the home, asked to confirm first.
     let leaving = RwSignal::new(None::<StaffPinRow>);
     let save_staff = move |cmd: SaveStaff, then_pin: bool| {
         spawn_local(async move {
