@@ -169,6 +169,40 @@ fn central_each_tablet_is_named_in_the_others_audit_trail(backend: &Backend) {
     assert_eq!(err.code, ErrorCode::SyncRefused, "{}", err.message);
 }
 
+/// A member of staff added on one tablet reaches the other through the central record, which
+/// keeps the entry; closed as a leaver there, they no longer sign in on either (S19).
+fn central_staff_added_on_one_tablet_sign_in_on_the_other(backend: &Backend) {
+    use medround_domain::staff::Role;
+    use medround_ipc::SaveStaff;
+    let server = CentralServer::start_on(backend);
+    let (mut a, mut b) = larch_house(&server, &server.url());
+    a.bedside.sign_in("st-claire", pin("st-claire")).unwrap();
+    let priya = |id: Option<String>, active: bool| SaveStaff {
+        id,
+        name: "Priya Nair".into(),
+        initials: "PN".into(),
+        role: Role::Carer,
+        medication_trained: true,
+        homely_authorised: false,
+        active,
+    };
+    let id = a.bedside.save_staff(&priya(None, true)).unwrap().id;
+    a.bedside.reset_pin(&id, "5937").unwrap();
+    sync(&mut a);
+    sync(&mut b);
+    b.bedside.sign_in(&id, "5937").unwrap();
+    a.bedside.sign_in("st-claire", pin("st-claire")).unwrap();
+    a.bedside
+        .save_staff(&priya(Some(id.clone()), false))
+        .unwrap();
+    sync(&mut a);
+    sync(&mut b);
+    assert_eq!(
+        b.bedside.sign_in(&id, "5937").unwrap_err().code,
+        ErrorCode::NotFound
+    );
+}
+
 fn central_s18_double_dose_over_http_raises_one_incident_on_both(backend: &Backend) {
     let server = CentralServer::start_on(backend);
     let (mut a, mut b) = larch_house(&server, &server.url());
@@ -704,6 +738,7 @@ macro_rules! on_both_backends {
 on_both_backends!(
     central_offline_doses_on_two_tablets_reach_both_over_http,
     central_each_tablet_is_named_in_the_others_audit_trail,
+    central_staff_added_on_one_tablet_sign_in_on_the_other,
     central_s18_double_dose_over_http_raises_one_incident_on_both,
     central_connection_cut_mid_sync_then_resumed_loses_and_doubles_nothing,
     central_server_restarted_mid_sync_then_resumed,
