@@ -53,6 +53,12 @@ pub fn reconcile(state: State<'_, AppState>, args: Reconcile) -> Result<(), IpcE
     state.with(|b| b.reconcile(&args.resident))
 }
 
+/// S15: a resident gone to hospital or on leave, or back.
+#[tauri::command]
+pub fn set_presence(state: State<'_, AppState>, args: SetPresence) -> Result<Done, IpcError> {
+    state.with(|b| b.set_presence(&args.resident, args.change))
+}
+
 /// S16: a senior checks in a pending order.
 #[tauri::command]
 pub fn check_in_order(state: State<'_, AppState>, args: CheckInOrder) -> Result<(), IpcError> {

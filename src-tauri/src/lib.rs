@@ -69,6 +69,7 @@ pub fn run() {
             dose::remove_patch,
             dose::record_follow_up,
             dose::reconcile,
+            dose::set_presence,
             dose::check_in_order,
             review::get_review,
             review::acknowledge_incident,

@@ -282,6 +282,93 @@ fn s19_only_a_manager_sets_how_the_tablet_locks() {
 }
 
 #[test]
+fn s15_a_senior_records_a_resident_gone_to_hospital_and_back_and_the_doses_follow() {
+    use medround_domain::rules::PresenceChange;
+    let mut t = signed_in("st-amy");
+    assert_eq!(
+        t.bedside
+            .set_presence(who::PARKINSONS, PresenceChange::ToHospital)
+            .unwrap_err()
+            .code,
+        ErrorCode::NotAllowed
+    );
+    t.bedside.sign_in("st-ben", pin("st-ben")).unwrap();
+    let done = t
+        .bedside
+        .set_presence(who::PARKINSONS, PresenceChange::ToHospital)
+        .unwrap();
+    assert!(
+        done.message.contains("in hospital from 07:55"),
+        "{}",
+        done.message
+    );
+    assert_eq!(
+        t.bedside
+            .set_presence(who::PARKINSONS, PresenceChange::OnLeave)
+            .unwrap_err()
+            .code,
+        ErrorCode::Blocked
+    );
+    let card = |t: &mut Tablet| {
+        t.bedside
+            .round()
+            .unwrap()
+            .units
+            .into_iter()
+            .flat_map(|u| u.residents)
+            .find(|c| c.id == who::PARKINSONS)
+            .unwrap()
+    };
+    assert!(card(&mut t).away.is_some());
+
+    // While away, the 08:00 doses close as HOSPITAL, not MISSED, once their window and its
+    // late allowance have passed (S8, S15).
+    t.clock.advance(Duration::hours(4));
+    t.bedside.close_windows().unwrap();
+    t.bedside.sign_in("st-ben", pin("st-ben")).unwrap();
+    let v = t.bedside.open_resident(who::PARKINSONS).unwrap();
+    let at_eight: Vec<_> = v
+        .doses
+        .iter()
+        .filter(|d| d.slot.contains("T08:00"))
+        .map(|d| d.outcome)
+        .collect();
+    assert!(!at_eight.is_empty());
+    assert!(
+        at_eight.iter().all(|o| *o == Some(OutcomeCode::Hospital)),
+        "{at_eight:?}"
+    );
+
+    // Back: the doses lock until a senior reconciles (S15).
+    let back = t
+        .bedside
+        .set_presence(who::PARKINSONS, PresenceChange::Back)
+        .unwrap();
+    assert!(back.message.contains("stay locked"), "{}", back.message);
+    assert!(card(&mut t).away.is_none());
+    let r = dose(&mut t, who::PARKINSONS, "Co-careldopa");
+    let e = t
+        .bedside
+        .record_dose(
+            who::PARKINSONS,
+            &scanned(attempt_for(&r, OutcomeCode::Given), 5),
+            None,
+        )
+        .unwrap_err();
+    assert!(
+        blocked_by(e).contains(&FindingCode::ReconciliationPending),
+        "locked until reconciled"
+    );
+    t.bedside.reconcile(who::PARKINSONS).unwrap();
+    assert!(
+        !t.bedside
+            .open_resident(who::PARKINSONS)
+            .unwrap()
+            .locked_for_reconciliation
+    );
+}
+
+#[test]
 fn s19_idle_screen_locks() {
     let mut t = signed_in("st-amy");
     t.clock.advance(Duration::minutes(4));

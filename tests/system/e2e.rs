@@ -869,5 +869,23 @@ async fn manager_review(data: PathBuf, groups: Groups) {
             .is_err(),
         "a leaver is still offered on the sign-in screen"
     );
+
+    // A resident goes to hospital and comes back: a senior records both, and the doses stay
+    // locked until the medicines are reconciled (S15).
+    sign_in(&c, "st-claire").await;
+    open(&c, "res-02").await;
+    click(&c, "[data-test='presence-hospital']").await;
+    wait_text(&c, "[data-test='presence']", "gone to hospital now?").await;
+    shot(&c, "16-resident-gone-to-hospital.png").await;
+    click(&c, "[data-test='presence-confirm']").await;
+    wait_text(&c, "[data-test='banner']", "in hospital from").await;
+    back(&c).await;
+    wait_text(&c, "[data-test='resident-res-02']", "In hospital").await;
+    open(&c, "res-02").await;
+    click(&c, "[data-test='presence-back']").await;
+    click(&c, "[data-test='presence-confirm']").await;
+    wait_text(&c, "[data-test='banner']", "stay locked").await;
+    click(&c, "[data-test='reconcile']").await;
+    wait_text(&c, "[data-test='banner']", "reconciled").await;
     end(c, driver).await;
 }

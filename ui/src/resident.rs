@@ -9,7 +9,7 @@ use medround_domain::barcode::Scan;
 use medround_domain::outcome::OutcomeCode;
 use medround_domain::qty::Qty;
 use medround_domain::record::Subject;
-use medround_domain::rules::{DoseAttempt, Finding, FindingCode, Severity};
+use medround_domain::rules::{DoseAttempt, Finding, FindingCode, PresenceChange, Severity};
 use medround_domain::schedule::{local_to_utc, HOME_TZ};
 use medround_domain::{OrderId, RemedyId};
 use medround_ipc::*;
@@ -149,6 +149,22 @@ pub fn ResidentScreen() -> impl IntoView {
     let reload = move || {
         let id = rid();
         app.open_resident(id);
+    };
+    // S15: a senior records that the resident has gone or is back, after confirming.
+    let presence = RwSignal::new(None::<PresenceChange>);
+    let set_presence = move |change: PresenceChange| {
+        let resident = rid();
+        spawn_local(async move {
+            let res = call(&SetPresence { resident, change }).await;
+            presence.set(None);
+            match res {
+                Ok(d) => {
+                    app.say(true, d.message);
+                    reload();
+                }
+                Err(e) => app.fail(e),
+            }
+        });
     };
 
     let do_scan = move || {
@@ -297,6 +313,35 @@ pub fn ResidentScreen() -> impl IntoView {
                                 });
                             }>"I am a senior: medicines reconciled"</button>
                         </div>
+                    })}
+                    {app.session.get_untracked().filter(|s| s.staff.role.is_senior()).map(|_| {
+                        let away = r.away.is_some();
+                        let name = r.name.clone();
+                        view! {
+                            <section class="presence" data-test="presence" aria-label="Where the resident is">
+                                {move || match presence.get() {
+                                    None if away => view! {
+                                        <button class="secondary" data-test="presence-back" on:click=move |_| presence.set(Some(PresenceChange::Back))>"Back in the home"</button>
+                                    }.into_any(),
+                                    None => view! {
+                                        <button class="secondary" data-test="presence-hospital" on:click=move |_| presence.set(Some(PresenceChange::ToHospital))>"Gone to hospital"</button>
+                                        <button class="secondary" data-test="presence-leave" on:click=move |_| presence.set(Some(PresenceChange::OnLeave))>"Gone on leave"</button>
+                                    }.into_any(),
+                                    Some(change) => {
+                                        let question = match change {
+                                            PresenceChange::ToHospital => format!("Record {name} as gone to hospital now? Their doses will close as HOSPITAL until they are back."),
+                                            PresenceChange::OnLeave => format!("Record {name} as gone on leave now? Their doses will close as LEAVE until they are back."),
+                                            PresenceChange::Back => format!("Record {name} as back now? Their doses stay locked until a senior has checked the medicines that came back with them."),
+                                        };
+                                        view! {
+                                            <p>{question}</p>
+                                            <button class="secondary" on:click=move |_| presence.set(None)>"Cancel"</button>
+                                            <button class="primary" data-test="presence-confirm" on:click=move |_| set_presence(change)>"Yes, record it"</button>
+                                        }.into_any()
+                                    }
+                                }}
+                            </section>
+                        }
                     })}
                     {r.covert_plan.clone().map(|c| view! { <p class="alert info">{c}</p> })}
                     {r.reviews.clone().into_iter().map(|m| view! { <p class="alert warn">{m}</p> }).collect_view()}

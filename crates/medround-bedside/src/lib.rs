@@ -790,6 +790,46 @@ impl Bedside {
         self.store.put_resident(&r, now).map_err(storage)
     }
 
+    /// S15: a senior records that a resident has gone to hospital or on leave (from now), or
+    /// is back, when their doses lock until a senior reconciles the medicines.
+    pub fn set_presence(
+        &mut self,
+        resident: &str,
+        change: rules::PresenceChange,
+    ) -> Result<medround_ipc::Done, IpcError> {
+        let author = self.who()?;
+        let now = self.clock.now();
+        let r = self
+            .store
+            .resident(&ResidentId::new(resident))
+            .map_err(storage)?;
+        let changed = rules::change_presence(&r, &author, change, now).map_err(|f| IpcError {
+            code: if f.code == rules::FindingCode::RoleNotAllowed {
+                ErrorCode::NotAllowed
+            } else {
+                ErrorCode::Blocked
+            },
+            message: f.message.clone(),
+            findings: vec![f],
+        })?;
+        self.store.put_resident(&changed, now).map_err(storage)?;
+        let name = changed.full_name();
+        let message = match change {
+            rules::PresenceChange::ToHospital => format!(
+                "{name} is recorded as in hospital from {}. Their doses resolve as HOSPITAL until they are back.",
+                views::local(now, "%H:%M")
+            ),
+            rules::PresenceChange::OnLeave => format!(
+                "{name} is recorded as on leave from {}. Their doses resolve as LEAVE until they are back.",
+                views::local(now, "%H:%M")
+            ),
+            rules::PresenceChange::Back => format!(
+                "{name} is back. Their doses stay locked until a senior has checked the medicines that came back with them."
+            ),
+        };
+        Ok(medround_ipc::Done { message })
+    }
+
     /// S16: a senior checks in a pending order (from the pharmacy, or typed in by hand, which
     /// also needs a second trained person's PIN). From then on it can be given.
     pub fn check_in_order(

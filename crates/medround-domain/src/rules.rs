@@ -111,6 +111,8 @@ pub enum FindingCode {
     // S15
     ResidentAway,
     ReconciliationPending,
+    /// The resident is already where the change would put them.
+    PresenceUnchanged,
     // S16
     SecondCheckerNeeded,
     // S17
@@ -1162,6 +1164,67 @@ pub fn reconcile(resident: &Resident, by: &Staff) -> Result<(), Finding> {
         ));
     }
     Ok(())
+}
+
+/// Where a resident has gone, or that they are back (S15).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PresenceChange {
+    ToHospital,
+    OnLeave,
+    Back,
+}
+
+/// S15: a senior records that a resident has gone to hospital or on leave, from `now`, or that
+/// they are back. While away, their slots resolve as HOSPITAL or LEAVE rather than MISSED,
+/// which is why only a senior may say so. On return their doses stay locked until a senior
+/// has checked the medicines that came back with them (`reconcile`). Returns the resident as
+/// they now are.
+pub fn change_presence(
+    resident: &Resident,
+    by: &Staff,
+    change: PresenceChange,
+    now: DateTime<Utc>,
+) -> Result<Resident, Finding> {
+    use crate::resident::Presence;
+    if !by.role.is_senior() || !by.active {
+        return Err(Finding::block(
+            Rule::S15,
+            FindingCode::RoleNotAllowed,
+            "Only a senior carer or manager can record that a resident has gone or come back.",
+        ));
+    }
+    let mut r = resident.clone();
+    match (change, &resident.presence) {
+        (PresenceChange::ToHospital, Presence::Present) => {
+            r.presence = Presence::InHospital { since: now };
+        }
+        (PresenceChange::OnLeave, Presence::Present) => {
+            r.presence = Presence::OnLeave { since: now };
+        }
+        (PresenceChange::Back, Presence::InHospital { .. } | Presence::OnLeave { .. }) => {
+            r.presence = Presence::Present;
+            r.reconciliation_pending = true;
+        }
+        (PresenceChange::Back, Presence::Present) => {
+            return Err(Finding::block(
+                Rule::S15,
+                FindingCode::PresenceUnchanged,
+                format!("{} is not recorded as away.", resident.full_name()),
+            ));
+        }
+        _ => {
+            return Err(Finding::block(
+                Rule::S15,
+                FindingCode::PresenceUnchanged,
+                format!(
+                    "{} is already recorded as away. Record them back first.",
+                    resident.full_name()
+                ),
+            ));
+        }
+    }
+    Ok(r)
 }
 
 #[cfg(test)]

@@ -1207,6 +1207,56 @@ fn s15_back_from_hospital_stays_locked_until_a_senior_reconciles() {
     assert!(w.assess(&a).ready());
 }
 
+#[test]
+fn s15_a_senior_records_a_resident_gone_to_hospital_and_back_and_doses_lock() {
+    let mut w = World::new("2026-01-05T08:00:00Z");
+    let senior = staff("s1", Role::Senior);
+    let carer = staff("c1", Role::Carer);
+    assert_eq!(
+        change_presence(&w.resident, &carer, PresenceChange::ToHospital, w.now)
+            .unwrap_err()
+            .code,
+        FindingCode::RoleNotAllowed
+    );
+    assert_eq!(
+        change_presence(&w.resident, &senior, PresenceChange::Back, w.now)
+            .unwrap_err()
+            .code,
+        FindingCode::PresenceUnchanged
+    );
+    let gone = change_presence(&w.resident, &senior, PresenceChange::ToHospital, w.now).unwrap();
+    assert_eq!(gone.presence, Presence::InHospital { since: w.now });
+    for again in [PresenceChange::ToHospital, PresenceChange::OnLeave] {
+        assert_eq!(
+            change_presence(&gone, &senior, again, w.now)
+                .unwrap_err()
+                .code,
+            FindingCode::PresenceUnchanged
+        );
+    }
+    w.resident = gone;
+    let a = give(slot("aml", "2026-01-05T08:00:00Z"), "02000000000039");
+    assert_eq!(codes(&w.assess(&a)), vec![FindingCode::ResidentAway]);
+    let back = change_presence(&w.resident, &senior, PresenceChange::Back, w.now).unwrap();
+    assert_eq!(back.presence, Presence::Present);
+    assert!(back.reconciliation_pending);
+    w.resident = back;
+    assert_eq!(
+        codes(&w.assess(&a)),
+        vec![FindingCode::ReconciliationPending]
+    );
+    // Leave works the same way, and its return locks doses as well.
+    let mut present = w.resident.clone();
+    present.reconciliation_pending = false;
+    let leave = change_presence(&present, &senior, PresenceChange::OnLeave, w.now).unwrap();
+    assert_eq!(leave.presence, Presence::OnLeave { since: w.now });
+    assert!(
+        change_presence(&leave, &senior, PresenceChange::Back, w.now)
+            .unwrap()
+            .reconciliation_pending
+    );
+}
+
 // --- S16 new and changed orders --------------------------------------------------------------
 
 #[test]

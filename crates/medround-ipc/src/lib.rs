@@ -567,6 +567,15 @@ command!(RecordFollowUp, "record_follow_up", Recorded {
     note: Option<String>,
 });
 command!(Reconcile, "reconcile", () { resident: String });
+// S15: a senior records that a resident has gone to hospital or on leave, now, or is back.
+command!(
+    SetPresence,
+    "set_presence",
+    Done {
+        resident: String,
+        change: medround_domain::rules::PresenceChange,
+    }
+);
 command!(GetSyncStatus, "get_sync_status", SyncStatus {});
 command!(CheckInOrder, "check_in_order", () {
     resident: String,
