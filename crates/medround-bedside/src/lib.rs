@@ -803,15 +803,7 @@ impl Bedside {
             .store
             .resident(&ResidentId::new(resident))
             .map_err(storage)?;
-        let changed = rules::change_presence(&r, &author, change, now).map_err(|f| IpcError {
-            code: if f.code == rules::FindingCode::RoleNotAllowed {
-                ErrorCode::NotAllowed
-            } else {
-                ErrorCode::Blocked
-            },
-            message: f.message.clone(),
-            findings: vec![f],
-        })?;
+        let changed = rules::change_presence(&r, &author, change, now).map_err(staff::refused)?;
         self.store.put_resident(&changed, now).map_err(storage)?;
         let name = changed.full_name();
         let message = match change {

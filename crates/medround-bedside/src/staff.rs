@@ -9,9 +9,9 @@ use medround_domain::staff::{check_pin_reset, check_staff_change, pin_is_accepta
 use medround_domain::StaffId;
 use medround_ipc::{Done, ErrorCode, IpcError, SaveStaff, StaffPinRow, StaffPinsView, StaffSaved};
 
-/// A refusal of the S19 rules as the screen shows it: not allowed for the wrong role, blocked
-/// otherwise.
-fn refused(f: Finding) -> IpcError {
+/// A refusal by a rule about who may do what (S15, S19) as the screen shows it: not allowed
+/// for the wrong role, blocked otherwise.
+pub(crate) fn refused(f: Finding) -> IpcError {
     IpcError {
         code: if f.code == FindingCode::RoleNotAllowed {
             ErrorCode::NotAllowed

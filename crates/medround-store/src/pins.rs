@@ -93,8 +93,9 @@ impl Store {
         Ok(())
     }
 
-    /// Whether `staff` has a PIN on this tablet and whether it is locked here, without a try.
-    pub fn pin_status(&self, staff: &StaffId) -> Result<PinStatus> {
+    /// The PIN verifier the home holds for `staff`, and the wrong tries counted here against
+    /// that same hash (a new hash means a reset, so the count starts again).
+    fn verifier(&self, staff: &StaffId) -> Result<Option<(PinVerifier, PinLock)>> {
         let verifier: Option<String> = self
             .conn
             .query_row(
@@ -104,12 +105,7 @@ impl Store {
             )
             .optional()?;
         let Some(verifier) = verifier else {
-            return Ok(PinStatus {
-                set: false,
-                locked: false,
-                set_by: None,
-                set_at: None,
-            });
+            return Ok(None);
         };
         let v = serde_json::from_str::<PinVerifier>(&verifier)?;
         let failures: u32 = self
@@ -121,39 +117,32 @@ impl Store {
             )
             .optional()?
             .unwrap_or(0);
-        Ok(PinStatus {
-            set: true,
-            locked: PinLock { failures }.is_locked(),
-            set_by: v.set_by.map(StaffId::new),
-            set_at: v.set_at,
+        Ok(Some((v, PinLock { failures })))
+    }
+
+    /// Whether `staff` has a PIN on this tablet and whether it is locked here, without a try.
+    pub fn pin_status(&self, staff: &StaffId) -> Result<PinStatus> {
+        Ok(match self.verifier(staff)? {
+            None => PinStatus {
+                set: false,
+                locked: false,
+                set_by: None,
+                set_at: None,
+            },
+            Some((v, lock)) => PinStatus {
+                set: true,
+                locked: lock.is_locked(),
+                set_by: v.set_by.map(StaffId::new),
+                set_at: v.set_at,
+            },
         })
     }
 
     /// Checks a PIN, counting failures; a locked account is refused without checking.
     pub fn check_pin(&mut self, staff: &StaffId, pin: &str) -> Result<PinCheck> {
-        let verifier: Option<String> = self
-            .conn
-            .query_row(
-                "SELECT json FROM p_pins WHERE staff_id = ?1",
-                [staff.as_str()],
-                |r| r.get(0),
-            )
-            .optional()?;
-        let Some(verifier) = verifier else {
+        let Some((PinVerifier { hash, .. }, lock)) = self.verifier(staff)? else {
             return Ok(PinCheck::NoPin);
         };
-        let hash = serde_json::from_str::<PinVerifier>(&verifier)?.hash;
-        // Wrong tries counted here against this same hash; a new hash means a reset.
-        let failures: u32 = self
-            .conn
-            .query_row(
-                "SELECT failures FROM local_pins WHERE staff_id = ?1 AND hash = ?2",
-                params![staff.as_str(), hash],
-                |r| r.get(0),
-            )
-            .optional()?
-            .unwrap_or(0);
-        let lock = PinLock { failures };
         if lock.is_locked() {
             return Ok(PinCheck::Locked);
         }
