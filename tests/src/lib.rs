@@ -208,3 +208,17 @@ pub fn record_round(b: &mut Bedside, clock: &FakeClock, from: DateTime<Utc>, n: 
     assert_eq!(ms.len(), n, "not enough slots to record");
     ms
 }
+
+/// Priya Nair, a medication-trained carer the tests add to the demo home (S19): `id` none to
+/// add her, her id to change her; `active` false when she has left.
+pub fn priya_nair(id: Option<String>, active: bool) -> medround_ipc::SaveStaff {
+    medround_ipc::SaveStaff {
+        id,
+        name: "Priya Nair".into(),
+        initials: "PN".into(),
+        role: medround_domain::staff::Role::Carer,
+        medication_trained: true,
+        homely_authorised: false,
+        active,
+    }
+}

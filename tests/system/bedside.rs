@@ -135,14 +135,11 @@ fn s19_a_locked_account_is_unlocked_by_another_senior_with_a_new_pin() {
 fn s19_a_manager_adds_a_carer_who_signs_in_with_her_own_pin_and_closes_a_leaver() {
     use medround_domain::staff::Role;
     use medround_ipc::SaveStaff;
+    // As typed: stray spaces and lower-case initials are tidied when saved.
     let priya = |id: Option<String>, active: bool| SaveStaff {
-        id,
         name: " Priya Nair ".into(),
         initials: "pn".into(),
-        role: Role::Carer,
-        medication_trained: true,
-        homely_authorised: false,
-        active,
+        ..medround_tests::priya_nair(id, active)
     };
     let mut t = signed_in("st-ben");
     assert_eq!(

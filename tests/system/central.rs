@@ -172,28 +172,21 @@ fn central_each_tablet_is_named_in_the_others_audit_trail(backend: &Backend) {
 /// A member of staff added on one tablet reaches the other through the central record, which
 /// keeps the entry; closed as a leaver there, they no longer sign in on either (S19).
 fn central_staff_added_on_one_tablet_sign_in_on_the_other(backend: &Backend) {
-    use medround_domain::staff::Role;
-    use medround_ipc::SaveStaff;
     let server = CentralServer::start_on(backend);
     let (mut a, mut b) = larch_house(&server, &server.url());
     a.bedside.sign_in("st-claire", pin("st-claire")).unwrap();
-    let priya = |id: Option<String>, active: bool| SaveStaff {
-        id,
-        name: "Priya Nair".into(),
-        initials: "PN".into(),
-        role: Role::Carer,
-        medication_trained: true,
-        homely_authorised: false,
-        active,
-    };
-    let id = a.bedside.save_staff(&priya(None, true)).unwrap().id;
+    let id = a
+        .bedside
+        .save_staff(&medround_tests::priya_nair(None, true))
+        .unwrap()
+        .id;
     a.bedside.reset_pin(&id, "5937").unwrap();
     sync(&mut a);
     sync(&mut b);
     b.bedside.sign_in(&id, "5937").unwrap();
     a.bedside.sign_in("st-claire", pin("st-claire")).unwrap();
     a.bedside
-        .save_staff(&priya(Some(id.clone()), false))
+        .save_staff(&medround_tests::priya_nair(Some(id.clone()), false))
         .unwrap();
     sync(&mut a);
     sync(&mut b);

@@ -279,12 +279,37 @@ async fn end(c: Client, driver: Driver) {
     let _ = tokio::time::timeout(Duration::from_secs(2), c.close()).await;
 }
 
-async fn sign_in(c: &Client, staff: &str) {
+/// Types `text` into the field marked `data-test=field`.
+async fn type_into(c: &Client, field: &str, text: &str) {
+    wait(c, &format!("[data-test='{field}']"))
+        .await
+        .send_keys(text)
+        .await
+        .unwrap_or_else(|e| panic!("typing into {field}: {e}"));
+}
+
+/// Taps a name on the sign-in screen, types `pin` and taps Sign in; what follows is the
+/// caller's to check.
+async fn try_pin(c: &Client, staff: &str, pin: &str) {
     click(c, &format!("[data-test='staff-{staff}']")).await;
-    let pin = wait(c, "[data-test='pin']").await;
-    pin.send_keys(medround_tests::pin(staff)).await.unwrap();
+    type_into(c, "pin", pin).await;
     click(c, "[data-test='sign-in']").await;
+}
+
+async fn sign_in(c: &Client, staff: &str) {
+    sign_in_with(c, staff, medround_tests::pin(staff)).await;
+}
+
+async fn sign_in_with(c: &Client, staff: &str, pin: &str) {
+    try_pin(c, staff, pin).await;
     wait(c, "[data-test='round-screen']").await;
+}
+
+/// On the open "New PIN" form, the PIN's owner types it twice and it is saved.
+async fn set_new_pin(c: &Client, pin: &str) {
+    type_into(c, "new-pin", pin).await;
+    type_into(c, "new-pin-again", pin).await;
+    click(c, "[data-test='pin-save']").await;
 }
 
 /// Opens a resident from the round and checks it is the one that was tapped.
@@ -347,13 +372,7 @@ async fn bedside_round(data: PathBuf, groups: Groups) {
     shot(&c, "01-sign-in.png").await;
 
     // A wrong PIN is refused with a clear message.
-    click(&c, "[data-test='staff-st-amy']").await;
-    wait(&c, "[data-test='pin']")
-        .await
-        .send_keys("9999")
-        .await
-        .unwrap();
-    click(&c, "[data-test='sign-in']").await;
+    try_pin(&c, "st-amy", "9999").await;
     wait_text(&c, "[data-test='banner']", "not right").await;
 
     sign_in(&c, "st-amy").await;
@@ -389,20 +408,12 @@ async fn bedside_round(data: PathBuf, groups: Groups) {
     wait_text(&c, "[data-test='dose-panel']", "Paracetamol").await;
     click(&c, "[data-test='outcome-GIVEN']").await;
     click(&c, "[data-test='qty-2']").await;
-    wait(&c, "[data-test='prn-reason']")
-        .await
-        .send_keys("Knee pain")
-        .await
-        .unwrap();
+    type_into(&c, "prn-reason", "Knee pain").await;
     save_expecting(&c, "Paracetamol").await;
     row_button(&c, "Co-codamol").await.click().await.unwrap();
     click(&c, "[data-test='outcome-GIVEN']").await;
     click(&c, "[data-test='qty-1']").await;
-    wait(&c, "[data-test='prn-reason']")
-        .await
-        .send_keys("Still sore")
-        .await
-        .unwrap();
+    type_into(&c, "prn-reason", "Still sore").await;
     click(&c, "[data-test='tapped']").await;
     click(&c, "[data-test='save-dose']").await;
     let blocked = wait_text(&c, "[data-test='finding-PrnIntervalNotMet']", "paracetamol").await;
@@ -415,22 +426,10 @@ async fn bedside_round(data: PathBuf, groups: Groups) {
     scan(&c, &demo_gtin(18)).await;
     wait_text(&c, "[data-test='dose-panel']", "Morphine").await;
     click(&c, "[data-test='outcome-GIVEN']").await;
-    wait(&c, "[data-test='qty']")
-        .await
-        .send_keys("2.5")
-        .await
-        .unwrap();
-    wait(&c, "[data-test='prn-reason']")
-        .await
-        .send_keys("Breakthrough pain 7/10")
-        .await
-        .unwrap();
+    type_into(&c, "qty", "2.5").await;
+    type_into(&c, "prn-reason", "Breakthrough pain 7/10").await;
     click(&c, "[data-test='witness-who'] option[value='st-ben']").await;
-    wait(&c, "[data-test='witness-pin']")
-        .await
-        .send_keys(medround_tests::pin("st-ben"))
-        .await
-        .unwrap();
+    type_into(&c, "witness-pin", medround_tests::pin("st-ben")).await;
     shot(&c, "04-cd-witness.png").await;
     save_expecting(&c, "Morphine").await;
     let records = wait_text(&c, "[data-test='records']", "witness Ben Okoro").await;
@@ -478,16 +477,8 @@ async fn connect(
     let url = wait(c, "[data-test='enrol-server']").await;
     url.clear().await.unwrap();
     url.send_keys(&server.url()).await.unwrap();
-    wait(c, "[data-test='enrol-code']")
-        .await
-        .send_keys(&code)
-        .await
-        .unwrap();
-    wait(c, "[data-test='enrol-name']")
-        .await
-        .send_keys(name)
-        .await
-        .unwrap();
+    type_into(c, "enrol-code", &code).await;
+    type_into(c, "enrol-name", name).await;
     if let Some(file) = screenshot {
         // The field takes the keys one by one; shoot once it holds the whole name.
         let field = wait(c, "[data-test='enrol-name']").await;
@@ -548,11 +539,7 @@ async fn give_prn_paracetamol(c: &Client) {
     wait_text(c, "[data-test='dose-panel']", "Paracetamol").await;
     click(c, "[data-test='outcome-GIVEN']").await;
     click(c, "[data-test='qty-2']").await;
-    wait(c, "[data-test='prn-reason']")
-        .await
-        .send_keys("Headache")
-        .await
-        .unwrap();
+    type_into(c, "prn-reason", "Headache").await;
     save_expecting(c, "Paracetamol").await;
     back(c).await;
 }
@@ -606,11 +593,7 @@ async fn two_tablets(data: PathBuf, groups: Groups) {
     open(&b, "res-01").await;
     row_button(&b, "Furosemide").await.click().await.unwrap();
     click(&b, "[data-test='outcome-REFUSED']").await;
-    wait(&b, "[data-test='note']")
-        .await
-        .send_keys("Refused on tablet B.")
-        .await
-        .unwrap();
+    type_into(&b, "note", "Refused on tablet B.").await;
     save_expecting(&b, "REFUSED").await;
     back(&b).await;
 
@@ -762,13 +745,7 @@ async fn manager_review(data: PathBuf, groups: Groups) {
     click(&c, "[data-test='review-back']").await;
     click(&c, "[data-test='sign-out']").await;
     for _ in 0..5 {
-        click(&c, "[data-test='staff-st-dev']").await;
-        wait(&c, "[data-test='pin']")
-            .await
-            .send_keys("9999")
-            .await
-            .unwrap();
-        click(&c, "[data-test='sign-in']").await;
+        try_pin(&c, "st-dev", "9999").await;
         wait_text(&c, "[data-test='banner']", "PIN").await;
     }
     wait_text(&c, "[data-test='banner']", "locked").await;
@@ -777,27 +754,13 @@ async fn manager_review(data: PathBuf, groups: Groups) {
     wait_text(&c, "[data-test='staff-row-st-dev']", "Locked").await;
     shot(&c, "14-staff-and-pins.png").await;
     click(&c, "[data-test='reset-st-dev']").await;
-    for field in ["new-pin", "new-pin-again"] {
-        wait(&c, &format!("[data-test='{field}']"))
-            .await
-            .send_keys("4826")
-            .await
-            .unwrap();
-    }
-    click(&c, "[data-test='pin-save']").await;
+    set_new_pin(&c, "4826").await;
     wait_text(&c, "[data-test='banner']", "New PIN set for Dev Shah").await;
     let row = wait_text(&c, "[data-test='staff-row-st-dev']", "Reset by Claire").await;
     assert!(row.contains("Set"), "{row}");
     click(&c, "[data-test='staff-back']").await;
     click(&c, "[data-test='sign-out']").await;
-    click(&c, "[data-test='staff-st-dev']").await;
-    wait(&c, "[data-test='pin']")
-        .await
-        .send_keys("4826")
-        .await
-        .unwrap();
-    click(&c, "[data-test='sign-in']").await;
-    wait(&c, "[data-test='round-screen']").await;
+    sign_in_with(&c, "st-dev", "4826").await;
 
     // The manager adds a new carer, who chooses her PIN and signs in; when she leaves, her
     // name goes from the sign-in screen (S19).
@@ -805,13 +768,8 @@ async fn manager_review(data: PathBuf, groups: Groups) {
     sign_in(&c, "st-claire").await;
     click(&c, "[data-test='open-staff']").await;
     click(&c, "[data-test='add-staff']").await;
-    for (field, text) in [("staff-name", "Priya Nair"), ("staff-initials", "PN")] {
-        wait(&c, &format!("[data-test='{field}']"))
-            .await
-            .send_keys(text)
-            .await
-            .unwrap();
-    }
+    type_into(&c, "staff-name", "Priya Nair").await;
+    type_into(&c, "staff-initials", "PN").await;
     shot(&c, "15-new-member-of-staff.png").await;
     click(&c, "[data-test='staff-save']").await;
     wait_text(
@@ -821,14 +779,7 @@ async fn manager_review(data: PathBuf, groups: Groups) {
     )
     .await;
     wait_text(&c, "[data-test='pin-form']", "New PIN for Priya Nair").await;
-    for field in ["new-pin", "new-pin-again"] {
-        wait(&c, &format!("[data-test='{field}']"))
-            .await
-            .send_keys("5937")
-            .await
-            .unwrap();
-    }
-    click(&c, "[data-test='pin-save']").await;
+    set_new_pin(&c, "5937").await;
     wait_text(&c, "[data-test='banner']", "New PIN set for Priya Nair").await;
     let mut priya = None;
     for row in c
@@ -846,13 +797,7 @@ async fn manager_review(data: PathBuf, groups: Groups) {
         .to_string();
     click(&c, "[data-test='staff-back']").await;
     click(&c, "[data-test='sign-out']").await;
-    click(&c, &format!("[data-test='staff-{priya}']")).await;
-    wait(&c, "[data-test='pin']")
-        .await
-        .send_keys("5937")
-        .await
-        .unwrap();
-    click(&c, "[data-test='sign-in']").await;
+    sign_in_with(&c, &priya, "5937").await;
     wait_text(&c, "[data-test='round-screen']", "Priya Nair").await;
     click(&c, "[data-test='sign-out']").await;
     sign_in(&c, "st-claire").await;

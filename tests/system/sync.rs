@@ -171,20 +171,14 @@ fn s19_a_pin_reset_on_one_tablet_unlocks_the_account_on_the_other() {
 
 #[test]
 fn s19_staff_added_on_one_tablet_sign_in_on_the_other_and_a_leaver_stops_signing_in_there() {
-    use medround_domain::staff::Role;
-    use medround_ipc::{ErrorCode, SaveStaff};
+    use medround_ipc::ErrorCode;
     let (mut server, mut a, mut b) = home_with_two_tablets();
     a.bedside.sign_in("st-claire", pin("st-claire")).unwrap();
-    let priya = |id: Option<String>, active: bool| SaveStaff {
-        id,
-        name: "Priya Nair".into(),
-        initials: "PN".into(),
-        role: Role::Carer,
-        medication_trained: true,
-        homely_authorised: false,
-        active,
-    };
-    let id = a.bedside.save_staff(&priya(None, true)).unwrap().id;
+    let id = a
+        .bedside
+        .save_staff(&medround_tests::priya_nair(None, true))
+        .unwrap()
+        .id;
     a.bedside.reset_pin(&id, "5937").unwrap();
     assert_eq!(
         b.bedside.sign_in(&id, "5937").unwrap_err().code,
@@ -198,7 +192,7 @@ fn s19_staff_added_on_one_tablet_sign_in_on_the_other_and_a_leaver_stops_signing
 
     a.bedside.sign_in("st-claire", pin("st-claire")).unwrap();
     a.bedside
-        .save_staff(&priya(Some(id.clone()), false))
+        .save_staff(&medround_tests::priya_nair(Some(id.clone()), false))
         .unwrap();
     sync(&mut a, &mut server, "tab-a");
     sync(&mut b, &mut server, "tab-b");
