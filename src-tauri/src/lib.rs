@@ -2,6 +2,7 @@
 //! one call into `medround-bedside`. No rules and no SQL live here.
 
 mod dose;
+mod residents;
 mod review;
 mod round;
 mod session;
@@ -80,6 +81,8 @@ pub fn run() {
             review::book_delivery,
             review::cd_stock_check,
             review::get_cd_register,
+            residents::get_resident_form,
+            residents::save_resident,
             staff::get_staff_pins,
             staff::reset_pin,
             staff::save_staff,

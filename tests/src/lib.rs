@@ -222,3 +222,19 @@ pub fn priya_nair(id: Option<String>, active: bool) -> medround_ipc::SaveStaff {
         active,
     }
 }
+
+/// A new resident as a senior types her in at admission: Edith Clarke, to Rowan, room 14, no
+/// known allergies, with an NHS number no demo resident has (theirs start 999).
+pub fn edith_clarke() -> medround_domain::admission::ResidentDetails {
+    medround_domain::admission::ResidentDetails {
+        given_name: "Edith".into(),
+        family_name: "Clarke".into(),
+        preferred_name: Some("Edie".into()),
+        date_of_birth: chrono::NaiveDate::from_ymd_opt(1938, 4, 12).expect("a date"),
+        nhs_number: "943 476 5919".into(),
+        unit: medround_domain::UnitId::new("rowan"),
+        room: "14".into(),
+        allergies: vec![],
+        no_known_allergies: true,
+    }
+}

@@ -506,6 +506,58 @@ fn central_corrupt_or_hostile_messages_are_refused_and_change_nothing(backend: &
     assert!(c.bedside.store().item("adm-x").unwrap().is_none());
 }
 
+/// A resident admitted on one tablet reaches the central record and the home's other tablet,
+/// and the pharmacy's first order for them then lands on both, pending until checked in (S1,
+/// S16). Before admission on a tablet, the central record knows no such resident.
+fn central_a_resident_admitted_on_a_tablet_gets_orders_from_the_pharmacy(backend: &Backend) {
+    let server = CentralServer::start_on(backend);
+    let (mut a, mut b) = larch_house(&server, &server.url());
+    a.bedside.sign_in("st-ben", pin("st-ben")).unwrap();
+    let id = a
+        .bedside
+        .save_resident(None, &medround_tests::edith_clarke())
+        .unwrap()
+        .resident;
+    let mut order = a
+        .bedside
+        .store()
+        .orders_for(&medround_domain::ResidentId::new(who::PARKINSONS))
+        .unwrap()
+        .into_iter()
+        .find(|o| o.medicine.name.starts_with("Amlodipine"))
+        .expect("amlodipine on a chart");
+    order.id = medround_domain::OrderId::new("ord-edith-1");
+    order.resident = medround_domain::ResidentId::new(&id);
+    let json = serde_json::to_string(&order).unwrap();
+    assert!(
+        server.central.submit_order("larch", &json).is_err(),
+        "an order for a resident the central record has not heard of"
+    );
+    sync(&mut a);
+    server.central.submit_order("larch", &json).unwrap();
+    sync(&mut a);
+    sync(&mut b);
+    for t in [&mut a, &mut b] {
+        let v = t.bedside.open_resident(&id).unwrap();
+        assert_eq!(v.name, "Edith Clarke");
+        let row = v
+            .doses
+            .iter()
+            .find(|d| d.order == "ord-edith-1")
+            .expect("the pharmacy's order is on her chart");
+        assert!(row.pending_check_in && row.unavailable.is_some());
+        t.bedside.leave_resident();
+    }
+    b.bedside.sign_in("st-ben", pin("st-ben")).unwrap();
+    b.bedside.check_in_order(&id, "ord-edith-1", None).unwrap();
+    let round = b.bedside.round().unwrap();
+    assert!(round
+        .units
+        .iter()
+        .flat_map(|u| u.residents.iter())
+        .any(|r| r.id == id));
+}
+
 /// S16: orders from the pharmacy arrive at the central record and reach every tablet as
 /// pending; they cannot be given until a senior checks them in, and the check-in travels back.
 fn central_s16_pharmacy_orders_arrive_pending_until_a_senior_checks_them_in(backend: &Backend) {
@@ -742,6 +794,7 @@ on_both_backends!(
     central_corrupt_or_hostile_messages_are_refused_and_change_nothing,
     central_https_with_the_providers_own_certificate,
     central_s16_pharmacy_orders_arrive_pending_until_a_senior_checks_them_in,
+    central_a_resident_admitted_on_a_tablet_gets_orders_from_the_pharmacy,
     central_admin_endpoints_need_the_admin_token,
     central_a_tablet_offline_for_30_days_syncs_without_loss_or_duplicates,
 );

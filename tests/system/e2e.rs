@@ -832,5 +832,45 @@ async fn manager_review(data: PathBuf, groups: Groups) {
     wait_text(&c, "[data-test='banner']", "stay locked").await;
     click(&c, "[data-test='reconcile']").await;
     wait_text(&c, "[data-test='banner']", "reconciled").await;
+
+    // The manager admits a resident. Every mistake shows at once and nothing is saved; put
+    // right, she is on the round with her allergy checked at every dose (S1, S6). A move to
+    // the other unit keeps her chart.
+    back(&c).await;
+    click(&c, "[data-test='admit-resident']").await;
+    for (field, text) in [
+        ("given-name", "Edith"),
+        ("family-name", "Clarke"),
+        ("dob-day", "12"),
+        ("dob-month", "4"),
+        ("dob-year", "1938"),
+        ("nhs-number", "943 476 5918"),
+        ("room", "14"),
+    ] {
+        type_into(&c, field, text).await;
+    }
+    click(&c, "[data-test='resident-save']").await;
+    wait_text(&c, "[data-test='banner']", "2 things to put right").await;
+    wait(&c, "[data-test='finding-NhsNumberInvalid']").await;
+    wait(&c, "[data-test='finding-AllergyStatusNeeded']").await;
+    let nhs = wait(&c, "[data-test='nhs-number']").await;
+    nhs.clear().await.unwrap();
+    nhs.send_keys("943 476 5919").await.unwrap();
+    click(&c, "[data-test='add-allergy']").await;
+    type_into(&c, "allergy-substance", "Penicillin").await;
+    type_into(&c, "allergy-reaction", "rash").await;
+    shot(&c, "17-admit-a-resident.png").await;
+    click(&c, "[data-test='resident-save']").await;
+    wait_text(&c, "[data-test='banner']", "Edith Clarke admitted to Rowan").await;
+    wait_text(&c, "[data-test='resident-name']", "Edith Clarke").await;
+    wait_text(&c, ".allergy-box", "Penicillin (rash)").await;
+    wait_text(&c, "[data-test='nhs']", "943 476 5919").await;
+    click(&c, "[data-test='change-details']").await;
+    click(&c, "select[data-test='unit'] option[value='willow']").await;
+    click(&c, "[data-test='resident-save']").await;
+    wait_text(&c, "[data-test='banner']", "is now in Willow").await;
+    wait_text(&c, "[data-test='unit']", "Willow").await;
+    back(&c).await;
+    wait_text(&c, "[aria-label='Willow (first floor)']", "Edith Clarke").await;
     end(c, driver).await;
 }

@@ -7,6 +7,7 @@ mod central;
 mod crash;
 mod e2e;
 mod print;
+mod residents;
 mod review;
 mod stock;
 mod storage;

@@ -3,6 +3,7 @@
 
 mod ipc;
 mod resident;
+mod residents;
 mod review;
 mod staff;
 mod stock;
@@ -23,6 +24,8 @@ pub enum Screen {
     Stock,
     Register,
     Staff,
+    /// Admitting a resident (none) or changing one's details.
+    ResidentForm(Option<String>),
 }
 
 /// The app's state, shared by the screens. Every field is a signal, so this is `Copy`.
@@ -40,6 +43,7 @@ pub struct AppState {
     pub stock: RwSignal<Option<StockView>>,
     pub register: RwSignal<Option<CdRegisterView>>,
     pub staff_pins: RwSignal<Option<StaffPinsView>>,
+    pub resident_form: RwSignal<Option<ResidentForm>>,
     /// (ok, message) shown in the banner.
     pub flash: RwSignal<Option<(bool, String)>>,
     pub last_activity: RwSignal<f64>,
@@ -140,6 +144,7 @@ fn App() -> impl IntoView {
         stock: RwSignal::new(None),
         register: RwSignal::new(None),
         staff_pins: RwSignal::new(None),
+        resident_form: RwSignal::new(None),
         flash: RwSignal::new(None),
         last_activity: RwSignal::new(now_ms()),
     };
@@ -181,6 +186,7 @@ fn App() -> impl IntoView {
                 Screen::Stock => view! { <stock::StockScreen/> }.into_any(),
                 Screen::Register => view! { <stock::RegisterScreen/> }.into_any(),
                 Screen::Staff => view! { <staff::StaffScreen/> }.into_any(),
+                Screen::ResidentForm(_) => view! { <residents::ResidentFormScreen/> }.into_any(),
             }}
         </div>
     }
@@ -319,6 +325,7 @@ fn RoundScreen() -> impl IntoView {
                     })}
                     {move || app.session.get().filter(|s| s.staff.role.is_senior()).map(|_| view! {
                         <button class="secondary" data-test="open-staff" on:click=move |_| app.open_staff()>"Staff and PINs"</button>
+                        <button class="secondary" data-test="admit-resident" on:click=move |_| app.open_resident_form(None)>"Admit a resident"</button>
                     })}
                     <span class="who">{move || app.session.get().map(|s| format!("{} · {}", s.staff.name, s.staff.role_label)).unwrap_or_default()}</span>
                     <button class="secondary" data-test="refresh-round" on:click=move |_| app.load_round()>"Refresh"</button>

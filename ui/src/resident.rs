@@ -288,7 +288,8 @@ pub fn ResidentScreen() -> impl IntoView {
                             <dl class="facts">
                                 <div><dt>"Born"</dt><dd>{format!("{} ({})", r.date_of_birth, r.age)}</dd></div>
                                 <div><dt>"NHS number"</dt><dd data-test="nhs">{r.nhs_number.clone()}</dd></div>
-                                <div><dt>"Room"</dt><dd>{r.room.clone()}</dd></div>
+                                <div><dt>"Unit"</dt><dd data-test="unit">{r.unit.clone()}</dd></div>
+                                <div><dt>"Room"</dt><dd data-test="room">{r.room.clone()}</dd></div>
                             </dl>
                         </div>
                         <div class="allergy-box" class:none=allergies.is_empty() role="note" aria-label="Allergies">
@@ -299,6 +300,7 @@ pub fn ResidentScreen() -> impl IntoView {
                             }}
                         </div>
                     </header>
+                    {r.name_alert.clone().map(|a| view! { <p class="alert warn" role="alert" data-test="name-alert">{a}</p> })}
                     {r.away.clone().map(|a| view! { <p class="alert bad" role="alert">{format!("{a}. Doses resolve as HOSPITAL or LEAVE.")}</p> })}
                     {r.locked_for_reconciliation.then(|| view! {
                         <div class="alert bad" role="alert">
@@ -317,8 +319,10 @@ pub fn ResidentScreen() -> impl IntoView {
                     {app.session.get_untracked().filter(|s| s.staff.role.is_senior()).map(|_| {
                         let away = r.away.is_some();
                         let name = r.name.clone();
+                        let rid2 = r.id.clone();
                         view! {
                             <section class="presence" data-test="presence" aria-label="Where the resident is">
+                                <button class="secondary" data-test="change-details" on:click=move |_| app.open_resident_form(Some(rid2.clone()))>"Change details"</button>
                                 {move || match presence.get() {
                                     None if away => view! {
                                         <button class="secondary" data-test="presence-back" on:click=move |_| presence.set(Some(PresenceChange::Back))>"Back in the home"</button>

@@ -6,6 +6,7 @@
 
 pub mod clock;
 pub mod print;
+pub mod residents;
 pub mod review;
 pub mod staff;
 pub mod stock;
@@ -16,6 +17,7 @@ mod views;
 pub use clock::{Clock, FakeClock, SystemClock, TrainingClock};
 
 use chrono::{DateTime, Duration, Utc};
+use medround_domain::admission::name_alert;
 use medround_domain::barcode::{parse_scan, Scan};
 use medround_domain::cd::{CdEntry, CdMovement};
 use medround_domain::incident::{Incident, IncidentKind};
@@ -325,7 +327,10 @@ impl Bedside {
             .map_err(storage)?;
         let staff = self.store.staff().map_err(storage)?;
         let remedies = self.store.remedies().map_err(storage)?;
-        Ok(views::resident(&r, &orders, &remedies, &items, &staff, now))
+        let mut view = views::resident(&r, &orders, &remedies, &items, &staff, now);
+        view.unit = self.unit_name(&r.unit)?;
+        view.name_alert = name_alert(&r, &self.store.residents().map_err(storage)?);
+        Ok(view)
     }
 
     pub fn scan(&mut self, resident: &str, raw: &str) -> Result<ScanView, IpcError> {

@@ -407,6 +407,10 @@ pub fn resident(
         age,
         nhs_number: format_nhs_number(&r.nhs_number),
         room: r.room.clone(),
+        // The unit's name and the name alert need the home's units and residents: the
+        // bedside fills them in.
+        unit: String::new(),
+        name_alert: None,
         photo: r.photo.clone(),
         allergies: r.allergies.iter().map(|a| AllergyView { substance: a.substance.clone(), reaction: a.reaction.clone() }).collect(),
         away: away_text(r),

@@ -86,25 +86,6 @@ pub fn test_nhs_number(rng: &mut Rng) -> String {
     }
 }
 
-/// An avatar: the resident's initials on a coloured disc, as an SVG data URL.
-pub fn avatar(given: &str, family: &str, hue: u64) -> String {
-    let initials: String = [given, family]
-        .iter()
-        .filter_map(|s| s.chars().next())
-        .collect();
-    let svg = format!(
-        "<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 96 96'><rect width='96' height='96' \
-         rx='12' fill='hsl({hue},45%,30%)'/><text x='48' y='60' text-anchor='middle' \
-         font-family='sans-serif' font-size='38' font-weight='bold' fill='#fff'>{initials}</text></svg>"
-    );
-    format!(
-        "data:image/svg+xml;utf8,{}",
-        svg.replace('#', "%23")
-            .replace('<', "%3C")
-            .replace('>', "%3E")
-    )
-}
-
 struct Med {
     name: &'static str,
     strength: &'static str,
@@ -615,7 +596,11 @@ pub fn build(store: &mut Store, spec: &HomeSpec) -> Result<Built, StoreError> {
             preferred_name: PREFERRED[i % PREFERRED.len()].map(String::from),
             date_of_birth: dob,
             nhs_number: test_nhs_number(&mut rng),
-            photo: Some(avatar(given, family, (n as u64 * 47) % 360)),
+            photo: Some(medround_domain::admission::avatar(
+                given,
+                family,
+                n as u64 * 47,
+            )),
             allergies,
             presence: Presence::Present,
             reconciliation_pending: false,

@@ -5,6 +5,7 @@
 //! each naming its safety rule S1-S19 from `shared/domain.md`) as data; `Result` is kept for input
 //! that cannot be understood at all, such as a malformed barcode.
 
+pub mod admission;
 pub mod barcode;
 pub mod cd;
 pub mod checks;

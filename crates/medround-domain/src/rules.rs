@@ -59,6 +59,12 @@ pub enum FindingCode {
     WrongResident,
     WrongResidentLabel,
     WrongOrderLabel,
+    /// A resident's names, date of birth or room would not identify them (admission).
+    ResidentDetailsInvalid,
+    NhsNumberInvalid,
+    /// Another resident of the home has this NHS number.
+    NhsNumberInUse,
+    UnknownUnit,
     // S2
     WrongProduct,
     ProductExpired,
@@ -82,6 +88,8 @@ pub enum FindingCode {
     // S6
     AllergyMatch,
     AllergyOverridden,
+    /// Neither allergies nor "no known allergies" recorded at admission.
+    AllergyStatusNeeded,
     // S7
     WitnessNeeded,
     WitnessSamePerson,

@@ -211,8 +211,12 @@ pub struct ResidentView {
     pub age: u32,
     pub nhs_number: String,
     pub room: String,
+    /// The unit's name.
+    pub unit: String,
     pub photo: Option<String>,
     pub allergies: Vec<AllergyView>,
+    /// S1: another resident of the unit shares the family name.
+    pub name_alert: Option<String>,
     pub away: Option<String>,
     pub locked_for_reconciliation: bool,
     pub covert_plan: Option<String>,
@@ -405,6 +409,29 @@ pub struct StaffPinRow {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StaffSaved {
     pub id: String,
+    pub message: String,
+}
+
+/// The form that admits a resident or changes their details: the details as they stand (none
+/// for an admission) and the home's units to choose from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResidentForm {
+    pub resident: Option<String>,
+    pub name: Option<String>,
+    pub details: Option<medround_domain::admission::ResidentDetails>,
+    pub units: Vec<UnitChoice>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnitChoice {
+    pub id: String,
+    pub name: String,
+}
+
+/// A resident admitted or changed, and what to tell the person.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResidentSaved {
+    pub resident: String,
     pub message: String,
 }
 
@@ -665,6 +692,22 @@ command!(SaveStaff, "save_staff", StaffSaved {
     homely_authorised: bool,
     active: bool,
 });
+// A senior admits a resident (no `resident`) or changes their details (S1, S6).
+command!(
+    GetResidentForm,
+    "get_resident_form",
+    ResidentForm {
+        resident: Option<String>
+    }
+);
+command!(
+    SaveResident,
+    "save_resident",
+    ResidentSaved {
+        resident: Option<String>,
+        details: medround_domain::admission::ResidentDetails,
+    }
+);
 command!(
     SetScreenLock,
     "set_screen_lock",

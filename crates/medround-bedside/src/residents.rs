@@ -1,0 +1,139 @@
+//! Admitting a resident and changing their details (S1, S6): a senior types them in on the
+//! tablet, the domain checks them, and the resident's document carries them to the home's
+//! other tablets and the central record, where the pharmacy's orders for them can then land.
+
+use crate::{storage, Bedside};
+use medround_domain::admission::{avatar, check_resident_details, ResidentDetails};
+use medround_domain::rules::FindingCode;
+use medround_domain::schedule::HOME_TZ;
+use medround_domain::{ResidentId, UnitId};
+use medround_ipc::{ErrorCode, IpcError, ResidentForm, ResidentSaved, UnitChoice};
+
+impl Bedside {
+    pub(crate) fn unit_name(&self, unit: &UnitId) -> Result<String, IpcError> {
+        Ok(self
+            .unit_names()?
+            .remove(unit.as_str())
+            .unwrap_or_else(|| unit.to_string()))
+    }
+
+    /// The admission form (no `resident`) or the form that changes a resident's details.
+    pub fn resident_form(&mut self, resident: Option<&str>) -> Result<ResidentForm, IpcError> {
+        let me = self.who()?;
+        if !me.role.is_senior() {
+            return Err(IpcError::new(
+                ErrorCode::NotAllowed,
+                "Only a senior carer or manager can admit a resident or change their details.",
+            ));
+        }
+        let current = match resident {
+            Some(id) => Some(
+                self.store()
+                    .resident(&ResidentId::new(id))
+                    .map_err(storage)?,
+            ),
+            None => None,
+        };
+        let units = self
+            .store()
+            .units()
+            .map_err(storage)?
+            .into_iter()
+            .map(|u| UnitChoice {
+                id: u.id.to_string(),
+                name: u.name,
+            })
+            .collect();
+        Ok(ResidentForm {
+            resident: current.as_ref().map(|r| r.id.to_string()),
+            name: current.as_ref().map(|r| r.full_name()),
+            details: current.as_ref().map(ResidentDetails::of),
+            units,
+        })
+    }
+
+    /// Admits a resident (no `resident`) or changes one's details. Every finding comes back at
+    /// once and nothing is written unless there are none.
+    pub fn save_resident(
+        &mut self,
+        resident: Option<&str>,
+        details: &ResidentDetails,
+    ) -> Result<ResidentSaved, IpcError> {
+        let me = self.who()?;
+        let now = self.now();
+        let before = match resident {
+            Some(id) => Some(
+                self.store()
+                    .resident(&ResidentId::new(id))
+                    .map_err(storage)?,
+            ),
+            None => None,
+        };
+        let id = match &before {
+            Some(b) => b.id.clone(),
+            None => ResidentId::new(self.new_record_id("res").as_str()),
+        };
+        let others = self.store().residents().map_err(storage)?;
+        let units: Vec<UnitId> = self
+            .store()
+            .units()
+            .map_err(storage)?
+            .into_iter()
+            .map(|u| u.id)
+            .collect();
+        let today = now.with_timezone(&HOME_TZ).date_naive();
+        let findings = check_resident_details(&me, &id, details, &others, &units, today);
+        if !findings.is_empty() {
+            let code = if findings
+                .iter()
+                .any(|f| f.code == FindingCode::RoleNotAllowed)
+            {
+                ErrorCode::NotAllowed
+            } else {
+                ErrorCode::Blocked
+            };
+            let message = if findings.len() == 1 {
+                findings[0].message.clone()
+            } else {
+                format!("{} things to put right before saving.", findings.len())
+            };
+            return Err(IpcError {
+                code,
+                message,
+                findings,
+            });
+        }
+        let d = details.tidied();
+        let seed = id
+            .as_str()
+            .bytes()
+            .fold(0u64, |h, b| h.wrapping_mul(31) ^ u64::from(b));
+        let after = d.apply(
+            &id,
+            before.as_ref(),
+            avatar(&d.given_name, &d.family_name, seed),
+        );
+        self.store_mut()
+            .put_resident(&after, now)
+            .map_err(storage)?;
+        let unit = self.unit_name(&after.unit)?;
+        let message = match &before {
+            None => format!(
+                "{} admitted to {unit}, room {}. Their medicines arrive from the pharmacy and \
+                 wait for a senior to check them in.",
+                after.full_name(),
+                after.room
+            ),
+            Some(b) if b.unit != after.unit || b.room != after.room => format!(
+                "{} is now in {unit}, room {}. Their records go with them.",
+                after.full_name(),
+                after.room
+            ),
+            Some(_) => format!("Details saved for {}.", after.full_name()),
+        };
+        Ok(ResidentSaved {
+            resident: id.to_string(),
+            message,
+        })
+    }
+}

@@ -1,0 +1,230 @@
+//! Admitting a resident and changing their details on the tablet (S1, S6), through the same
+//! service the app calls, on the demo home.
+
+use medround_demo::demo_gtin;
+use medround_domain::admission::ResidentDetails;
+use medround_domain::barcode::parse_scan;
+use medround_domain::outcome::OutcomeCode;
+use medround_domain::record::Subject;
+use medround_domain::resident::Allergy;
+use medround_domain::rules::DoseAttempt;
+use medround_domain::rules::FindingCode;
+use medround_domain::{OrderId, ResidentId, UnitId};
+use medround_ipc::{ErrorCode, IpcError};
+use medround_tests::{edith_clarke, give, monday_morning, pin, row, Tablet};
+
+fn codes(e: &IpcError) -> Vec<FindingCode> {
+    assert_eq!(e.code, ErrorCode::Blocked, "{}", e.message);
+    e.findings.iter().map(|f| f.code).collect()
+}
+
+/// What a refused admission must leave as it was: the residents and every document.
+fn footprint(t: &Tablet) -> (usize, Vec<String>) {
+    let s = t.bedside.store();
+    (s.residents().unwrap().len(), s.document_ids().unwrap())
+}
+
+#[test]
+fn s01_a_senior_admits_a_resident_who_joins_the_round_and_a_carer_cannot() {
+    let mut t = Tablet::demo(monday_morning());
+    t.bedside.sign_in("st-dev", pin("st-dev")).unwrap();
+    assert_eq!(
+        t.bedside.resident_form(None).unwrap_err().code,
+        ErrorCode::NotAllowed
+    );
+    assert_eq!(
+        t.bedside
+            .save_resident(None, &edith_clarke())
+            .unwrap_err()
+            .code,
+        ErrorCode::NotAllowed
+    );
+    t.bedside.sign_in("st-ben", pin("st-ben")).unwrap();
+    let form = t.bedside.resident_form(None).unwrap();
+    assert!(form.details.is_none() && form.resident.is_none());
+    let units: Vec<&str> = form.units.iter().map(|u| u.id.as_str()).collect();
+    assert_eq!(units, ["rowan", "willow"]);
+
+    // Every mistake at once, and nothing written.
+    let before = footprint(&t);
+    let bad = ResidentDetails {
+        nhs_number: "943 476 5918".into(),
+        no_known_allergies: false,
+        unit: UnitId::new("attic"),
+        ..edith_clarke()
+    };
+    let e = t.bedside.save_resident(None, &bad).unwrap_err();
+    assert_eq!(
+        codes(&e),
+        [
+            FindingCode::NhsNumberInvalid,
+            FindingCode::UnknownUnit,
+            FindingCode::AllergyStatusNeeded
+        ]
+    );
+    assert_eq!(e.message, "3 things to put right before saving.");
+    // Someone already in the home, admitted again by mistake.
+    let margaret = t
+        .bedside
+        .store()
+        .resident(&ResidentId::new("res-01"))
+        .unwrap();
+    let again = ResidentDetails {
+        nhs_number: margaret.nhs_number.clone(),
+        ..edith_clarke()
+    };
+    let e = t.bedside.save_resident(None, &again).unwrap_err();
+    assert_eq!(codes(&e), [FindingCode::NhsNumberInUse]);
+    assert!(e.message.contains(&margaret.full_name()), "{}", e.message);
+    assert_eq!(footprint(&t), before, "a refused admission wrote something");
+
+    let saved = t.bedside.save_resident(None, &edith_clarke()).unwrap();
+    assert_eq!(
+        saved.message,
+        "Edith Clarke admitted to Rowan (ground floor), room 14. Their medicines arrive from \
+         the pharmacy and wait for a senior to check them in."
+    );
+    let round = t.bedside.round().unwrap();
+    let rowan = round.units.iter().find(|u| u.id == "rowan").unwrap();
+    let card = rowan
+        .residents
+        .iter()
+        .find(|r| r.id == saved.resident)
+        .expect("on the round, in Rowan");
+    assert_eq!(card.name, "Edith Clarke");
+    let v = t.bedside.open_resident(&saved.resident).unwrap();
+    assert_eq!(v.nhs_number, "943 476 5919");
+    assert_eq!(v.preferred_name.as_deref(), Some("Edie"));
+    assert_eq!(v.unit, "Rowan (ground floor)");
+    assert!(v.allergies.is_empty() && v.doses.is_empty());
+    assert!(v
+        .photo
+        .as_deref()
+        .is_some_and(|p| p.starts_with("data:image/svg+xml")));
+    // The same person cannot be admitted twice, and she is still there after a restart.
+    let e = t.bedside.save_resident(None, &edith_clarke()).unwrap_err();
+    assert_eq!(codes(&e), [FindingCode::NhsNumberInUse]);
+    let mut t = t.restart();
+    t.bedside.sign_in("st-ben", pin("st-ben")).unwrap();
+    assert_eq!(
+        t.bedside.open_resident(&saved.resident).unwrap().name,
+        "Edith Clarke"
+    );
+}
+
+/// A move to another unit is a change of details: the records stay with the resident, and the
+/// round shows them in their new unit (vendors' charts broke on a move).
+#[test]
+fn s01_a_resident_moved_to_another_unit_keeps_their_records() {
+    let mut t = Tablet::demo(monday_morning());
+    t.bedside.sign_in("st-ben", pin("st-ben")).unwrap();
+    let given = give(&mut t, "res-01", "Amlodipine", 3, None, false);
+    let form = t.bedside.resident_form(Some("res-01")).unwrap();
+    let mut d = form.details.expect("her details");
+    assert_eq!(d.unit, UnitId::new("rowan"));
+    d.unit = UnitId::new("willow");
+    d.room = "W3".into();
+    let saved = t.bedside.save_resident(Some("res-01"), &d).unwrap();
+    assert!(
+        saved
+            .message
+            .ends_with("is now in Willow (first floor), room W3. Their records go with them."),
+        "{}",
+        saved.message
+    );
+    let v = t.bedside.open_resident("res-01").unwrap();
+    assert_eq!(
+        (v.unit.as_str(), v.room.as_str()),
+        ("Willow (first floor)", "W3")
+    );
+    assert!(
+        v.records.iter().any(|r| r.id == given),
+        "the dose given before the move is on her chart"
+    );
+    let round = t.bedside.round().unwrap();
+    let unit_of = |id: &str| {
+        round
+            .units
+            .iter()
+            .find(|u| u.residents.iter().any(|r| r.id == id))
+            .map(|u| u.id.clone())
+    };
+    assert_eq!(unit_of("res-01").as_deref(), Some("willow"));
+    // Her presence and covert plan are not the form's to change.
+    let r = t
+        .bedside
+        .store()
+        .resident(&ResidentId::new("res-01"))
+        .unwrap();
+    assert!(!r.is_away());
+}
+
+/// S1: a resident admitted to a unit where someone shares their family name brings up a name
+/// alert on both charts.
+#[test]
+fn s01_a_shared_family_name_on_a_unit_raises_a_name_alert_on_both_charts() {
+    let mut t = Tablet::demo(monday_morning());
+    t.bedside.sign_in("st-ben", pin("st-ben")).unwrap();
+    let margaret = t
+        .bedside
+        .store()
+        .resident(&ResidentId::new("res-01"))
+        .unwrap();
+    assert_eq!(t.bedside.open_resident("res-01").unwrap().name_alert, None);
+    let namesake = ResidentDetails {
+        family_name: margaret.family_name.clone(),
+        unit: margaret.unit.clone(),
+        ..edith_clarke()
+    };
+    let id = t.bedside.save_resident(None, &namesake).unwrap().resident;
+    let theirs = t
+        .bedside
+        .open_resident("res-01")
+        .unwrap()
+        .name_alert
+        .unwrap();
+    assert!(
+        theirs.contains(&format!("Edith {} (room 14)", margaret.family_name)),
+        "{theirs}"
+    );
+    let hers = t.bedside.open_resident(&id).unwrap().name_alert.unwrap();
+    assert!(hers.contains(&margaret.full_name()), "{hers}");
+}
+
+/// S6: an allergy added to a resident's details is checked at the very next dose.
+#[test]
+fn s06_an_allergy_added_to_a_residents_details_blocks_that_medicine() {
+    let mut t = Tablet::demo(monday_morning());
+    t.bedside.sign_in("st-ben", pin("st-ben")).unwrap();
+    let mut d = t
+        .bedside
+        .resident_form(Some("res-01"))
+        .unwrap()
+        .details
+        .unwrap();
+    d.allergies.push(Allergy {
+        substance: "Amlodipine".into(),
+        reaction: "ankle swelling".into(),
+    });
+    d.no_known_allergies = false;
+    t.bedside.save_resident(Some("res-01"), &d).unwrap();
+    let v = t.bedside.open_resident("res-01").unwrap();
+    assert!(v.allergies.iter().any(|a| a.substance == "Amlodipine"));
+    let r = row(&mut t, "res-01", "Amlodipine");
+    let mut a = DoseAttempt::new(
+        Subject::Slot {
+            order: OrderId::new(&r.order),
+            at: r.slot.parse().unwrap(),
+        },
+        OutcomeCode::Given,
+    );
+    a.scans.push(parse_scan(&demo_gtin(3)).unwrap());
+    let e = t.bedside.record_dose("res-01", &a, None).unwrap_err();
+    assert!(
+        e.findings
+            .iter()
+            .any(|f| f.code == FindingCode::AllergyMatch),
+        "{:?}",
+        e.findings
+    );
+}
