@@ -853,13 +853,13 @@ async fn manager_review(data: PathBuf, groups: Groups) {
     wait_text(&c, "[data-test='banner']", "2 things to put right").await;
     wait(&c, "[data-test='finding-NhsNumberInvalid']").await;
     wait(&c, "[data-test='finding-AllergyStatusNeeded']").await;
+    shot(&c, "17-admit-a-resident.png").await;
     let nhs = wait(&c, "[data-test='nhs-number']").await;
     nhs.clear().await.unwrap();
     nhs.send_keys("943 476 5919").await.unwrap();
     click(&c, "[data-test='add-allergy']").await;
     type_into(&c, "allergy-substance", "Penicillin").await;
     type_into(&c, "allergy-reaction", "rash").await;
-    shot(&c, "17-admit-a-resident.png").await;
     click(&c, "[data-test='resident-save']").await;
     wait_text(&c, "[data-test='banner']", "Edith Clarke admitted to Rowan").await;
     wait_text(&c, "[data-test='resident-name']", "Edith Clarke").await;

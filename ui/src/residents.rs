@@ -201,6 +201,9 @@ pub fn ResidentFormScreen() -> impl IntoView {
                         Err(e) if e.code == ErrorCode::Blocked => {
                             form.findings.set(e.findings.clone());
                             app.say(false, e.message);
+                            // What to put right is listed at the top of the form, above the
+                            // fields it names; the Save button is at the bottom.
+                            window().scroll_to_with_x_and_y(0.0, 0.0);
                         }
                         Err(e) => app.fail(e),
                     }
@@ -218,6 +221,14 @@ pub fn ResidentFormScreen() -> impl IntoView {
                             <button class="secondary" data-test="resident-form-back" on:click=move |_| cancel()>"Cancel"</button>
                         </div>
                     </header>
+                    <div class="findings" role="alert" data-test="resident-findings">
+                        {move || form.findings.get().into_iter().map(|f| view! {
+                            <div class="finding block" data-test=format!("finding-{:?}", f.code)>
+                                <span class="rule">{format!("{:?}", f.rule)}</span>
+                                <span>{f.message.clone()}</span>
+                            </div>
+                        }).collect_view()}
+                    </div>
                     <section class="sheet" aria-label="Who they are">
                         <div class="form-grid">
                             <div><Field id="given-name" label="First name" value=form.given/></div>
@@ -279,14 +290,6 @@ pub fn ResidentFormScreen() -> impl IntoView {
                                 on:change=move |ev| form.none_known.set(event_target_checked(&ev))/>"No known allergies: I have asked and checked"</label>
                         })}
                     </section>
-                    <div class="findings" role="alert" data-test="resident-findings">
-                        {move || form.findings.get().into_iter().map(|f| view! {
-                            <div class="finding block" data-test=format!("finding-{:?}", f.code)>
-                                <span class="rule">{format!("{:?}", f.rule)}</span>
-                                <span>{f.message.clone()}</span>
-                            </div>
-                        }).collect_view()}
-                    </div>
                     <div class="actions">
                         <button class="secondary" on:click=move |_| cancel2()>"Cancel"</button>
                         <button class="primary" data-test="resident-save" disabled=move || form.busy.get() on:click=move |_| save()>"Save"</button>
