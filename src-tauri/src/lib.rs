@@ -83,6 +83,7 @@ pub fn run() {
             review::get_cd_register,
             residents::get_resident_form,
             residents::save_resident,
+            residents::enter_order,
             staff::get_staff_pins,
             staff::reset_pin,
             staff::save_staff,

@@ -19,3 +19,8 @@ pub fn save_resident(
 ) -> Result<ResidentSaved, IpcError> {
     state.with(|b| b.save_resident(args.resident.as_deref(), &args.details))
 }
+
+#[tauri::command]
+pub fn enter_order(state: State<'_, AppState>, args: EnterOrder) -> Result<Done, IpcError> {
+    state.with(|b| b.enter_order(&args.resident, &args.draft))
+}

@@ -4,13 +4,16 @@
 use medround_demo::demo_gtin;
 use medround_domain::admission::ResidentDetails;
 use medround_domain::barcode::parse_scan;
+use medround_domain::order::{Dose, OrderStatus, Route};
+use medround_domain::order_entry::OrderDraft;
 use medround_domain::outcome::OutcomeCode;
+use medround_domain::qty::Qty;
 use medround_domain::record::Subject;
 use medround_domain::resident::Allergy;
 use medround_domain::rules::DoseAttempt;
 use medround_domain::rules::FindingCode;
-use medround_domain::{OrderId, ResidentId, UnitId};
-use medround_ipc::{ErrorCode, IpcError};
+use medround_domain::{OrderId, ResidentId, StaffId, UnitId};
+use medround_ipc::{ErrorCode, IpcError, WitnessPin};
 use medround_tests::{edith_clarke, give, monday_morning, pin, row, Tablet};
 
 fn codes(e: &IpcError) -> Vec<FindingCode> {
@@ -227,4 +230,125 @@ fn s06_an_allergy_added_to_a_residents_details_blocks_that_medicine() {
         "{:?}",
         e.findings
     );
+}
+
+/// Furosemide 40mg each morning, as copied from a discharge letter.
+fn furosemide() -> OrderDraft {
+    OrderDraft {
+        name: "Furosemide".into(),
+        strength: "40mg".into(),
+        form: "tablets".into(),
+        ingredients: vec!["furosemide".into()],
+        dose: Dose::Fixed { qty: Qty::whole(1) },
+        unit: "tablet".into(),
+        route: Route::Oral,
+        times: vec![chrono::NaiveTime::from_hms_opt(8, 0, 0).unwrap()],
+        prn: None,
+        instructions: "In the morning.".into(),
+        prescriber: "Dr A Patel, Royal Infirmary".into(),
+        start: None,
+        end: None,
+        time_critical: false,
+        cd: None,
+        patch_site_rest_days: None,
+    }
+}
+
+/// S16: a resident admitted from hospital has her medicine written up by hand from the
+/// discharge letter; it cannot be given until a senior and a second trained person, with
+/// their own PIN, have checked it in.
+#[test]
+fn s16_an_order_written_up_by_hand_is_given_only_after_a_second_persons_check() {
+    let mut t = Tablet::demo(monday_morning());
+    t.bedside.sign_in("st-ben", pin("st-ben")).unwrap();
+    let edith = t
+        .bedside
+        .save_resident(None, &edith_clarke())
+        .unwrap()
+        .resident;
+    let her = ResidentId::new(&edith);
+    t.bedside.sign_in("st-dev", pin("st-dev")).unwrap();
+    assert_eq!(
+        t.bedside
+            .enter_order(&edith, &furosemide())
+            .unwrap_err()
+            .code,
+        ErrorCode::NotAllowed
+    );
+    t.bedside.sign_in("st-ben", pin("st-ben")).unwrap();
+    let use_as_directed = OrderDraft {
+        times: vec![],
+        prescriber: "".into(),
+        ..furosemide()
+    };
+    let e = t.bedside.enter_order(&edith, &use_as_directed).unwrap_err();
+    assert_eq!(
+        codes(&e),
+        [
+            FindingCode::OrderDraftInvalid,
+            FindingCode::OrderDraftInvalid
+        ]
+    );
+    assert!(t.bedside.store().orders_for(&her).unwrap().is_empty());
+
+    let done = t.bedside.enter_order(&edith, &furosemide()).unwrap();
+    assert!(
+        done.message
+            .starts_with("Furosemide 40mg tablets written up for Edith Clarke."),
+        "{}",
+        done.message
+    );
+    let order = t.bedside.store().orders_for(&her).unwrap().remove(0);
+    assert_eq!(order.start, monday_morning().date_naive());
+    let v = t.bedside.open_resident(&edith).unwrap();
+    let row = v
+        .doses
+        .iter()
+        .find(|d| d.order == order.id.as_str())
+        .unwrap();
+    assert!(row.pending_check_in && row.hand_entered && row.unavailable.is_some());
+
+    // One person alone, or the same person twice, or a wrong PIN, does not check it in.
+    let amy = |pin: &str| WitnessPin {
+        staff_id: "st-amy".into(),
+        pin: pin.into(),
+    };
+    let e = t
+        .bedside
+        .check_in_order(&edith, order.id.as_str(), None)
+        .unwrap_err();
+    assert_eq!(codes(&e), [FindingCode::SecondCheckerNeeded]);
+    let himself = WitnessPin {
+        staff_id: "st-ben".into(),
+        pin: pin("st-ben").into(),
+    };
+    assert_eq!(
+        t.bedside
+            .check_in_order(&edith, order.id.as_str(), Some(&himself))
+            .unwrap_err()
+            .code,
+        ErrorCode::NotAllowed
+    );
+    assert_eq!(
+        t.bedside
+            .check_in_order(&edith, order.id.as_str(), Some(&amy("1111")))
+            .unwrap_err()
+            .code,
+        ErrorCode::WrongPin
+    );
+    assert_eq!(
+        t.bedside.store().order(&order.id).unwrap().status,
+        OrderStatus::Pending
+    );
+    t.bedside
+        .check_in_order(&edith, order.id.as_str(), Some(&amy(pin("st-amy"))))
+        .unwrap();
+    let checked = t.bedside.store().order(&order.id).unwrap();
+    assert_eq!(checked.status, OrderStatus::Active);
+    assert_eq!(
+        checked.checked_in_by,
+        [StaffId::new("st-ben"), StaffId::new("st-amy")]
+    );
+    // Typed by hand, it has no pack barcode: the carer confirms the product by tapping it.
+    give(&mut t, &edith, "Furosemide", 0, None, false);
 }

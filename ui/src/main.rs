@@ -2,6 +2,7 @@
 //! they show what the shell returns and send what the person chose.
 
 mod ipc;
+mod orders;
 mod resident;
 mod residents;
 mod review;
@@ -26,6 +27,8 @@ pub enum Screen {
     Staff,
     /// Admitting a resident (none) or changing one's details.
     ResidentForm(Option<String>),
+    /// Writing up an order by hand for this resident.
+    OrderForm(String),
 }
 
 /// The app's state, shared by the screens. Every field is a signal, so this is `Copy`.
@@ -187,6 +190,7 @@ fn App() -> impl IntoView {
                 Screen::Register => view! { <stock::RegisterScreen/> }.into_any(),
                 Screen::Staff => view! { <staff::StaffScreen/> }.into_any(),
                 Screen::ResidentForm(_) => view! { <residents::ResidentFormScreen/> }.into_any(),
+                Screen::OrderForm(_) => view! { <orders::OrderFormScreen/> }.into_any(),
             }}
         </div>
     }

@@ -319,10 +319,11 @@ pub fn ResidentScreen() -> impl IntoView {
                     {app.session.get_untracked().filter(|s| s.staff.role.is_senior()).map(|_| {
                         let away = r.away.is_some();
                         let name = r.name.clone();
-                        let rid2 = r.id.clone();
+                        let (rid2, rid3) = (r.id.clone(), r.id.clone());
                         view! {
                             <section class="presence" data-test="presence" aria-label="Where the resident is">
                                 <button class="secondary" data-test="change-details" on:click=move |_| app.open_resident_form(Some(rid2.clone()))>"Change details"</button>
+                                <button class="secondary" data-test="write-up-order" on:click=move |_| app.open_order_form(rid3.clone())>"Write up a medicine"</button>
                                 {move || match presence.get() {
                                     None if away => view! {
                                         <button class="secondary" data-test="presence-back" on:click=move |_| presence.set(Some(PresenceChange::Back))>"Back in the home"</button>
@@ -527,44 +528,81 @@ fn dose_item(d: DoseRow, kind: Kind, panel: Panel) -> impl IntoView {
             {actionable.then(|| view! {
                 <button class="primary" aria-label=format!("{} {}", button_label, d.medicine) on:click=move |_| panel.open(d2.clone(), k2.clone())>{button_label}</button>
             })}
-            {d.pending_check_in.then(|| view! { <CheckInButton order=d.order.clone() medicine=d.medicine.clone()/> })}
+            {d.pending_check_in.then(|| view! { <CheckInButton order=d.order.clone() medicine=d.medicine.clone() hand_entered=d.hand_entered/> })}
         </li>
     }
 }
 
-/// S16: a senior checks in an order that arrived from the pharmacy. Carers see no button; the
+/// S16: a senior checks in an order that arrived from the pharmacy, or one typed in by hand,
+/// which a second trained person checks too, with their own PIN. Carers see no button; the
 /// shell refuses them anyway.
 #[component]
-fn CheckInButton(order: String, medicine: String) -> impl IntoView {
+fn CheckInButton(order: String, medicine: String, hand_entered: bool) -> impl IntoView {
     let app = expect_context::<AppState>();
-    let senior = move || {
-        app.session.get().is_some_and(|s| {
-            matches!(
-                s.staff.role,
-                medround_domain::staff::Role::Senior | medround_domain::staff::Role::Manager
-            )
-        })
-    };
+    let senior = move || app.session.get().is_some_and(|s| s.staff.role.is_senior());
     let busy = RwSignal::new(false);
+    // The second checker's part, open once "Check in" is tapped on a hand-typed order.
+    let asking = RwSignal::new(false);
+    let second = RwSignal::new(String::new());
+    let second_pin = RwSignal::new(String::new());
+    let send = move |order: String| {
+        let Some(resident) = app.resident.get_untracked().map(|r| r.id) else {
+            return;
+        };
+        let second = (hand_entered && !second.get_untracked().is_empty()).then(|| WitnessPin {
+            staff_id: second.get_untracked(),
+            pin: second_pin.get_untracked(),
+        });
+        busy.set(true);
+        spawn_local(async move {
+            let res = call(&CheckInOrder {
+                resident: resident.clone(),
+                order,
+                second,
+            })
+            .await;
+            busy.set(false);
+            second_pin.set(String::new());
+            match res {
+                Ok(()) => {
+                    app.say(true, "Order checked in: it can now be given.");
+                    app.open_resident(resident);
+                }
+                Err(e) => app.fail(e),
+            }
+        });
+    };
     view! {
         {move || senior().then(|| {
-            let order = order.clone();
+            let (o1, o2) = (order.clone(), order.clone());
+            let me = app.session.get_untracked().map(|s| s.staff.id).unwrap_or_default();
+            let checkers: Vec<StaffCard> = app.home.get_untracked().map(|h| h.staff).unwrap_or_default().into_iter()
+                .filter(|s| s.id != me && s.role != medround_domain::staff::Role::Auditor).collect();
             view! {
                 <button class="primary" data-test=format!("check-in-{order}") disabled=move || busy.get()
                     aria-label=format!("Check in {medicine}")
-                    on:click=move |_| {
-                        let Some(resident) = app.resident.get_untracked().map(|r| r.id) else { return };
-                        let order = order.clone();
-                        busy.set(true);
-                        spawn_local(async move {
-                            let res = call(&CheckInOrder { resident: resident.clone(), order, second: None }).await;
-                            busy.set(false);
-                            match res {
-                                Ok(()) => { app.say(true, "Order checked in: it can now be given."); app.open_resident(resident); }
-                                Err(e) => app.fail(e),
-                            }
-                        });
-                    }>"Check in"</button>
+                    on:click=move |_| if hand_entered { asking.set(true) } else { send(o1.clone()) }>"Check in"</button>
+                {move || asking.get().then(|| {
+                    let o2 = o2.clone();
+                    let checkers = checkers.clone();
+                    view! {
+                        <fieldset class="witness second-check" data-test="second-check">
+                            <legend>"Typed in by hand: a second trained person checks it against the letter, with their own PIN"</legend>
+                            <label for="second-who">"Second checker"</label>
+                            <select id="second-who" data-test="second-who" on:change=move |ev| second.set(event_target_value(&ev))>
+                                <option value="">"Choose who checks it"</option>
+                                {checkers.iter().map(|w| view! { <option value=w.id.clone()>{format!("{} ({})", w.name, w.role_label)}</option> }).collect_view()}
+                            </select>
+                            <label for="second-pin">"Their PIN"</label>
+                            <input id="second-pin" data-test="second-pin" type="password" inputmode="numeric" autocomplete="off"
+                                prop:value=move || second_pin.get() on:input=move |ev| second_pin.set(event_target_value(&ev))/>
+                            <div class="actions">
+                                <button class="secondary" on:click=move |_| asking.set(false)>"Cancel"</button>
+                                <button class="primary" data-test="second-confirm" disabled=move || busy.get() on:click=move |_| send(o2.clone())>"Checked against the letter"</button>
+                            </div>
+                        </fieldset>
+                    }
+                })}
             }
         })}
     }

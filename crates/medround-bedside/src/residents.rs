@@ -1,13 +1,40 @@
 //! Admitting a resident and changing their details (S1, S6): a senior types them in on the
 //! tablet, the domain checks them, and the resident's document carries them to the home's
 //! other tablets and the central record, where the pharmacy's orders for them can then land.
+//! Until they do, a senior writes up an order by hand from the letter that came with the
+//! resident, and it waits for a second person's check (S16).
 
 use crate::{storage, Bedside};
 use medround_domain::admission::{avatar, check_resident_details, ResidentDetails};
-use medround_domain::rules::FindingCode;
+use medround_domain::order_entry::{check_order_draft, OrderDraft};
+use medround_domain::rules::{Finding, FindingCode, Severity};
 use medround_domain::schedule::HOME_TZ;
+use medround_domain::OrderId;
 use medround_domain::{ResidentId, UnitId};
-use medround_ipc::{ErrorCode, IpcError, ResidentForm, ResidentSaved, UnitChoice};
+use medround_ipc::{Done, ErrorCode, IpcError, ResidentForm, ResidentSaved, UnitChoice};
+
+/// Findings that stop a save, as the form shows them: every one, and a message that counts
+/// them.
+fn refused(findings: Vec<Finding>) -> IpcError {
+    let code = if findings
+        .iter()
+        .any(|f| f.code == FindingCode::RoleNotAllowed)
+    {
+        ErrorCode::NotAllowed
+    } else {
+        ErrorCode::Blocked
+    };
+    let message = if findings.len() == 1 {
+        findings[0].message.clone()
+    } else {
+        format!("{} things to put right before saving.", findings.len())
+    };
+    IpcError {
+        code,
+        message,
+        findings,
+    }
+}
 
 impl Bedside {
     pub(crate) fn unit_name(&self, unit: &UnitId) -> Result<String, IpcError> {
@@ -135,5 +162,43 @@ impl Bedside {
             resident: id.to_string(),
             message,
         })
+    }
+
+    /// S16: a senior writes up an order by hand for a resident, from a discharge letter or a
+    /// GP's instruction. It is kept as pending and cannot be given until a senior and a second
+    /// trained person have checked it against the letter. A medicine the resident is allergic
+    /// to is said in the message; each dose of it is then blocked unless overridden (S6).
+    pub fn enter_order(&mut self, resident: &str, draft: &OrderDraft) -> Result<Done, IpcError> {
+        let me = self.who()?;
+        let now = self.now();
+        let r = self
+            .store()
+            .resident(&ResidentId::new(resident))
+            .map_err(storage)?;
+        let today = now.with_timezone(&HOME_TZ).date_naive();
+        let findings = check_order_draft(&me, &r, draft, today);
+        let (blocks, warnings): (Vec<Finding>, Vec<Finding>) = findings
+            .into_iter()
+            .partition(|f| f.severity == Severity::Block);
+        if !blocks.is_empty() {
+            return Err(refused(blocks));
+        }
+        let order = draft.order(
+            &OrderId::new(self.new_record_id("ord").as_str()),
+            &r.id,
+            today,
+        );
+        self.store_mut().put_order(&order, now).map_err(storage)?;
+        let mut message = format!(
+            "{} written up for {}. It can be given once a senior and a second trained person \
+             have checked it against the letter (Check in).",
+            order.medicine.label(),
+            r.full_name()
+        );
+        for w in warnings {
+            message.push(' ');
+            message.push_str(&w.message);
+        }
+        Ok(Done { message })
     }
 }

@@ -190,6 +190,7 @@ fn dose_row(o: &Order, resident: &Resident, today: chrono::NaiveDate) -> DoseRow
                 .is_some_and(|p| p.in_date(today)),
         prn_indication: o.prn.as_ref().map(|p| p.indication.clone()),
         pending_check_in: o.status == OrderStatus::Pending,
+        hand_entered: o.source == medround_domain::order::OrderSource::HandEntered,
         unavailable,
     }
 }
@@ -300,6 +301,7 @@ pub fn resident(
                 covert_offered: false,
                 prn_indication: Some(h.indication.clone()),
                 pending_check_in: false,
+                hand_entered: false,
                 unavailable: None,
             }
         })

@@ -15,6 +15,7 @@ pub mod incident;
 pub mod mar;
 pub mod medicine;
 pub mod order;
+pub mod order_entry;
 pub mod outcome;
 pub mod qty;
 pub mod record;

@@ -123,6 +123,8 @@ pub enum FindingCode {
     PresenceUnchanged,
     // S16
     SecondCheckerNeeded,
+    /// An order typed in by hand is missing what the round needs to give it safely.
+    OrderDraftInvalid,
     // S17
     RemedyNotOnList,
     NotAuthorisedForRemedies,

@@ -169,6 +169,9 @@ pub struct DoseRow {
     /// Waiting for a senior to check it in (S16).
     #[serde(default)]
     pub pending_check_in: bool,
+    /// Typed in by hand, so its check-in needs a second trained person (S16).
+    #[serde(default)]
+    pub hand_entered: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -706,6 +709,16 @@ command!(
     ResidentSaved {
         resident: Option<String>,
         details: medround_domain::admission::ResidentDetails,
+    }
+);
+// A senior writes up an order by hand from a letter; it waits, pending, for a second trained
+// person's check (S16).
+command!(
+    EnterOrder,
+    "enter_order",
+    Done {
+        resident: String,
+        draft: medround_domain::order_entry::OrderDraft,
     }
 );
 command!(
