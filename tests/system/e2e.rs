@@ -870,6 +870,38 @@ async fn manager_review(data: PathBuf, groups: Groups) {
     click(&c, "[data-test='resident-save']").await;
     wait_text(&c, "[data-test='banner']", "is now in Willow").await;
     wait_text(&c, "[data-test='unit']", "Willow").await;
+
+    // Her medicine is written up by hand from the discharge letter; it can be given once the
+    // manager and a second trained person have checked it against the letter (S16).
+    click(&c, "[data-test='write-up-order']").await;
+    for (field, text) in [
+        ("med-name", "Furosemide"),
+        ("med-strength", "40mg"),
+        ("med-form", "tablets"),
+        ("med-ingredients", "furosemide"),
+        ("dose", "1"),
+        ("instructions", "At midday."),
+        ("prescriber", "Dr A Patel, Royal Infirmary"),
+    ] {
+        type_into(&c, field, text).await;
+    }
+    click(&c, "[data-test='time-1200']").await;
+    // The shot shows the medicine and its dose, at the top of the form.
+    c.execute("window.scrollTo(0, 0)", vec![]).await.unwrap();
+    shot(&c, "18-order-written-up-by-hand.png").await;
+    click(&c, "[data-test='order-save']").await;
+    wait_text(
+        &c,
+        "[data-test='banner']",
+        "Furosemide 40mg tablets written up for Edith Clarke",
+    )
+    .await;
+    click(&c, "[data-test^='check-in-']").await;
+    click(&c, "select[data-test='second-who'] option[value='st-ben']").await;
+    type_into(&c, "second-pin", medround_tests::pin("st-ben")).await;
+    click(&c, "[data-test='second-confirm']").await;
+    wait_text(&c, "[data-test='banner']", "Order checked in").await;
+    row_button(&c, "Furosemide").await;
     back(&c).await;
     wait_text(&c, "[aria-label='Willow (first floor)']", "Edith Clarke").await;
     end(c, driver).await;
