@@ -215,19 +215,19 @@ pub fn check_order_draft(
             "A when-required medicine has no set times. Untick the times, or untick when \
              required.",
         ),
-        Some(p) => {
+        Some(p)
             if !readable(&tidy(&p.indication))
                 || p.min_interval_minutes == 0
-                || p.max_per_24h < draft.dose.max()
-            {
-                out.push(Finding::block(
-                    Rule::S4,
-                    FindingCode::NoPrnProtocol,
-                    "A when-required medicine needs its protocol: what it is for, the least \
-                     time between doses, and the most in 24 hours (at least one dose).",
-                ));
-            }
+                || p.max_per_24h < draft.dose.max() =>
+        {
+            out.push(Finding::block(
+                Rule::S4,
+                FindingCode::NoPrnProtocol,
+                "A when-required medicine needs its protocol: what it is for, the least time \
+                 between doses, and the most in 24 hours (at least one dose).",
+            ));
         }
+        Some(_) => {}
     }
     if draft.route == Route::Transdermal && draft.patch_site_rest_days.is_none_or(|d| d == 0) {
         out.push(Finding::block(
