@@ -352,3 +352,137 @@ fn s16_an_order_written_up_by_hand_is_given_only_after_a_second_persons_check() 
     // Typed by hand, it has no pack barcode: the carer confirms the product by tapping it.
     give(&mut t, &edith, "Furosemide", 0, None, false);
 }
+
+/// S15: a resident goes to hospital before the morning round and is back at 13:00, and the
+/// tablet was off in between, so no window was closed while she was away. Closed after her
+/// return, her 08:00 and 12:00 doses are HOSPITAL, not MISSED, and a missed time-critical dose
+/// raises no incident for a morning she spent in hospital. The audit trail names who recorded
+/// her going and coming back.
+#[test]
+fn s15_doses_due_while_away_close_as_hospital_even_when_closed_after_the_return() {
+    use medround_domain::rules::PresenceChange;
+    let mut t = Tablet::demo(monday_morning());
+    t.bedside.sign_in("st-ben", pin("st-ben")).unwrap();
+    let who = medround_demo::who::PARKINSONS;
+    t.bedside
+        .set_presence(who, PresenceChange::ToHospital)
+        .unwrap();
+    t.clock.advance(chrono::Duration::hours(5));
+    // The tablet was off: nothing closed the windows of the morning.
+    t.bedside.sign_in("st-ben", pin("st-ben")).unwrap();
+    t.bedside.set_presence(who, PresenceChange::Back).unwrap();
+    t.bedside.close_windows().unwrap();
+    let closed: Vec<(String, String, OutcomeCode)> = t
+        .bedside
+        .store()
+        .administrations_for(&ResidentId::new(who), None)
+        .unwrap()
+        .into_iter()
+        .filter(|a| a.author.as_str() == "system")
+        .map(|a| {
+            let (_, at) = a.subject.slot().unwrap();
+            (a.id.to_string(), at.format("%H:%M").to_string(), a.outcome)
+        })
+        .collect();
+    // She left at 07:55 and was back at 12:55: what fell between is HOSPITAL; a dose missed
+    // before she left stays MISSED.
+    for (_, at, outcome) in &closed {
+        let away = ("07:55".."12:55").contains(&at.as_str());
+        assert_eq!(
+            *outcome,
+            if away {
+                OutcomeCode::Hospital
+            } else {
+                OutcomeCode::Missed
+            },
+            "{closed:?}"
+        );
+    }
+    assert!(closed.iter().any(|(_, at, _)| at == "08:00"), "{closed:?}");
+    // Incidents only for doses missed in the home, none for a morning in hospital.
+    let missed: Vec<&str> = closed
+        .iter()
+        .filter(|(_, _, o)| *o == OutcomeCode::Missed)
+        .map(|(id, _, _)| id.as_str())
+        .collect();
+    for i in t
+        .bedside
+        .store()
+        .items_of_kind_since("incident", monday_morning() - chrono::Duration::days(1))
+        .unwrap()
+    {
+        if let medround_store::Item::Incident(i) = i {
+            assert!(
+                i.records.iter().all(|r| missed.contains(&r.as_str())),
+                "an incident for a dose due in hospital: {}",
+                i.message
+            );
+        }
+    }
+    let audit = t.bedside.audit(who, None, None).unwrap();
+    let said: Vec<(String, String)> = audit
+        .rows
+        .iter()
+        .filter(|r| r.kind == "Resident")
+        .map(|r| (r.summary.clone(), r.by.clone()))
+        .collect();
+    // Newest first, as the audit trail lists.
+    assert_eq!(said.len(), 2, "{said:?}");
+    assert_eq!(said[0].0, "Back from hospital, away since Mon 23 Nov 07:55");
+    assert_eq!(said[1].0, "Gone to hospital");
+    assert!(said.iter().all(|(_, by)| by == "Ben Okoro"), "{said:?}");
+}
+
+/// S8: Edith is admitted at 11:00 and her 08:00 medicine, written up that day and checked in,
+/// is not recorded as missed: the slot came before she was in the home. The admission and the
+/// change to her details are in her audit trail.
+#[test]
+fn s08_a_dose_due_before_admission_is_not_missed() {
+    let mut t = Tablet::demo(monday_morning() + chrono::Duration::hours(3));
+    t.bedside.sign_in("st-ben", pin("st-ben")).unwrap();
+    let edith = t
+        .bedside
+        .save_resident(None, &edith_clarke())
+        .unwrap()
+        .resident;
+    t.bedside.enter_order(&edith, &furosemide()).unwrap();
+    let order = t
+        .bedside
+        .store()
+        .orders_for(&ResidentId::new(&edith))
+        .unwrap()
+        .remove(0);
+    let amy = WitnessPin {
+        staff_id: "st-amy".into(),
+        pin: pin("st-amy").into(),
+    };
+    t.bedside
+        .check_in_order(&edith, order.id.as_str(), Some(&amy))
+        .unwrap();
+    t.bedside.close_windows().unwrap();
+    assert!(t
+        .bedside
+        .store()
+        .administrations_for(&ResidentId::new(&edith), None)
+        .unwrap()
+        .is_empty());
+    t.clock.advance(chrono::Duration::minutes(10));
+    t.bedside.sign_in("st-ben", pin("st-ben")).unwrap();
+    let mut d = edith_clarke();
+    d.room = "15".into();
+    t.bedside.save_resident(Some(&edith), &d).unwrap();
+    assert_eq!(
+        t.bedside.save_resident(Some(&edith), &d).unwrap().message,
+        "Nothing was changed."
+    );
+    let kinds: Vec<String> = t
+        .bedside
+        .audit(&edith, None, None)
+        .unwrap()
+        .rows
+        .into_iter()
+        .filter(|r| r.kind == "Resident")
+        .map(|r| r.summary)
+        .collect();
+    assert_eq!(kinds, ["Details changed: room", "Admitted to the home"]);
+}

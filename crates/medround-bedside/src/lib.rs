@@ -25,7 +25,9 @@ use medround_domain::mar::{closures, omission_review};
 use medround_domain::order::{Application, Order};
 use medround_domain::outcome::OutcomeCode;
 use medround_domain::qty::Qty;
-use medround_domain::record::{Administration, PatchRemoval, PrnFollowUp, Subject};
+use medround_domain::record::{
+    Administration, PatchRemoval, PrnFollowUp, ResidentChange, ResidentEvent, Subject,
+};
 use medround_domain::review::DoseFact;
 use medround_domain::rules::{self, Assessment, DoseAttempt, DoseContext, Witness};
 use medround_domain::schedule::HOME_TZ;
@@ -792,7 +794,28 @@ impl Bedside {
             findings: vec![f],
         })?;
         r.reconciliation_pending = false;
-        self.store.put_resident(&r, now).map_err(storage)
+        let event = self.resident_event(&r.id, ResidentChange::Reconciled, &author);
+        self.store
+            .put_resident_recording(&r, &event, now)
+            .map_err(storage)
+    }
+
+    /// The record of a change to a resident's place in the home or details, by `author`, now
+    /// on this tablet.
+    pub(crate) fn resident_event(
+        &self,
+        resident: &ResidentId,
+        change: ResidentChange,
+        author: &Staff,
+    ) -> ResidentEvent {
+        ResidentEvent {
+            id: self.new_record_id("rev"),
+            resident: resident.clone(),
+            change,
+            at: self.clock.now(),
+            author: author.id.clone(),
+            device: self.store.device().clone(),
+        }
     }
 
     /// S15: a senior records that a resident has gone to hospital or on leave (from now), or
@@ -809,7 +832,20 @@ impl Bedside {
             .resident(&ResidentId::new(resident))
             .map_err(storage)?;
         let changed = rules::change_presence(&r, &author, change, now).map_err(staff::refused)?;
-        self.store.put_resident(&changed, now).map_err(storage)?;
+        // The record keeps the away period once it has ended, so that slots in it close as
+        // HOSPITAL or LEAVE even if no tablet closed them while the resident was away.
+        let record = match change {
+            rules::PresenceChange::Back => ResidentChange::Back {
+                was: r.presence.clone(),
+            },
+            _ => ResidentChange::Away {
+                presence: changed.presence.clone(),
+            },
+        };
+        let event = self.resident_event(&r.id, record, &author);
+        self.store
+            .put_resident_recording(&changed, &event, now)
+            .map_err(storage)?;
         let name = changed.full_name();
         let message = match change {
             rules::PresenceChange::ToHospital => format!(
@@ -867,6 +903,18 @@ impl Bedside {
         let now = self.clock.now();
         let since = now - Duration::hours(CLOSE_LOOKBACK_HOURS);
         let residents = self.store.residents().map_err(storage)?;
+        // Admissions and returns of the lookback period: what a slot was, once its resident
+        // is back or newly admitted (S8, S15).
+        let events: Vec<ResidentEvent> = self
+            .store
+            .items_of_kind_since("resident_event", since)
+            .map_err(storage)?
+            .into_iter()
+            .filter_map(|i| match i {
+                Item::ResidentEvent(e) => Some(e),
+                _ => None,
+            })
+            .collect();
         let mut written = 0;
         for r in residents {
             let orders = self.store.orders_for(&r.id).map_err(storage)?;
@@ -878,6 +926,7 @@ impl Bedside {
                 &r,
                 &orders,
                 &history,
+                &events,
                 since.max(first_slot_floor(&orders, since)),
                 now,
                 HOME_TZ,

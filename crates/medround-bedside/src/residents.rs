@@ -7,6 +7,8 @@
 use crate::{storage, Bedside};
 use medround_domain::admission::{avatar, check_resident_details, ResidentDetails};
 use medround_domain::order_entry::{check_order_draft, OrderDraft};
+use medround_domain::record::ResidentChange;
+use medround_domain::resident::Resident;
 use medround_domain::rules::{Finding, FindingCode, Severity};
 use medround_domain::schedule::HOME_TZ;
 use medround_domain::OrderId;
@@ -34,6 +36,28 @@ fn refused(findings: Vec<Finding>) -> IpcError {
         message,
         findings,
     }
+}
+
+/// The details that differ between two versions of a resident, by the names the chart gives
+/// them, for the audit trail.
+fn changed_fields(before: &Resident, after: &Resident) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut differs = |name: &str, changed: bool| {
+        if changed {
+            out.push(name.to_string());
+        }
+    };
+    differs(
+        "name",
+        before.given_name != after.given_name || before.family_name != after.family_name,
+    );
+    differs("known as", before.preferred_name != after.preferred_name);
+    differs("date of birth", before.date_of_birth != after.date_of_birth);
+    differs("NHS number", before.nhs_number != after.nhs_number);
+    differs("unit", before.unit != after.unit);
+    differs("room", before.room != after.room);
+    differs("allergies", before.allergies != after.allergies);
+    out
 }
 
 impl Bedside {
@@ -140,8 +164,22 @@ impl Bedside {
             before.as_ref(),
             avatar(&d.given_name, &d.family_name, seed),
         );
+        let change = match &before {
+            None => ResidentChange::Admitted,
+            Some(b) => {
+                let fields = changed_fields(b, &after);
+                if fields.is_empty() {
+                    return Ok(ResidentSaved {
+                        resident: id.to_string(),
+                        message: "Nothing was changed.".into(),
+                    });
+                }
+                ResidentChange::DetailsChanged { fields }
+            }
+        };
+        let event = self.resident_event(&id, change, &me);
         self.store_mut()
-            .put_resident(&after, now)
+            .put_resident_recording(&after, &event, now)
             .map_err(storage)?;
         let unit = self.unit_name(&after.unit)?;
         let message = match &before {

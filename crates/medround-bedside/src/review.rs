@@ -7,8 +7,8 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use medround_domain::cd::CdMovement;
 use medround_domain::incident::{acknowledge, IncidentAck};
 use medround_domain::order::Order;
-use medround_domain::record::Subject;
-use medround_domain::resident::Resident;
+use medround_domain::record::{ResidentChange, Subject};
+use medround_domain::resident::{Presence, Resident};
 use medround_domain::review::{self, Group, MAX_REVIEW_DAYS};
 use medround_domain::schedule::{local_to_utc, HOME_TZ};
 use medround_domain::staff::{Role, Staff};
@@ -514,5 +514,30 @@ fn audit_row(i: &Item, n: &Names<'_>, voided: bool) -> AuditRow {
             k.by.as_str(),
             k.device.as_str(),
         ),
+        Item::ResidentEvent(e) => {
+            let place = |p: &Presence| match p {
+                Presence::InHospital { .. } => "hospital",
+                Presence::OnLeave { .. } => "leave",
+                Presence::Present => "the home",
+            };
+            let what = match &e.change {
+                ResidentChange::Admitted => "Admitted to the home".to_string(),
+                ResidentChange::DetailsChanged { fields } => {
+                    format!("Details changed: {}", fields.join(", "))
+                }
+                ResidentChange::Away { presence } => match presence {
+                    Presence::OnLeave { .. } => "Gone on leave".to_string(),
+                    _ => "Gone to hospital".to_string(),
+                },
+                ResidentChange::Back { was } => match was {
+                    Presence::InHospital { since } | Presence::OnLeave { since } => {
+                        format!("Back from {}, away since {}", place(was), when(*since))
+                    }
+                    Presence::Present => "Back in the home".to_string(),
+                },
+                ResidentChange::Reconciled => "Medicines reconciled after the return".to_string(),
+            };
+            row("Resident", what, e.at, e.author.as_str(), e.device.as_str())
+        }
     }
 }

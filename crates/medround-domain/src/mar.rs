@@ -4,7 +4,7 @@
 use crate::ids::{OrderId, ResidentId};
 use crate::order::{Order, OrderStatus};
 use crate::outcome::OutcomeCode;
-use crate::record::{standing, Administration, Subject};
+use crate::record::{standing, Administration, ResidentChange, ResidentEvent, Subject};
 use crate::resident::{Presence, Resident};
 use crate::review::{standing_facts, DoseFact};
 use crate::schedule::{slots_between, window, SlotWindow};
@@ -78,15 +78,52 @@ pub struct Closure {
     pub outcome: OutcomeCode,
 }
 
-/// S8/S15: the slots in `[since, now)` whose window closed with no outcome.
+/// S15: how a slot at `at` resolves if the resident was away then: HOSPITAL or LEAVE, from
+/// their present absence or from an absence that has ended (its return event, in `events`).
+pub fn away_outcome(
+    resident: &Resident,
+    events: &[ResidentEvent],
+    at: DateTime<Utc>,
+) -> Option<OutcomeCode> {
+    let of = |p: &Presence, until: Option<DateTime<Utc>>| match p {
+        Presence::InHospital { since } if *since <= at && until.is_none_or(|u| at < u) => {
+            Some(OutcomeCode::Hospital)
+        }
+        Presence::OnLeave { since } if *since <= at && until.is_none_or(|u| at < u) => {
+            Some(OutcomeCode::Leave)
+        }
+        _ => None,
+    };
+    of(&resident.presence, None).or_else(|| {
+        events
+            .iter()
+            .filter(|e| e.resident == resident.id)
+            .find_map(|e| match &e.change {
+                ResidentChange::Back { was } => of(was, Some(e.at)),
+                _ => None,
+            })
+    })
+}
+
+/// S8/S15: the slots in `[since, now)` whose window closed with no outcome: MISSED, or
+/// HOSPITAL/LEAVE for a slot while the resident was away, even when the window is closed only
+/// after their return (no tablet ran in between). `events` are the resident's recent events;
+/// a slot before their admission is not theirs to miss.
 pub fn closures(
     resident: &Resident,
     orders: &[Order],
     history: &[Administration],
+    events: &[ResidentEvent],
     since: DateTime<Utc>,
     now: DateTime<Utc>,
     tz: Tz,
 ) -> Vec<Closure> {
+    let admitted = events
+        .iter()
+        .filter(|e| e.resident == resident.id && e.change == ResidentChange::Admitted)
+        .map(|e| e.at)
+        .max();
+    let since = admitted.map_or(since, |a| since.max(a));
     let mut out = Vec::new();
     let stand: Vec<&Administration> = standing(history).collect();
     for o in orders
@@ -105,11 +142,7 @@ pub fn closures(
             if stand.iter().any(|r| r.subject == subject) {
                 continue;
             }
-            let outcome = match resident.presence {
-                Presence::InHospital { since } if since <= at => OutcomeCode::Hospital,
-                Presence::OnLeave { since } if since <= at => OutcomeCode::Leave,
-                _ => OutcomeCode::Missed,
-            };
+            let outcome = away_outcome(resident, events, at).unwrap_or(OutcomeCode::Missed);
             out.push(Closure {
                 order: o.id.clone(),
                 at,

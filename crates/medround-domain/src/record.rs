@@ -125,6 +125,40 @@ pub struct PatchRemoval {
     pub device: DeviceId,
 }
 
+/// What happened to a resident's place in the home (S15) or their details (S1), and who said
+/// so: kept as a record so the audit trail names who admitted them, changed their details,
+/// recorded them gone or back, or reconciled their medicines, and so that an away period is
+/// still known once it has ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResidentEvent {
+    pub id: RecordId,
+    pub resident: ResidentId,
+    pub change: ResidentChange,
+    pub at: DateTime<Utc>,
+    pub author: StaffId,
+    pub device: DeviceId,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ResidentChange {
+    Admitted,
+    /// The details a senior changed, by the names the chart gives them ("room", "allergies").
+    DetailsChanged {
+        fields: Vec<String>,
+    },
+    /// Gone to hospital or on leave: the presence it began.
+    Away {
+        presence: crate::resident::Presence,
+    },
+    /// Back in the home: the away period it ended (hospital or leave, and since when).
+    Back {
+        was: crate::resident::Presence,
+    },
+    /// A senior checked the medicines that came back with them (S15).
+    Reconciled,
+}
+
 /// The answer to "was it effective?" for a PRN dose, recorded later.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PrnFollowUp {

@@ -8,6 +8,7 @@ use crate::incident::{possible_double_doses, DoubleDose};
 use crate::mar::{closures, omission_review, resident_round};
 use crate::medicine::Ingredient;
 use crate::order::*;
+use crate::record::ResidentEvent;
 use crate::resident::*;
 use crate::review::DoseFact;
 use crate::schedule::HOME_TZ;
@@ -690,6 +691,7 @@ fn s08_unresolved_slots_close_as_missed_and_show_on_the_round() {
         &w.resident,
         &w.orders,
         &w.history,
+        &[],
         utc("2026-01-05T00:00:00Z"),
         w.now,
         HOME_TZ,
@@ -702,6 +704,7 @@ fn s08_unresolved_slots_close_as_missed_and_show_on_the_round() {
         &w.resident,
         &w.orders,
         &w.history,
+        &[],
         utc("2026-01-05T00:00:00Z"),
         utc("2026-01-05T10:59:00Z"),
         HOME_TZ,
@@ -734,6 +737,7 @@ fn s08_unresolved_slots_close_as_missed_and_show_on_the_round() {
         &w.resident,
         &w.orders,
         &w.history,
+        &[],
         utc("2026-01-05T00:00:00Z"),
         w.now,
         HOME_TZ
@@ -1176,6 +1180,7 @@ fn s15_away_resident_slots_resolve_to_hospital() {
         &w.resident,
         &w.orders,
         &w.history,
+        &[],
         utc("2026-01-05T00:00:00Z"),
         w.now,
         HOME_TZ,
@@ -1190,6 +1195,112 @@ fn s15_away_resident_slots_resolve_to_hospital() {
         HOME_TZ,
     );
     assert!(r.away);
+}
+
+fn event(resident: &Resident, change: crate::record::ResidentChange, at: &str) -> ResidentEvent {
+    ResidentEvent {
+        id: RecordId::new(format!("ev-{at}")),
+        resident: resident.id.clone(),
+        change,
+        at: utc(at),
+        author: StaffId::new("s1"),
+        device: DeviceId::new("dev-a"),
+    }
+}
+
+/// S15: the resident went to hospital at 07:00 and was back at 13:00, and no tablet closed the
+/// 08:00 and 12:00 windows in between. Closed afterwards, they are HOSPITAL, not MISSED; the
+/// 17:00 slot, after the return, is missed.
+#[test]
+fn s15_slots_while_away_close_as_hospital_even_when_closed_after_the_return() {
+    use crate::record::ResidentChange;
+    let mut w = World::new("2026-01-05T20:00:00Z");
+    w.orders[0].schedule = Schedule::Daily {
+        times: vec![hm(8, 0), hm(12, 0), hm(17, 0)],
+    };
+    let back = event(
+        &w.resident,
+        ResidentChange::Back {
+            was: Presence::InHospital {
+                since: utc("2026-01-05T07:00:00Z"),
+            },
+        },
+        "2026-01-05T13:00:00Z",
+    );
+    let c = closures(
+        &w.resident,
+        &w.orders,
+        &w.history,
+        std::slice::from_ref(&back),
+        utc("2026-01-05T00:00:00Z"),
+        w.now,
+        HOME_TZ,
+    );
+    let outcomes: Vec<(DateTime<Utc>, OutcomeCode)> = c.iter().map(|c| (c.at, c.outcome)).collect();
+    assert_eq!(
+        outcomes,
+        [
+            (utc("2026-01-05T08:00:00Z"), OutcomeCode::Hospital),
+            (utc("2026-01-05T12:00:00Z"), OutcomeCode::Hospital),
+            (utc("2026-01-05T17:00:00Z"), OutcomeCode::Missed),
+        ]
+    );
+    // Without the return's record, the same slots would all be MISSED: the event is what
+    // keeps the period.
+    let blind = closures(
+        &w.resident,
+        &w.orders,
+        &w.history,
+        &[],
+        utc("2026-01-05T00:00:00Z"),
+        w.now,
+        HOME_TZ,
+    );
+    assert!(blind.iter().all(|c| c.outcome == OutcomeCode::Missed));
+    // Someone else's return says nothing of this resident.
+    let mut other = back.clone();
+    other.resident = ResidentId::new("someone-else");
+    assert!(closures(
+        &w.resident,
+        &w.orders,
+        &w.history,
+        &[other],
+        utc("2026-01-05T00:00:00Z"),
+        w.now,
+        HOME_TZ,
+    )
+    .iter()
+    .all(|c| c.outcome == OutcomeCode::Missed));
+}
+
+/// S8: a resident admitted at 11:00 did not miss the 08:00 dose of an order that started that
+/// day; the 17:00 one, after admission, is theirs.
+#[test]
+fn s08_slots_before_admission_are_not_closed_as_missed() {
+    use crate::record::ResidentChange;
+    let mut w = World::new("2026-01-05T20:00:00Z");
+    w.orders[0].schedule = Schedule::Daily {
+        times: vec![hm(8, 0), hm(17, 0)],
+    };
+    let admitted = event(
+        &w.resident,
+        ResidentChange::Admitted,
+        "2026-01-05T11:00:00Z",
+    );
+    let c = closures(
+        &w.resident,
+        &w.orders,
+        &w.history,
+        &[admitted],
+        utc("2026-01-05T00:00:00Z"),
+        w.now,
+        HOME_TZ,
+    );
+    assert_eq!(c.len(), 1);
+    assert_eq!(
+        (c[0].at, c[0].outcome),
+        (utc("2026-01-05T17:00:00Z"), OutcomeCode::Missed)
+    );
 }
 
 #[test]

@@ -36,9 +36,12 @@ pub const SCHEMA_KEY: &str = "schema";
 /// - 2: a dose carries what it took from stock (`from_stock`) and writes no stock movement
 ///   beside it; the home document names its tablets (`device/<id>`).
 ///
-/// Version 2 only adds: a version-1 document reads the same, and takes `schema` 2 with its
-/// next change (`doc_schema` and the store's writer).
-pub const DOC_SCHEMA: u32 = 2;
+/// - 3: a cycle document may hold `resident_event` records (admitted, details changed, gone
+///   to hospital or on leave, back, reconciled), which an older build would refuse as unknown.
+///
+/// Versions 2 and 3 only add: an older document reads the same, and takes the new `schema`
+/// with its next change (`doc_schema` and the store's writer).
+pub const DOC_SCHEMA: u32 = 3;
 
 /// A document's shape version: the largest of its `schema` values (two tablets may write it
 /// at once), or 1 for a document from before versions were written.

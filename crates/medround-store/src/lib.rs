@@ -36,7 +36,7 @@ use medround_domain::medicine::IngredientLimit;
 use medround_domain::order::Order;
 use medround_domain::outcome::OutcomeCode;
 use medround_domain::qty::Qty;
-use medround_domain::record::{Administration, PatchRemoval, PrnFollowUp};
+use medround_domain::record::{Administration, PatchRemoval, PrnFollowUp, ResidentEvent};
 use medround_domain::resident::Resident;
 use medround_domain::review::DoseFact;
 use medround_domain::schedule::HOME_TZ;
@@ -97,6 +97,8 @@ pub enum Item {
     StockMovement(StockMovement),
     Incident(Incident),
     IncidentAck(IncidentAck),
+    /// Admitted, details changed, gone, back or reconciled (document version 3).
+    ResidentEvent(ResidentEvent),
 }
 
 impl Item {
@@ -109,6 +111,7 @@ impl Item {
             Item::StockMovement(_) => "stock_movement",
             Item::Incident(_) => "incident",
             Item::IncidentAck(_) => "incident_ack",
+            Item::ResidentEvent(_) => "resident_event",
         }
     }
     pub fn id(&self) -> &str {
@@ -120,6 +123,7 @@ impl Item {
             Item::StockMovement(r) => r.id.as_str(),
             Item::Incident(r) => r.id.as_str(),
             Item::IncidentAck(r) => r.id.as_str(),
+            Item::ResidentEvent(r) => r.id.as_str(),
         }
     }
     fn resident(&self) -> Option<&ResidentId> {
@@ -129,6 +133,7 @@ impl Item {
             Item::CdEntry(r) => Some(&r.resident),
             Item::Incident(r) => Some(&r.resident),
             Item::IncidentAck(r) => Some(&r.resident),
+            Item::ResidentEvent(r) => Some(&r.resident),
             Item::PrnFollowUp(_) | Item::StockMovement(_) => None,
         }
     }
@@ -139,7 +144,7 @@ impl Item {
             Item::PrnFollowUp(_) => None,
             Item::CdEntry(r) => Some(r.order.as_str()),
             Item::StockMovement(r) => Some(r.order.as_str()),
-            Item::Incident(_) | Item::IncidentAck(_) => None,
+            Item::Incident(_) | Item::IncidentAck(_) | Item::ResidentEvent(_) => None,
         }
     }
     /// When it happened (for an incident, when it was raised).
@@ -152,6 +157,7 @@ impl Item {
             Item::StockMovement(r) => r.at,
             Item::Incident(r) => r.raised_at,
             Item::IncidentAck(r) => r.at,
+            Item::ResidentEvent(r) => r.at,
         }
     }
     /// The columns the review and the MAR read without decoding the record: (slot, outcome,
@@ -178,6 +184,10 @@ impl Item {
             Item::IncidentAck(k) => Columns {
                 author: Some(k.by.as_str()),
                 refers_to: Some(k.incident.as_str()),
+                ..Columns::default()
+            },
+            Item::ResidentEvent(e) => Columns {
+                author: Some(e.author.as_str()),
                 ..Columns::default()
             },
             _ => Columns::default(),
@@ -836,6 +846,48 @@ impl Store {
     /// Writes the fields of the resident that differ from what is stored, one key each.
     pub fn put_resident(&mut self, r: &Resident, now: DateTime<Utc>) -> Result<()> {
         let doc_id = format!("resident:{}", r.id);
+        let entries = self.resident_entries(r)?;
+        if entries.is_empty() {
+            return Ok(());
+        }
+        self.write(&doc_id, now, &entries)
+    }
+
+    /// Writes the resident's changed fields and the record of who changed them and why (a
+    /// `ResidentEvent`, in the resident's cycle document) in one durable transaction: a
+    /// resident is never recorded as gone, back or admitted without the record saying so, nor
+    /// the other way round. A record id that already exists is refused (S9).
+    pub fn put_resident_recording(
+        &mut self,
+        r: &Resident,
+        event: &ResidentEvent,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let item = Item::ResidentEvent(event.clone());
+        if self
+            .conn
+            .prepare_cached("SELECT 1 FROM p_records WHERE id = ?1")?
+            .exists([item.id()])?
+        {
+            return Err(StoreError::Duplicate(item.id().to_string()));
+        }
+        let profile = (format!("resident:{}", r.id), self.resident_entries(r)?);
+        let cycle = cycle_of(now.with_timezone(&HOME_TZ).date_naive());
+        let record = (
+            format!("cycle:{}:{cycle}", r.id),
+            vec![(format!("{}/{}", item.kind(), item.id()), item.json()?)],
+        );
+        let changes: Vec<Change<'_>> = [&profile, &record]
+            .into_iter()
+            .filter(|(_, entries)| !entries.is_empty())
+            .map(|(d, e)| (d.as_str(), now, e.as_slice()))
+            .collect();
+        self.write_changes(&changes)
+    }
+
+    /// The profile keys of `r` whose stored values differ, as `(key, json)`.
+    fn resident_entries(&mut self, r: &Resident) -> Result<Vec<(String, String)>> {
+        let doc_id = format!("resident:{}", r.id);
         let value = serde_json::to_value(r)?;
         let serde_json::Value::Object(fields) = value else {
             return Err(StoreError::Corrupt("resident is not an object".into()));
@@ -850,10 +902,7 @@ impl Store {
                 entries.push((key, json));
             }
         }
-        if entries.is_empty() {
-            return Ok(());
-        }
-        self.write(&doc_id, now, &entries)
+        Ok(entries)
     }
 
     pub fn put_order(&mut self, o: &Order, now: DateTime<Utc>) -> Result<()> {

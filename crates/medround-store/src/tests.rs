@@ -1186,7 +1186,7 @@ fn store_as_only_chunk(s: &Store, doc_id: &str, doc: &mut automerge::AutoCommit)
 }
 
 #[test]
-fn a_version_1_document_reads_the_same_and_takes_version_2_with_its_next_change() {
+fn a_version_1_document_reads_the_same_and_takes_the_current_version_with_its_next_change() {
     use automerge::transaction::Transactable;
     let dir = tempfile::tempdir().unwrap();
     let (mut s, key) = open(&dir);
@@ -1218,7 +1218,7 @@ fn a_version_1_document_reads_the_same_and_takes_version_2_with_its_next_change(
         ))],
     )
     .unwrap();
-    assert_eq!(doc_schema(s.doc(&cycle).unwrap()).unwrap(), 2);
+    assert_eq!(doc_schema(s.doc(&cycle).unwrap()).unwrap(), DOC_SCHEMA);
     assert_eq!(s.item("a-old").unwrap(), Some(old));
     assert!(s.item("a-new").unwrap().is_some());
 }
@@ -1230,10 +1230,11 @@ fn a_document_of_a_newer_shape_is_refused_and_nothing_is_written() {
     let (mut s, key) = open(&dir);
     fill(&mut s);
     let (at, cycle) = later();
-    let mut v3 = automerge::AutoCommit::new();
-    v3.put(ROOT, "schema", "3").unwrap();
-    v3.commit();
-    store_as_only_chunk(&s, &cycle, &mut v3);
+    let newer = (DOC_SCHEMA + 1).to_string();
+    let mut next = automerge::AutoCommit::new();
+    next.put(ROOT, "schema", newer.as_str()).unwrap();
+    next.commit();
+    store_as_only_chunk(&s, &cycle, &mut next);
     drop(s);
     let mut s = Store::open(&dir.path().join("medround.db"), &key).unwrap();
     let chunks = |s: &Store| -> i64 { one(s, "SELECT count(*) FROM doc_chunks", []) };
@@ -1250,7 +1251,7 @@ fn a_document_of_a_newer_shape_is_refused_and_nothing_is_written() {
         )
         .unwrap_err();
     assert!(
-        matches!(err, StoreError::DocumentTooNew { version: 3, .. }),
+        matches!(err, StoreError::DocumentTooNew { version, .. } if version == DOC_SCHEMA + 1),
         "{err}"
     );
     assert!(
@@ -1261,10 +1262,10 @@ fn a_document_of_a_newer_shape_is_refused_and_nothing_is_written() {
     assert_eq!(s.item("a-later").unwrap(), None);
     // What arrives is checked the same way, on a tablet and on the central record.
     assert!(matches!(
-        check_entry(&cycle, "schema", "3"),
+        check_entry(&cycle, "schema", &newer),
         Err(StoreError::DocumentTooNew { .. })
     ));
-    assert!(check_entry(&cycle, "schema", "2").is_ok());
+    assert!(check_entry(&cycle, "schema", &DOC_SCHEMA.to_string()).is_ok());
     for bad in ["0", "\"2\"", "two", "-1"] {
         assert!(
             matches!(
@@ -1274,4 +1275,47 @@ fn a_document_of_a_newer_shape_is_refused_and_nothing_is_written() {
             "{bad}"
         );
     }
+}
+
+/// S15: a resident recorded as gone (their profile) and the record that says who recorded it
+/// (a `ResidentEvent` in their cycle document) are written in one transaction: a refused
+/// record leaves the resident as they were, and both survive a rebuild of the projections.
+#[test]
+fn s15_a_change_of_presence_and_its_record_are_written_together_or_not_at_all() {
+    use medround_domain::record::{ResidentChange, ResidentEvent};
+    let dir = tempfile::tempdir().unwrap();
+    let (mut s, _key) = open(&dir);
+    fill(&mut s);
+    let (at, cycle) = later();
+    let id = ResidentId::new("r1");
+    let mut away = s.resident(&id).unwrap();
+    away.presence = Presence::InHospital { since: at };
+    let event = ResidentEvent {
+        id: RecordId::new("rev-1"),
+        resident: id.clone(),
+        change: ResidentChange::Away {
+            presence: away.presence.clone(),
+        },
+        at,
+        author: StaffId::new("s1"),
+        device: s.device().clone(),
+    };
+    s.put_resident_recording(&away, &event, at).unwrap();
+    assert!(s.resident(&id).unwrap().is_away());
+    assert_eq!(
+        s.item("rev-1").unwrap(),
+        Some(Item::ResidentEvent(event.clone()))
+    );
+    assert!(s.document_ids().unwrap().contains(&cycle));
+    // The same record again, now saying she is back, is refused, and she stays away.
+    let mut back = away.clone();
+    back.presence = Presence::Present;
+    assert!(matches!(
+        s.put_resident_recording(&back, &event, at),
+        Err(StoreError::Duplicate(_))
+    ));
+    assert!(s.resident(&id).unwrap().is_away());
+    s.rebuild_projections().unwrap();
+    assert!(s.resident(&id).unwrap().is_away());
+    assert_eq!(s.item("rev-1").unwrap(), Some(Item::ResidentEvent(event)));
 }
