@@ -3,6 +3,7 @@
 //! it pending until a second trained person has checked it too.
 
 use crate::ipc::call;
+use crate::residents::Refusals;
 use crate::{AppState, Screen};
 use chrono::NaiveTime;
 use leptos::prelude::*;
@@ -191,14 +192,7 @@ pub fn OrderFormScreen() -> impl IntoView {
                     <button class="secondary" data-test="order-form-back" on:click=move |_| app.open_resident(resident())>"Cancel"</button>
                 </div>
             </header>
-            <div class="findings" role="alert" data-test="order-findings">
-                {move || findings.get().into_iter().map(|f| view! {
-                    <div class="finding block" data-test=format!("finding-{:?}", f.code)>
-                        <span class="rule">{format!("{:?}", f.rule)}</span>
-                        <span>{f.message.clone()}</span>
-                    </div>
-                }).collect_view()}
-            </div>
+            <Refusals findings=findings test="order-findings"/>
             <section class="sheet" aria-label="The medicine">
                 <div class="form-grid">
                     {text("med-name", "Medicine", name, false)}

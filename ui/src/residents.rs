@@ -146,6 +146,22 @@ impl Form {
     }
 }
 
+/// What to put right before a form can be saved, every one at once, listed above the form's
+/// fields (the admission form and the order typed in by hand).
+#[component]
+pub fn Refusals(findings: RwSignal<Vec<Finding>>, test: &'static str) -> impl IntoView {
+    view! {
+        <div class="findings" role="alert" data-test=test>
+            {move || findings.get().into_iter().map(|f| view! {
+                <div class="finding block" data-test=format!("finding-{:?}", f.code)>
+                    <span class="rule">{format!("{:?}", f.rule)}</span>
+                    <span>{f.message.clone()}</span>
+                </div>
+            }).collect_view()}
+        </div>
+    }
+}
+
 #[component]
 fn Field(id: &'static str, label: &'static str, value: RwSignal<String>) -> impl IntoView {
     view! {
@@ -221,14 +237,7 @@ pub fn ResidentFormScreen() -> impl IntoView {
                             <button class="secondary" data-test="resident-form-back" on:click=move |_| cancel()>"Cancel"</button>
                         </div>
                     </header>
-                    <div class="findings" role="alert" data-test="resident-findings">
-                        {move || form.findings.get().into_iter().map(|f| view! {
-                            <div class="finding block" data-test=format!("finding-{:?}", f.code)>
-                                <span class="rule">{format!("{:?}", f.rule)}</span>
-                                <span>{f.message.clone()}</span>
-                            </div>
-                        }).collect_view()}
-                    </div>
+                    <Refusals findings=form.findings test="resident-findings"/>
                     <section class="sheet" aria-label="Who they are">
                         <div class="form-grid">
                             <div><Field id="given-name" label="First name" value=form.given/></div>

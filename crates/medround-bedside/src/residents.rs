@@ -61,6 +61,13 @@ fn changed_fields(before: &Resident, after: &Resident) -> Vec<String> {
 }
 
 impl Bedside {
+    /// The resident named, if one is: none for an admission.
+    fn resident_if(&self, resident: Option<&str>) -> Result<Option<Resident>, IpcError> {
+        resident
+            .map(|id| self.store().resident(&ResidentId::new(id)).map_err(storage))
+            .transpose()
+    }
+
     pub(crate) fn unit_name(&self, unit: &UnitId) -> Result<String, IpcError> {
         Ok(self
             .unit_names()?
@@ -77,14 +84,7 @@ impl Bedside {
                 "Only a senior carer or manager can admit a resident or change their details.",
             ));
         }
-        let current = match resident {
-            Some(id) => Some(
-                self.store()
-                    .resident(&ResidentId::new(id))
-                    .map_err(storage)?,
-            ),
-            None => None,
-        };
+        let current = self.resident_if(resident)?;
         let units = self
             .store()
             .units()
@@ -112,14 +112,7 @@ impl Bedside {
     ) -> Result<ResidentSaved, IpcError> {
         let me = self.who()?;
         let now = self.now();
-        let before = match resident {
-            Some(id) => Some(
-                self.store()
-                    .resident(&ResidentId::new(id))
-                    .map_err(storage)?,
-            ),
-            None => None,
-        };
+        let before = self.resident_if(resident)?;
         let id = match &before {
             Some(b) => b.id.clone(),
             None => ResidentId::new(self.new_record_id("res").as_str()),
@@ -135,24 +128,7 @@ impl Bedside {
         let today = now.with_timezone(&HOME_TZ).date_naive();
         let findings = check_resident_details(&me, &id, details, &others, &units, today);
         if !findings.is_empty() {
-            let code = if findings
-                .iter()
-                .any(|f| f.code == FindingCode::RoleNotAllowed)
-            {
-                ErrorCode::NotAllowed
-            } else {
-                ErrorCode::Blocked
-            };
-            let message = if findings.len() == 1 {
-                findings[0].message.clone()
-            } else {
-                format!("{} things to put right before saving.", findings.len())
-            };
-            return Err(IpcError {
-                code,
-                message,
-                findings,
-            });
+            return Err(refused(findings));
         }
         let d = details.tidied();
         let seed = id

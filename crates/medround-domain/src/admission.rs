@@ -9,6 +9,7 @@ use crate::ids::{ResidentId, UnitId};
 use crate::resident::{Allergy, Presence, Resident};
 use crate::rules::{Finding, FindingCode, Rule};
 use crate::staff::Staff;
+use crate::text::{readable, tidy};
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 
@@ -44,7 +45,7 @@ impl ResidentDetails {
     /// The details as they are kept: names, room and allergies trimmed, the NHS number as its
     /// ten digits, an empty preferred name as none.
     pub fn tidied(&self) -> ResidentDetails {
-        let t = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+        let t = tidy;
         ResidentDetails {
             given_name: t(&self.given_name),
             family_name: t(&self.family_name),
@@ -108,11 +109,6 @@ impl ResidentDetails {
             covert_plan: before.and_then(|b| b.covert_plan.clone()),
         }
     }
-}
-
-fn readable(s: &str, max: usize) -> bool {
-    let n = s.chars().count();
-    n > 0 && n <= max && !s.chars().any(char::is_control)
 }
 
 fn a_name(s: &str) -> bool {

@@ -26,6 +26,7 @@ pub mod schedule;
 pub mod staff;
 pub mod stock;
 pub mod tablet;
+pub mod text;
 
 pub use ids::*;
 pub use qty::Qty;

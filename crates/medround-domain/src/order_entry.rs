@@ -12,6 +12,7 @@ use crate::order::{
 use crate::resident::Resident;
 use crate::rules::{Finding, FindingCode, Rule};
 use crate::staff::Staff;
+use crate::text::tidy;
 use chrono::{NaiveDate, NaiveTime};
 use serde::{Deserialize, Serialize};
 
@@ -58,13 +59,9 @@ pub struct OrderDraft {
     pub patch_site_rest_days: Option<u32>,
 }
 
-fn tidy(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
+/// A field of the order as typed, tidied, that a colleague can read.
 fn readable(s: &str) -> bool {
-    let n = s.chars().count();
-    n > 0 && n <= MAX_ORDER_TEXT_CHARS && !s.chars().any(char::is_control)
+    crate::text::readable(&tidy(s), MAX_ORDER_TEXT_CHARS)
 }
 
 impl OrderDraft {
@@ -155,7 +152,7 @@ pub fn check_order_draft(
     };
     if ![&draft.name, &draft.strength, &draft.form]
         .iter()
-        .all(|s| readable(&tidy(s)))
+        .all(|s| readable(s))
     {
         invalid(
             &mut out,
@@ -163,11 +160,11 @@ pub fn check_order_draft(
              Furosemide, 40mg, tablets).",
         );
     }
-    if !draft.ingredients.iter().any(|s| readable(&tidy(s)))
+    if !draft.ingredients.iter().any(|s| readable(s))
         || draft
             .ingredients
             .iter()
-            .any(|s| !tidy(s).is_empty() && !readable(&tidy(s)))
+            .any(|s| !tidy(s).is_empty() && !readable(s))
     {
         invalid(
             &mut out,
@@ -179,14 +176,14 @@ pub fn check_order_draft(
         Dose::Fixed { qty } => qty.is_positive(),
         Dose::Range { min, max } => min.is_positive() && max > min,
     };
-    if !dose_ok || !readable(&tidy(&draft.unit)) {
+    if !dose_ok || !readable(&draft.unit) {
         invalid(
             &mut out,
             "Give the dose as a quantity above nothing, with its unit (a range goes from the \
              smaller to the larger).",
         );
     }
-    if !readable(&tidy(&draft.prescriber)) {
+    if !readable(&draft.prescriber) {
         invalid(
             &mut out,
             "Give who prescribed it, as on the letter (for example Dr A Patel, Royal Infirmary).",
@@ -216,7 +213,7 @@ pub fn check_order_draft(
              required.",
         ),
         Some(p)
-            if !readable(&tidy(&p.indication))
+            if !readable(&p.indication)
                 || p.min_interval_minutes == 0
                 || p.max_per_24h < draft.dose.max() =>
         {

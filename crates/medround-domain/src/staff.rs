@@ -126,10 +126,7 @@ pub fn check_staff_change(actor: &Staff, before: Option<&Staff>, after: &Staff) 
     }
     let name = after.name.trim();
     let initials = after.initials.trim();
-    if name.is_empty()
-        || name.chars().count() > MAX_STAFF_NAME_CHARS
-        || name.chars().any(char::is_control)
-    {
+    if !crate::text::readable(name, MAX_STAFF_NAME_CHARS) {
         return Some(Finding::block(
             Rule::S19,
             FindingCode::StaffDetailsInvalid,
