@@ -283,18 +283,9 @@ pub fn avatar(given: &str, family: &str, seed: u64) -> String {
 mod tests {
     use super::*;
     use crate::staff::Role;
-    use crate::StaffId;
 
     fn staff(role: Role) -> Staff {
-        Staff {
-            id: StaffId::new("s"),
-            name: "S".into(),
-            initials: "S".into(),
-            role,
-            medication_trained: true,
-            homely_authorised: false,
-            active: true,
-        }
+        crate::rules::tests::staff("s", role)
     }
 
     fn today() -> NaiveDate {

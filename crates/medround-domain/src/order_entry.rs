@@ -263,18 +263,10 @@ mod tests {
     use crate::resident::Allergy;
     use crate::rules::Severity;
     use crate::staff::Role;
-    use crate::{StaffId, UnitId};
+    use crate::UnitId;
 
     fn staff(role: Role) -> Staff {
-        Staff {
-            id: StaffId::new("s"),
-            name: "S".into(),
-            initials: "S".into(),
-            role,
-            medication_trained: true,
-            homely_authorised: false,
-            active: true,
-        }
+        crate::rules::tests::staff("s", role)
     }
 
     fn resident() -> Resident {
