@@ -14,7 +14,11 @@ use medround_bedside::Bedside;
 use medround_ipc::{ErrorCode, IpcError};
 use std::sync::Mutex;
 
-/// The one bedside service of this window.
+/// The one bedside service of this window. Every command is `#[tauri::command(async)]`: Tauri
+/// runs a plain command on the window's own thread, so a command waiting here for the sync
+/// thread or the minute timer to finish a step froze the whole screen (and, in the end-to-end
+/// test under load, WebDriver with it). Off that thread, the screen keeps drawing while a
+/// command waits its turn.
 #[derive(Debug)]
 pub struct AppState(pub Mutex<Bedside>);
 

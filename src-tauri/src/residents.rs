@@ -4,7 +4,7 @@ use crate::AppState;
 use medround_ipc::*;
 use tauri::State;
 
-#[tauri::command]
+#[tauri::command(async)]
 pub fn get_resident_form(
     state: State<'_, AppState>,
     args: GetResidentForm,
@@ -12,7 +12,7 @@ pub fn get_resident_form(
     state.with(|b| b.resident_form(args.resident.as_deref()))
 }
 
-#[tauri::command]
+#[tauri::command(async)]
 pub fn save_resident(
     state: State<'_, AppState>,
     args: SaveResident,
@@ -20,7 +20,7 @@ pub fn save_resident(
     state.with(|b| b.save_resident(args.resident.as_deref(), &args.details))
 }
 
-#[tauri::command]
+#[tauri::command(async)]
 pub fn enter_order(state: State<'_, AppState>, args: EnterOrder) -> Result<Done, IpcError> {
     state.with(|b| b.enter_order(&args.resident, &args.draft))
 }

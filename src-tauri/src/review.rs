@@ -4,12 +4,12 @@ use crate::AppState;
 use medround_ipc::*;
 use tauri::State;
 
-#[tauri::command]
+#[tauri::command(async)]
 pub fn get_review(state: State<'_, AppState>, args: GetReview) -> Result<ReviewView, IpcError> {
     state.with(|b| b.review(args.from.as_deref(), args.to.as_deref()))
 }
 
-#[tauri::command]
+#[tauri::command(async)]
 pub fn acknowledge_incident(
     state: State<'_, AppState>,
     args: AcknowledgeIncident,
@@ -17,13 +17,13 @@ pub fn acknowledge_incident(
     state.with(|b| b.acknowledge_incident(&args.incident, &args.action))
 }
 
-#[tauri::command]
+#[tauri::command(async)]
 pub fn get_audit(state: State<'_, AppState>, args: GetAudit) -> Result<AuditView, IpcError> {
     state.with(|b| b.audit(&args.resident, args.from.as_deref(), args.to.as_deref()))
 }
 
 /// Builds the MAR chart and saves it where the person can print it from.
-#[tauri::command]
+#[tauri::command(async)]
 pub fn export_mar(
     app: tauri::AppHandle,
     state: State<'_, AppState>,
@@ -53,13 +53,13 @@ pub fn export_mar(
     })
 }
 
-#[tauri::command]
+#[tauri::command(async)]
 pub fn get_stock(state: State<'_, AppState>, args: GetStock) -> Result<StockView, IpcError> {
     let GetStock {} = args;
     state.with(|b| b.stock())
 }
 
-#[tauri::command]
+#[tauri::command(async)]
 pub fn export_reorder_list(
     app: tauri::AppHandle,
     state: State<'_, AppState>,
@@ -80,7 +80,7 @@ pub fn export_reorder_list(
     })
 }
 
-#[tauri::command]
+#[tauri::command(async)]
 pub fn book_delivery(state: State<'_, AppState>, args: BookDelivery) -> Result<Recorded, IpcError> {
     state.with(|b| {
         b.book_delivery(
@@ -93,7 +93,7 @@ pub fn book_delivery(state: State<'_, AppState>, args: BookDelivery) -> Result<R
     })
 }
 
-#[tauri::command]
+#[tauri::command(async)]
 pub fn cd_stock_check(
     state: State<'_, AppState>,
     args: CdStockCheck,
@@ -101,7 +101,7 @@ pub fn cd_stock_check(
     state.with(|b| b.cd_stock_check(&args.order, args.counted, &args.witness))
 }
 
-#[tauri::command]
+#[tauri::command(async)]
 pub fn get_cd_register(
     state: State<'_, AppState>,
     args: GetCdRegister,

@@ -4,7 +4,7 @@ use crate::AppState;
 use medround_ipc::*;
 use tauri::State;
 
-#[tauri::command]
+#[tauri::command(async)]
 pub fn get_staff_pins(
     state: State<'_, AppState>,
     args: GetStaffPins,
@@ -13,17 +13,17 @@ pub fn get_staff_pins(
     state.with(|b| b.staff_pins())
 }
 
-#[tauri::command]
+#[tauri::command(async)]
 pub fn reset_pin(state: State<'_, AppState>, args: ResetPin) -> Result<Done, IpcError> {
     state.with(|b| b.reset_pin(&args.staff_id, &args.pin))
 }
 
-#[tauri::command]
+#[tauri::command(async)]
 pub fn set_screen_lock(state: State<'_, AppState>, args: SetScreenLock) -> Result<Done, IpcError> {
     state.with(|b| b.set_screen_lock(args.idle_lock_minutes, args.lock_after_each_resident))
 }
 
-#[tauri::command]
+#[tauri::command(async)]
 pub fn save_staff(state: State<'_, AppState>, args: SaveStaff) -> Result<StaffSaved, IpcError> {
     state.with(|b| b.save_staff(&args))
 }

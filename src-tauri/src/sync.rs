@@ -160,7 +160,7 @@ impl SyncWorker {
     }
 }
 
-#[tauri::command]
+#[tauri::command(async)]
 pub fn get_sync_status(
     state: State<'_, AppState>,
     worker: State<'_, SyncWorker>,
@@ -170,7 +170,7 @@ pub fn get_sync_status(
     worker.status(&state)
 }
 
-#[tauri::command]
+#[tauri::command(async)]
 pub fn sync_now(
     state: State<'_, AppState>,
     worker: State<'_, SyncWorker>,

@@ -744,10 +744,12 @@ async fn manager_review(data: PathBuf, groups: Groups) {
     click(&c, "[data-test='stock-back']").await;
     click(&c, "[data-test='review-back']").await;
     click(&c, "[data-test='sign-out']").await;
-    for _ in 0..5 {
+    // Each wrong try is answered before the next: the count of tries left goes down by one.
+    for left in (1..5).rev() {
         try_pin(&c, "st-dev", "9999").await;
-        wait_text(&c, "[data-test='banner']", "PIN").await;
+        wait_text(&c, "[data-test='banner']", &format!("{left} more tries")).await;
     }
+    try_pin(&c, "st-dev", "9999").await;
     wait_text(&c, "[data-test='banner']", "locked").await;
     sign_in(&c, "st-claire").await;
     click(&c, "[data-test='open-staff']").await;
