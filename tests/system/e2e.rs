@@ -906,5 +906,28 @@ async fn manager_review(data: PathBuf, groups: Groups) {
     row_button(&c, "Furosemide").await;
     back(&c).await;
     wait_text(&c, "[aria-label='Willow (first floor)']", "Edith Clarke").await;
+
+    // Discharged, she leaves the round and is listed apart; her chart stays (S15).
+    click(&c, "[aria-label^='Edith Clarke, room']").await;
+    click(&c, "[data-test='presence-discharged']").await;
+    wait_text(
+        &c,
+        "[data-test='presence']",
+        "discharged from the home now?",
+    )
+    .await;
+    click(&c, "[data-test='presence-confirm']").await;
+    wait_text(&c, "[data-test='banner']", "has left the home").await;
+    back(&c).await;
+    wait_text(&c, "[data-test='left-home']", "Left the home (1)").await;
+    assert!(
+        !wait(&c, "[aria-label='Willow (first floor)']")
+            .await
+            .text()
+            .await
+            .unwrap()
+            .contains("Edith Clarke"),
+        "a discharged resident is still on the round"
+    );
     end(c, driver).await;
 }

@@ -486,3 +486,94 @@ fn s08_a_dose_due_before_admission_is_not_missed() {
         .collect();
     assert_eq!(kinds, ["Details changed: room", "Admitted to the home"]);
 }
+
+/// S15: a senior records a resident as discharged. They leave the round and are listed apart;
+/// a dose is refused; the minute timer closes nothing for them; their records stay in the
+/// audit trail. Readmitted, they are back on the round, locked until reconciled.
+#[test]
+fn s15_a_discharged_resident_leaves_the_round_and_can_be_readmitted() {
+    use medround_domain::rules::PresenceChange;
+    let mut t = Tablet::demo(monday_morning());
+    t.bedside.sign_in("st-ben", pin("st-ben")).unwrap();
+    let who = "res-04";
+    let before = t
+        .bedside
+        .store()
+        .administrations_for(&ResidentId::new(who), None)
+        .unwrap()
+        .len();
+    let done = t
+        .bedside
+        .set_presence(who, PresenceChange::Discharged)
+        .unwrap();
+    assert!(
+        done.message.contains("has left the home"),
+        "{}",
+        done.message
+    );
+    let round = t.bedside.round().unwrap();
+    assert!(round
+        .units
+        .iter()
+        .all(|u| u.residents.iter().all(|r| r.id != who)));
+    let gone = round
+        .left
+        .iter()
+        .find(|r| r.id == who)
+        .expect("listed apart");
+    assert!(
+        gone.away
+            .as_deref()
+            .is_some_and(|a| a.starts_with("Discharged")),
+        "{:?}",
+        gone.away
+    );
+    let v = t.bedside.open_resident(who).unwrap();
+    assert!(v.left);
+    assert!(v.doses.iter().all(|d| d.unavailable.is_some()));
+    t.clock.advance(chrono::Duration::hours(12));
+    t.bedside.close_windows().unwrap();
+    assert_eq!(
+        t.bedside
+            .store()
+            .administrations_for(&ResidentId::new(who), None)
+            .unwrap()
+            .len(),
+        before,
+        "doses were closed for someone who has left"
+    );
+    t.bedside.sign_in("st-ben", pin("st-ben")).unwrap();
+    assert_eq!(
+        t.bedside
+            .set_presence(who, PresenceChange::ToHospital)
+            .unwrap_err()
+            .code,
+        ErrorCode::Blocked
+    );
+    t.bedside.set_presence(who, PresenceChange::Back).unwrap();
+    let card = t
+        .bedside
+        .round()
+        .unwrap()
+        .units
+        .into_iter()
+        .flat_map(|u| u.residents)
+        .find(|r| r.id == who)
+        .expect("back on the round");
+    assert!(card.locked_for_reconciliation);
+    let said: Vec<String> = t
+        .bedside
+        .audit(who, None, None)
+        .unwrap()
+        .rows
+        .into_iter()
+        .filter(|r| r.kind == "Resident")
+        .map(|r| r.summary)
+        .collect();
+    assert_eq!(said.len(), 2, "{said:?}");
+    assert!(
+        said[0].starts_with("Readmitted to the home, left"),
+        "{said:?}"
+    );
+    assert_eq!(said[1], "Discharged from the home");
+}

@@ -375,6 +375,28 @@ fn RoundScreen() -> impl IntoView {
                     </ul>
                 </section>
             }).collect_view())}
+            {move || app.round.get().filter(|r| !r.left.is_empty()).filter(|_| app.session.get().is_some_and(|s| s.staff.role.is_senior())).map(|r| view! {
+                <details class="left-home" data-test="left-home">
+                    <summary>{format!("Left the home ({})", r.left.len())}</summary>
+                    <ul class="cards">
+                        {r.left.into_iter().map(|c| {
+                            let id = c.id.clone();
+                            view! {
+                                <li>
+                                    <button class="card" data-test=format!("resident-{}", c.id) aria-label=format!("{}, {}", c.name, c.away.clone().unwrap_or_default())
+                                        on:click=move |_| app.open_resident(id.clone())>
+                                        <img class="photo" src=c.photo.clone().unwrap_or_default() alt=""/>
+                                        <span class="card-body">
+                                            <span class="card-name">{c.name.clone()}</span>
+                                            <span class="muted">{c.away.clone().unwrap_or_default()}</span>
+                                        </span>
+                                    </button>
+                                </li>
+                            }
+                        }).collect_view()}
+                    </ul>
+                </details>
+            })}
         </main>
     }
 }

@@ -317,7 +317,8 @@ pub fn ResidentScreen() -> impl IntoView {
                         </div>
                     })}
                     {app.session.get_untracked().filter(|s| s.staff.role.is_senior()).map(|_| {
-                        let away = r.away.is_some();
+                        let left = r.left;
+                        let away = r.away.is_some() && !left;
                         let name = r.name.clone();
                         let (rid2, rid3) = (r.id.clone(), r.id.clone());
                         view! {
@@ -325,18 +326,31 @@ pub fn ResidentScreen() -> impl IntoView {
                                 <button class="secondary" data-test="change-details" on:click=move |_| app.open_resident_form(Some(rid2.clone()))>"Change details"</button>
                                 <button class="secondary" data-test="write-up-order" on:click=move |_| app.open_order_form(rid3.clone())>"Write up a medicine"</button>
                                 {move || match presence.get() {
-                                    None if away => view! {
-                                        <button class="secondary" data-test="presence-back" on:click=move |_| presence.set(Some(PresenceChange::Back))>"Back in the home"</button>
+                                    None if left => view! {
+                                        <button class="secondary" data-test="presence-back" on:click=move |_| presence.set(Some(PresenceChange::Back))>"Readmitted to the home"</button>
                                     }.into_any(),
                                     None => view! {
-                                        <button class="secondary" data-test="presence-hospital" on:click=move |_| presence.set(Some(PresenceChange::ToHospital))>"Gone to hospital"</button>
-                                        <button class="secondary" data-test="presence-leave" on:click=move |_| presence.set(Some(PresenceChange::OnLeave))>"Gone on leave"</button>
+                                        {if away {
+                                            view! {
+                                                <button class="secondary" data-test="presence-back" on:click=move |_| presence.set(Some(PresenceChange::Back))>"Back in the home"</button>
+                                            }.into_any()
+                                        } else {
+                                            view! {
+                                                <button class="secondary" data-test="presence-hospital" on:click=move |_| presence.set(Some(PresenceChange::ToHospital))>"Gone to hospital"</button>
+                                                <button class="secondary" data-test="presence-leave" on:click=move |_| presence.set(Some(PresenceChange::OnLeave))>"Gone on leave"</button>
+                                            }.into_any()
+                                        }}
+                                        <button class="secondary" data-test="presence-discharged" on:click=move |_| presence.set(Some(PresenceChange::Discharged))>"Discharged"</button>
+                                        <button class="secondary" data-test="presence-died" on:click=move |_| presence.set(Some(PresenceChange::Died))>"Died"</button>
                                     }.into_any(),
                                     Some(change) => {
                                         let question = match change {
                                             PresenceChange::ToHospital => format!("Record {name} as gone to hospital now? Their doses will close as HOSPITAL until they are back."),
                                             PresenceChange::OnLeave => format!("Record {name} as gone on leave now? Their doses will close as LEAVE until they are back."),
+                                            PresenceChange::Back if left => format!("Readmit {name} now? Their doses stay locked until a senior has checked the medicines they came with."),
                                             PresenceChange::Back => format!("Record {name} as back now? Their doses stay locked until a senior has checked the medicines that came back with them."),
+                                            PresenceChange::Discharged => format!("Record {name} as discharged from the home now? Their doses stop and they leave the round; their records are kept."),
+                                            PresenceChange::Died => format!("Record that {name} has died? Their doses stop and they leave the round; their records are kept."),
                                         };
                                         view! {
                                             <p>{question}</p>

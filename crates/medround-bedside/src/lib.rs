@@ -856,8 +856,14 @@ impl Bedside {
                 "{name} is recorded as on leave from {}. Their doses resolve as LEAVE until they are back.",
                 views::local(now, "%H:%M")
             ),
+            rules::PresenceChange::Back if r.has_left() => format!(
+                "{name} is readmitted. Their doses stay locked until a senior has checked the medicines they came with."
+            ),
             rules::PresenceChange::Back => format!(
                 "{name} is back. Their doses stay locked until a senior has checked the medicines that came back with them."
+            ),
+            rules::PresenceChange::Discharged | rules::PresenceChange::Died => format!(
+                "{name} has left the home: their doses stop and they leave the round. Their records are kept, and stay in the review and the audit trail."
             ),
         };
         Ok(medround_ipc::Done { message })

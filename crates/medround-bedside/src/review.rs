@@ -8,7 +8,7 @@ use medround_domain::cd::CdMovement;
 use medround_domain::incident::{acknowledge, IncidentAck};
 use medround_domain::order::Order;
 use medround_domain::record::{ResidentChange, Subject};
-use medround_domain::resident::{Presence, Resident};
+use medround_domain::resident::{LeftReason, Presence, Resident};
 use medround_domain::review::{self, Group, MAX_REVIEW_DAYS};
 use medround_domain::schedule::{local_to_utc, HOME_TZ};
 use medround_domain::staff::{Role, Staff};
@@ -515,11 +515,6 @@ fn audit_row(i: &Item, n: &Names<'_>, voided: bool) -> AuditRow {
             k.device.as_str(),
         ),
         Item::ResidentEvent(e) => {
-            let place = |p: &Presence| match p {
-                Presence::InHospital { .. } => "hospital",
-                Presence::OnLeave { .. } => "leave",
-                Presence::Present => "the home",
-            };
             let what = match &e.change {
                 ResidentChange::Admitted => "Admitted to the home".to_string(),
                 ResidentChange::DetailsChanged { fields } => {
@@ -527,11 +522,22 @@ fn audit_row(i: &Item, n: &Names<'_>, voided: bool) -> AuditRow {
                 }
                 ResidentChange::Away { presence } => match presence {
                     Presence::OnLeave { .. } => "Gone on leave".to_string(),
+                    Presence::Left {
+                        reason: LeftReason::Died,
+                        ..
+                    } => "Died".to_string(),
+                    Presence::Left { .. } => "Discharged from the home".to_string(),
                     _ => "Gone to hospital".to_string(),
                 },
                 ResidentChange::Back { was } => match was {
-                    Presence::InHospital { since } | Presence::OnLeave { since } => {
-                        format!("Back from {}, away since {}", place(was), when(*since))
+                    Presence::InHospital { since } => {
+                        format!("Back from hospital, away since {}", when(*since))
+                    }
+                    Presence::OnLeave { since } => {
+                        format!("Back from leave, away since {}", when(*since))
+                    }
+                    Presence::Left { since, .. } => {
+                        format!("Readmitted to the home, left {}", when(*since))
                     }
                     Presence::Present => "Back in the home".to_string(),
                 },

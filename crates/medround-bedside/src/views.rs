@@ -8,7 +8,7 @@ use medround_domain::incident::IncidentKind;
 use medround_domain::mar::{resident_round, slot_outcome, slot_state, SlotState};
 use medround_domain::order::{Application, Dose, Order, OrderStatus};
 use medround_domain::record::{follow_ups_outstanding, standing, Administration, Subject};
-use medround_domain::resident::{Presence, Resident};
+use medround_domain::resident::{LeftReason, Presence, Resident};
 use medround_domain::schedule::{slots_between, window, HOME_TZ};
 use medround_domain::staff::Staff;
 use medround_domain::RecordId;
@@ -40,6 +40,14 @@ fn away_text(r: &Resident) -> Option<String> {
         Presence::OnLeave { since } => {
             Some(format!("On leave since {}", local(since, "%-d %b %H:%M")))
         }
+        Presence::Left {
+            since,
+            reason: LeftReason::Discharged,
+        } => Some(format!("Discharged {}", local(since, "%-d %b %Y"))),
+        Presence::Left {
+            since,
+            reason: LeftReason::Died,
+        } => Some(format!("Died {}", local(since, "%-d %b %Y"))),
     }
 }
 
@@ -80,6 +88,7 @@ pub fn round(
             time_critical_soon: 0,
         })
         .collect();
+    let mut left = Vec::new();
     for r in residents {
         let rr = resident_round(
             r,
@@ -105,6 +114,11 @@ pub fn round(
             away: away_text(r),
             locked_for_reconciliation: rr.locked_for_reconciliation,
         };
+        // Someone who has left the home is off the round, and listed apart.
+        if r.has_left() {
+            left.push(card);
+            continue;
+        }
         let unit = match out.iter_mut().find(|u| u.id == r.unit.as_str()) {
             Some(u) => u,
             None => {
@@ -142,6 +156,7 @@ pub fn round(
         now_local: local(now, "%a %-d %b %H:%M"),
         units: out,
         open_incidents,
+        left,
     }
 }
 
@@ -151,6 +166,7 @@ fn dose_row(o: &Order, resident: &Resident, today: chrono::NaiveDate) -> DoseRow
         Dose::Range { min, max } => (min, max),
     };
     let unavailable = match &o.status {
+        _ if resident.has_left() => Some("Left the home".to_string()),
         OrderStatus::Pending => Some("Waiting for a senior to check it in".to_string()),
         OrderStatus::Discontinued { reason, .. } => Some(format!("Stopped: {reason}")),
         OrderStatus::Active if o.is_ended(today) => Some(format!(
@@ -417,6 +433,7 @@ pub fn resident(
         allergies: r.allergies.iter().map(|a| AllergyView { substance: a.substance.clone(), reaction: a.reaction.clone() }).collect(),
         away: away_text(r),
         locked_for_reconciliation: r.reconciliation_pending,
+        left: r.has_left(),
         covert_plan: r.covert_plan.as_ref().map(|p| {
             if p.in_date(today) {
                 format!("Covert plan in date until {}: {}", p.review_by.format("%-d %b %Y"), p.how)

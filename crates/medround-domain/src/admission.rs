@@ -189,12 +189,21 @@ pub fn check_resident_details(
         out.push(Finding::block(
             Rule::S1,
             FindingCode::NhsNumberInUse,
-            format!(
-                "{} (room {}) already has this NHS number. One person has one chart: check \
-                 whether they are the same person.",
-                o.full_name(),
-                o.room
-            ),
+            if o.has_left() {
+                format!(
+                    "{} has this NHS number and has left the home. One person has one chart: \
+                     if they are coming back, readmit them from their chart (under 'Left the \
+                     home' on the round).",
+                    o.full_name()
+                )
+            } else {
+                format!(
+                    "{} (room {}) already has this NHS number. One person has one chart: \
+                     check whether they are the same person.",
+                    o.full_name(),
+                    o.room
+                )
+            },
         ));
     }
     if !units.contains(&d.unit) {

@@ -78,37 +78,37 @@ pub struct Closure {
     pub outcome: OutcomeCode,
 }
 
-/// S15: how a slot at `at` resolves if the resident was away then: HOSPITAL or LEAVE, from
-/// their present absence or from an absence that has ended (its return event, in `events`).
-pub fn away_outcome(
-    resident: &Resident,
-    events: &[ResidentEvent],
+/// S15: the absence a slot at `at` fell in, if any: the resident's present one (in hospital,
+/// on leave, or gone for good), or one that has ended, from the event that recorded the return
+/// (in `events`).
+pub fn absence_at<'a>(
+    resident: &'a Resident,
+    events: &'a [ResidentEvent],
     at: DateTime<Utc>,
-) -> Option<OutcomeCode> {
-    let of = |p: &Presence, until: Option<DateTime<Utc>>| match p {
-        Presence::InHospital { since } if *since <= at && until.is_none_or(|u| at < u) => {
-            Some(OutcomeCode::Hospital)
-        }
-        Presence::OnLeave { since } if *since <= at && until.is_none_or(|u| at < u) => {
-            Some(OutcomeCode::Leave)
-        }
-        _ => None,
+) -> Option<&'a Presence> {
+    let covers = |p: &Presence, until: Option<DateTime<Utc>>| match p {
+        Presence::InHospital { since }
+        | Presence::OnLeave { since }
+        | Presence::Left { since, .. } => *since <= at && until.is_none_or(|u| at < u),
+        Presence::Present => false,
     };
-    of(&resident.presence, None).or_else(|| {
-        events
-            .iter()
-            .filter(|e| e.resident == resident.id)
-            .find_map(|e| match &e.change {
-                ResidentChange::Back { was } => of(was, Some(e.at)),
-                _ => None,
-            })
-    })
+    Some(&resident.presence)
+        .filter(|p| covers(p, None))
+        .or_else(|| {
+            events
+                .iter()
+                .filter(|e| e.resident == resident.id)
+                .find_map(|e| match &e.change {
+                    ResidentChange::Back { was } if covers(was, Some(e.at)) => Some(was),
+                    _ => None,
+                })
+        })
 }
 
 /// S8/S15: the slots in `[since, now)` whose window closed with no outcome: MISSED, or
 /// HOSPITAL/LEAVE for a slot while the resident was away, even when the window is closed only
 /// after their return (no tablet ran in between). `events` are the resident's recent events;
-/// a slot before their admission is not theirs to miss.
+/// a slot before their admission, or after they left the home, is not theirs to miss.
 pub fn closures(
     resident: &Resident,
     orders: &[Order],
@@ -142,7 +142,13 @@ pub fn closures(
             if stand.iter().any(|r| r.subject == subject) {
                 continue;
             }
-            let outcome = away_outcome(resident, events, at).unwrap_or(OutcomeCode::Missed);
+            let outcome = match absence_at(resident, events, at) {
+                Some(Presence::InHospital { .. }) => OutcomeCode::Hospital,
+                Some(Presence::OnLeave { .. }) => OutcomeCode::Leave,
+                // Not in the home's care then: nothing was due to them.
+                Some(Presence::Left { .. }) => continue,
+                Some(Presence::Present) | None => OutcomeCode::Missed,
+            };
             out.push(Closure {
                 order: o.id.clone(),
                 at,
@@ -184,6 +190,9 @@ pub fn resident_round(
         locked_for_reconciliation: resident.reconciliation_pending,
         ..Default::default()
     };
+    if resident.has_left() {
+        return r;
+    }
     let stand: Vec<&Administration> = standing(history).collect();
     let horizon = now + Duration::minutes(90);
     for o in orders

@@ -14,8 +14,26 @@ pub struct Allergy {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Presence {
     Present,
-    InHospital { since: DateTime<Utc> },
-    OnLeave { since: DateTime<Utc> },
+    InHospital {
+        since: DateTime<Utc>,
+    },
+    OnLeave {
+        since: DateTime<Utc>,
+    },
+    /// Left the home for good: discharged, or died. Their records stay (kept 8 years after
+    /// care ends); their doses stop and they leave the round.
+    Left {
+        since: DateTime<Utc>,
+        reason: LeftReason,
+    },
+}
+
+/// Why a resident left the home for good.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LeftReason {
+    Discharged,
+    Died,
 }
 
 /// Covert administration needs a documented plan (mental capacity assessment, best-interests
@@ -68,8 +86,17 @@ impl Resident {
         format!("{} {}", self.given_name, self.family_name)
     }
 
+    /// In hospital or on leave, and coming back (S15).
     pub fn is_away(&self) -> bool {
-        !matches!(self.presence, Presence::Present)
+        matches!(
+            self.presence,
+            Presence::InHospital { .. } | Presence::OnLeave { .. }
+        )
+    }
+
+    /// Discharged or died: no longer on the round.
+    pub fn has_left(&self) -> bool {
+        matches!(self.presence, Presence::Left { .. })
     }
 
     pub fn allergic_to(&self, substance: &str) -> Option<&Allergy> {

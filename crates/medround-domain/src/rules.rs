@@ -121,6 +121,8 @@ pub enum FindingCode {
     ReconciliationPending,
     /// The resident is already where the change would put them.
     PresenceUnchanged,
+    /// Discharged or died.
+    ResidentLeft,
     // S16
     SecondCheckerNeeded,
     /// An order typed in by hand is missing what the round needs to give it safely.
@@ -364,7 +366,17 @@ pub fn assess(ctx: &DoseContext<'_>, a: &DoseAttempt) -> Assessment {
         ));
     }
 
-    // S15: away, or back and not yet reconciled.
+    // S15: left the home, away, or back and not yet reconciled.
+    if ctx.resident.has_left() {
+        f.push(Finding::block(
+            Rule::S15,
+            FindingCode::ResidentLeft,
+            format!(
+                "{} has left the home: no doses are recorded for them.",
+                ctx.resident.full_name()
+            ),
+        ));
+    }
     if ctx.resident.is_away() && !matches!(a.outcome, OutcomeCode::Hospital | OutcomeCode::Leave) {
         f.push(Finding::block(
             Rule::S15,
@@ -1182,7 +1194,11 @@ pub fn reconcile(resident: &Resident, by: &Staff) -> Result<(), Finding> {
 pub enum PresenceChange {
     ToHospital,
     OnLeave,
+    /// Back from hospital or leave, or readmitted after leaving.
     Back,
+    /// Left the home for good.
+    Discharged,
+    Died,
 }
 
 /// S15: a senior records that a resident has gone to hospital or on leave, from `now`, or that
@@ -1204,33 +1220,61 @@ pub fn change_presence(
             "Only a senior carer or manager can record that a resident has gone or come back.",
         ));
     }
+    use crate::resident::LeftReason;
     let mut r = resident.clone();
+    let name = resident.full_name();
+    let unchanged = |message: String| {
+        Err(Finding::block(
+            Rule::S15,
+            FindingCode::PresenceUnchanged,
+            message,
+        ))
+    };
     match (change, &resident.presence) {
+        (
+            PresenceChange::ToHospital
+            | PresenceChange::OnLeave
+            | PresenceChange::Discharged
+            | PresenceChange::Died,
+            Presence::Left { .. },
+        ) => {
+            return unchanged(format!(
+                "{name} has left the home. Readmit them first ('Back in the home')."
+            ));
+        }
         (PresenceChange::ToHospital, Presence::Present) => {
             r.presence = Presence::InHospital { since: now };
         }
         (PresenceChange::OnLeave, Presence::Present) => {
             r.presence = Presence::OnLeave { since: now };
         }
-        (PresenceChange::Back, Presence::InHospital { .. } | Presence::OnLeave { .. }) => {
+        (PresenceChange::Discharged | PresenceChange::Died, _) => {
+            r.presence = Presence::Left {
+                since: now,
+                reason: if change == PresenceChange::Died {
+                    LeftReason::Died
+                } else {
+                    LeftReason::Discharged
+                },
+            };
+            r.reconciliation_pending = false;
+        }
+        // Back from an absence, or readmitted: the medicines that come with them are checked
+        // before any dose.
+        (PresenceChange::Back, Presence::InHospital { .. } | Presence::OnLeave { .. })
+        | (PresenceChange::Back, Presence::Left { .. }) => {
             r.presence = Presence::Present;
             r.reconciliation_pending = true;
         }
         (PresenceChange::Back, Presence::Present) => {
-            return Err(Finding::block(
-                Rule::S15,
-                FindingCode::PresenceUnchanged,
-                format!("{} is not recorded as away.", resident.full_name()),
-            ));
+            return unchanged(format!("{name} is not recorded as away."));
         }
-        _ => {
-            return Err(Finding::block(
-                Rule::S15,
-                FindingCode::PresenceUnchanged,
-                format!(
-                    "{} is already recorded as away. Record them back first.",
-                    resident.full_name()
-                ),
+        (
+            PresenceChange::ToHospital | PresenceChange::OnLeave,
+            Presence::InHospital { .. } | Presence::OnLeave { .. },
+        ) => {
+            return unchanged(format!(
+                "{name} is already recorded as away. Record them back first."
             ));
         }
     }

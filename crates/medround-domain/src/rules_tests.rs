@@ -1303,6 +1303,93 @@ fn s08_slots_before_admission_are_not_closed_as_missed() {
     );
 }
 
+/// S15: a resident discharged or who has died leaves the round: their doses are refused, and
+/// their slots from then on are not closed as missed. Readmitted, they come back locked until
+/// a senior reconciles their medicines.
+#[test]
+fn s15_a_resident_who_leaves_the_home_has_no_more_doses_and_can_be_readmitted() {
+    use crate::record::ResidentChange;
+    let mut w = World::new("2026-01-05T07:00:00Z");
+    w.orders[0].schedule = Schedule::Daily {
+        times: vec![hm(8, 0), hm(17, 0)],
+    };
+    let senior = staff("s1", Role::Senior);
+    assert_eq!(
+        change_presence(
+            &w.resident,
+            &staff("c1", Role::Carer),
+            PresenceChange::Died,
+            w.now
+        )
+        .unwrap_err()
+        .code,
+        FindingCode::RoleNotAllowed
+    );
+    // From hospital too: someone may die there.
+    let in_hospital =
+        change_presence(&w.resident, &senior, PresenceChange::ToHospital, w.now).unwrap();
+    let died = change_presence(&in_hospital, &senior, PresenceChange::Died, w.now).unwrap();
+    assert!(died.has_left() && !died.is_away());
+    assert_eq!(
+        died.presence,
+        Presence::Left {
+            since: w.now,
+            reason: LeftReason::Died
+        }
+    );
+    let discharged =
+        change_presence(&w.resident, &senior, PresenceChange::Discharged, w.now).unwrap();
+    for change in [
+        PresenceChange::ToHospital,
+        PresenceChange::OnLeave,
+        PresenceChange::Discharged,
+    ] {
+        assert_eq!(
+            change_presence(&discharged, &senior, change, w.now)
+                .unwrap_err()
+                .code,
+            FindingCode::PresenceUnchanged
+        );
+    }
+    w.resident = discharged.clone();
+    w.at("2026-01-05T08:00:00Z");
+    let a = give(slot("aml", "2026-01-05T08:00:00Z"), "02000000000039");
+    assert!(codes(&w.assess(&a)).contains(&FindingCode::ResidentLeft));
+    // Nothing closes for the slots after they left.
+    w.at("2026-01-05T20:00:00Z");
+    assert!(closures(
+        &w.resident,
+        &w.orders,
+        &w.history,
+        &[],
+        utc("2026-01-05T00:00:00Z"),
+        w.now,
+        HOME_TZ,
+    )
+    .is_empty());
+    // Readmitted at 20:00: locked until reconciled, and the day they were gone stays unclosed.
+    let back = change_presence(&discharged, &senior, PresenceChange::Back, w.now).unwrap();
+    assert_eq!(back.presence, Presence::Present);
+    assert!(back.reconciliation_pending);
+    let readmitted = event(
+        &back,
+        ResidentChange::Back {
+            was: discharged.presence.clone(),
+        },
+        "2026-01-05T20:00:00Z",
+    );
+    assert!(closures(
+        &back,
+        &w.orders,
+        &w.history,
+        &[readmitted],
+        utc("2026-01-05T00:00:00Z"),
+        w.now,
+        HOME_TZ,
+    )
+    .is_empty());
+}
+
 #[test]
 fn s15_back_from_hospital_stays_locked_until_a_senior_reconciles() {
     let mut w = World::new("2026-01-05T08:00:00Z");

@@ -129,6 +129,9 @@ pub struct RoundView {
     pub now_local: String,
     pub units: Vec<UnitRound>,
     pub open_incidents: u32,
+    /// Residents who have left the home (discharged or died), off the round.
+    #[serde(default)]
+    pub left: Vec<ResidentCard>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -222,6 +225,9 @@ pub struct ResidentView {
     pub name_alert: Option<String>,
     pub away: Option<String>,
     pub locked_for_reconciliation: bool,
+    /// Discharged or died: no doses, and the chart is kept for the record.
+    #[serde(default)]
+    pub left: bool,
     pub covert_plan: Option<String>,
     pub doses: Vec<DoseRow>,
     pub prn: Vec<DoseRow>,
