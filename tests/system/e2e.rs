@@ -613,7 +613,12 @@ async fn two_tablets(data: PathBuf, groups: Groups) {
     give_prn_paracetamol(&b).await;
     sync_now(&a).await;
     sync_now(&b).await;
-    wait_text(&b, "[data-test='sync-incidents']", "possible double dose").await;
+    wait_text(
+        &b,
+        "[data-test='sync-incidents']",
+        "1 incident found on merge",
+    )
+    .await;
     sync_now(&a).await;
     for c in [&a, &b] {
         click(c, "[data-test='refresh-round']").await;

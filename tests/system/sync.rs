@@ -341,3 +341,57 @@ fn s05_an_order_stopped_on_one_tablet_is_refused_on_the_other_after_sync() {
         refused.findings
     );
 }
+
+/// S1: the same person admitted on two tablets while they were apart makes two charts with one
+/// NHS number. Both stay (nothing is merged silently), and after the sync one "two charts for
+/// one person" incident, the same on both tablets, names both charts.
+#[test]
+fn s01_the_same_person_admitted_on_two_tablets_apart_raises_one_duplicate_chart_incident() {
+    use medround_domain::incident::IncidentKind;
+    let (mut server, mut a, mut b) = home_with_two_tablets();
+    for t in [&mut a, &mut b] {
+        t.bedside.sign_in("st-ben", pin("st-ben")).unwrap();
+    }
+    let on_a = a
+        .bedside
+        .save_resident(None, &medround_tests::edith_clarke())
+        .unwrap()
+        .resident;
+    let mut in_willow = medround_tests::edith_clarke();
+    in_willow.unit = medround_domain::UnitId::new("willow");
+    in_willow.room = "W3".into();
+    let on_b = b.bedside.save_resident(None, &in_willow).unwrap().resident;
+    sync(&mut a, &mut server, "tab-a");
+    let found = sync(&mut b, &mut server, "tab-b");
+    assert_eq!(found.incidents.len(), 1, "{found:?}");
+    sync(&mut a, &mut server, "tab-a");
+    let incident = |t: &Tablet| {
+        t.bedside
+            .store()
+            .items_of_kind_since("incident", monday_morning() - chrono::Duration::days(1))
+            .unwrap()
+            .into_iter()
+            .filter_map(|i| match i {
+                medround_store::Item::Incident(i) if i.kind == IncidentKind::DuplicateChart => {
+                    Some(i)
+                }
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+    };
+    let (on_a_incidents, on_b_incidents) = (incident(&a), incident(&b));
+    assert_eq!(on_a_incidents.len(), 1);
+    assert_eq!(on_a_incidents, on_b_incidents);
+    let message = &on_a_incidents[0].message;
+    assert!(
+        message.contains("room 14, Rowan") && message.contains("room W3, Willow"),
+        "{message}"
+    );
+    assert!(message.contains("943 476 5919"), "{message}");
+    // Both charts are still there, on both tablets.
+    for t in [&a, &b] {
+        for id in [&on_a, &on_b] {
+            assert!(t.bedside.store().resident(&ResidentId::new(id)).is_ok());
+        }
+    }
+}

@@ -97,8 +97,8 @@ pub fn SyncBar() -> impl IntoView {
                         <span data-test="sync-waiting">{waiting}</span>
                         {(s.incidents_found > 0).then(|| view! {
                             <span class="chip warn" data-test="sync-incidents">{match s.incidents_found {
-                                1 => "1 possible double dose found".to_string(),
-                                n => format!("{n} possible double doses found"),
+                                1 => "1 incident found on merge, for the senior on shift".to_string(),
+                                n => format!("{n} incidents found on merge, for the senior on shift"),
                             }}</span>
                         })}
                         {s.last_error.clone().filter(|_| !s.running).map(|e| view! {

@@ -4,6 +4,7 @@
 
 use crate::{storage, Bedside};
 use chrono::Duration;
+use medround_domain::admission::duplicate_charts;
 use medround_domain::incident::{possible_double_doses, DoubleDose, Incident, IncidentKind};
 use medround_domain::record::Administration;
 use medround_domain::tablet::Tablet;
@@ -249,6 +250,9 @@ impl Bedside {
         for r in residents {
             incidents.extend(self.raise_double_doses(&r)?);
         }
+        if p.changed.iter().any(|d| d.starts_with("resident:")) {
+            incidents.extend(self.raise_duplicate_charts()?);
+        }
         Ok(SyncSummary {
             round_trips: p.round_trips,
             bytes_sent: p.bytes_sent,
@@ -350,6 +354,58 @@ impl Bedside {
             };
             self.store
                 .append(resident, now, &[Item::Incident(incident)])
+                .map_err(storage)?;
+            raised.push(id);
+        }
+        Ok(raised)
+    }
+}
+
+impl Bedside {
+    /// S1: residents who arrived with one NHS number (the same person admitted on two tablets
+    /// that were apart) raise one incident, whose id comes from their ids, so every tablet
+    /// raises the same one. It sits with the first of them by id.
+    fn raise_duplicate_charts(&mut self) -> Result<Vec<RecordId>, IpcError> {
+        let now = self.clock.now();
+        let residents = self.store.residents().map_err(storage)?;
+        let units = self.unit_names()?;
+        let mut raised = Vec::new();
+        for group in duplicate_charts(&residents) {
+            let ids: Vec<RecordId> = group.iter().map(|r| RecordId::new(r.id.as_str())).collect();
+            let id = RecordId::new(format!("inc-dup-{:016x}", fnv1a(&ids)));
+            if self.store.item(id.as_str()).map_err(storage)?.is_some() {
+                continue;
+            }
+            let charts: Vec<String> = group
+                .iter()
+                .map(|r| {
+                    format!(
+                        "{} (room {}, {})",
+                        r.full_name(),
+                        r.room,
+                        units
+                            .get(r.unit.as_str())
+                            .map_or(r.unit.as_str(), String::as_str)
+                    )
+                })
+                .collect();
+            let first = group[0].id.clone();
+            let incident = Incident {
+                id: id.clone(),
+                resident: first.clone(),
+                kind: IncidentKind::DuplicateChart,
+                records: vec![],
+                message: format!(
+                    "Two charts for one person: {} have the NHS number {}. Check which chart is \
+                     right before the next dose, and tell the manager.",
+                    charts.join(" and "),
+                    medround_domain::checks::format_nhs_number(&group[0].nhs_number)
+                ),
+                raised_at: now,
+                device: self.store.device().clone(),
+            };
+            self.store
+                .append(&first, now, &[Item::Incident(incident)])
                 .map_err(storage)?;
             raised.push(id);
         }

@@ -242,6 +242,29 @@ pub fn check_resident_details(
     out
 }
 
+/// S1: residents of the home who share an NHS number, each group sorted by id: the same
+/// person admitted twice, on two tablets that were apart. One person must have one chart, so
+/// each group is raised as an incident after a sync.
+pub fn duplicate_charts(residents: &[Resident]) -> Vec<Vec<&Resident>> {
+    let digits =
+        |r: &Resident| -> String { r.nhs_number.chars().filter(char::is_ascii_digit).collect() };
+    let mut by_number: std::collections::BTreeMap<String, Vec<&Resident>> = Default::default();
+    for r in residents
+        .iter()
+        .filter(|r| nhs_number_is_valid(&r.nhs_number))
+    {
+        by_number.entry(digits(r)).or_default().push(r);
+    }
+    by_number
+        .into_values()
+        .filter(|g| g.len() > 1)
+        .map(|mut g| {
+            g.sort_by(|a, b| a.id.cmp(&b.id));
+            g
+        })
+        .collect()
+}
+
 /// S1: another resident of the same unit shares the family name, so the two are easily
 /// confused on a round. The chart says so, with who the other is, on every visit.
 pub fn name_alert(resident: &Resident, others: &[Resident]) -> Option<String> {
@@ -505,6 +528,23 @@ mod tests {
         assert!(alert.contains("Harold CLARKE (room 2)"), "{alert}");
         b.unit = UnitId::new("birch");
         assert_eq!(name_alert(&a, &[a.clone(), b]), None);
+    }
+
+    #[test]
+    fn s01_two_charts_with_one_nhs_number_are_found() {
+        let a = edith().apply(&ResidentId::new("b"), None, String::new());
+        let mut b = a.clone();
+        b.id = ResidentId::new("a");
+        b.nhs_number = "943 476 5919".into();
+        let mut c = a.clone();
+        c.id = ResidentId::new("c");
+        c.nhs_number = "9876543210".into();
+        let all = [a.clone(), b.clone(), c];
+        let groups = duplicate_charts(&all);
+        assert_eq!(groups.len(), 1);
+        let ids: Vec<&str> = groups[0].iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(ids, ["a", "b"]);
+        assert!(duplicate_charts(&[a]).is_empty());
     }
 
     #[test]

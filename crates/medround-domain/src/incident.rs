@@ -98,6 +98,9 @@ pub enum IncidentKind {
     Retrospective,
     /// S6.
     AllergyOverride,
+    /// S1: two charts with one NHS number, found after a sync (two tablets admitted the same
+    /// person while apart).
+    DuplicateChart,
 }
 
 impl IncidentKind {
@@ -110,6 +113,7 @@ impl IncidentKind {
             IncidentKind::RepeatedOmission => Rule::S11,
             IncidentKind::Retrospective => Rule::S10,
             IncidentKind::AllergyOverride => Rule::S6,
+            IncidentKind::DuplicateChart => Rule::S1,
         }
     }
 
@@ -121,6 +125,7 @@ impl IncidentKind {
             IncidentKind::RepeatedOmission => "Repeated omissions: review with GP or pharmacist",
             IncidentKind::Retrospective => "Retrospective entry",
             IncidentKind::AllergyOverride => "Allergy override",
+            IncidentKind::DuplicateChart => "Two charts for one person",
         }
     }
 }
