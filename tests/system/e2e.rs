@@ -43,6 +43,7 @@ fn kill_groups(groups: &Groups) {
 struct Driver {
     child: Child,
     port: u16,
+    groups: Groups,
 }
 
 impl Driver {
@@ -90,7 +91,11 @@ impl Driver {
             );
             std::thread::sleep(Duration::from_millis(100));
         }
-        Driver { child, port }
+        Driver {
+            child,
+            port,
+            groups: groups.clone(),
+        }
     }
 
     async fn app(&self) -> Client {
@@ -139,6 +144,10 @@ impl Drop for Driver {
             .args(["-s", "KILL", "--", &format!("-{pgid}")])
             .status();
         let _ = self.child.wait();
+        // Its group is gone, and its number is free for the system to give out again (pids
+        // wrap at 32768 here): the end-of-test sweep must not kill whatever has it by then,
+        // which could be another test's app.
+        self.groups.lock().unwrap().retain(|g| *g != pgid);
     }
 }
 
@@ -157,13 +166,21 @@ fn which(name: &str) -> Option<PathBuf> {
 async fn wait(c: &Client, css: &str) -> Element {
     let started = Instant::now();
     loop {
-        if let Ok(e) = c.find(Locator::Css(css)).await {
+        let found = c.find(Locator::Css(css)).await;
+        if let Ok(e) = found {
             return e;
         }
         if started.elapsed() > Duration::from_secs(15) {
-            let src = c.source().await.unwrap_or_default();
+            // What WebDriver said, as well as the page: an empty page with an error means the
+            // webview itself stopped answering, which is a different fault from a missing
+            // element.
+            let src = match c.source().await {
+                Ok(s) => s,
+                Err(e) => format!("(no page: {e})"),
+            };
             panic!(
-                "timed out waiting for {css}; page was:\n{}",
+                "timed out waiting for {css} ({}); page was:\n{}",
+                found.err().map(|e| e.to_string()).unwrap_or_default(),
                 &src[..src.len().min(3000)]
             );
         }
