@@ -359,9 +359,7 @@ impl Bedside {
         }
         Ok(raised)
     }
-}
 
-impl Bedside {
     /// S1: residents who arrived with one NHS number (the same person admitted on two tablets
     /// that were apart) raise one incident, whose id comes from their ids, so every tablet
     /// raises the same one. It sits with the first of them by id.
