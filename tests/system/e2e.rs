@@ -906,6 +906,7 @@ async fn manager_review(data: PathBuf, groups: Groups) {
         ("dose", "1"),
         ("instructions", "At midday."),
         ("prescriber", "Dr A Patel, Royal Infirmary"),
+        ("course-days", "7"),
     ] {
         type_into(&c, field, text).await;
     }

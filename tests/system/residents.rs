@@ -248,6 +248,7 @@ fn furosemide() -> OrderDraft {
         prescriber: "Dr A Patel, Royal Infirmary".into(),
         start: None,
         end: None,
+        course_days: None,
         time_critical: false,
         cd: None,
         patch_site_rest_days: None,

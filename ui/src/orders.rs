@@ -74,7 +74,7 @@ pub fn OrderFormScreen() -> impl IntoView {
     let other_time = s();
     let prn = RwSignal::new(false);
     let (indication, interval_hours, max_24h) = (s(), s(), s());
-    let (instructions, prescriber, rest_days) = (s(), s(), s());
+    let (instructions, prescriber, rest_days, course) = (s(), s(), s(), s());
     let time_critical = RwSignal::new(false);
     let cd = RwSignal::new(String::new());
     let findings = RwSignal::new(Vec::<Finding>::new());
@@ -118,6 +118,17 @@ pub fn OrderFormScreen() -> impl IntoView {
             None
         };
         let rest = rest_days.get_untracked().trim().parse::<u32>().ok();
+        let course_text = course.get_untracked();
+        let course_days = if course_text.trim().is_empty() {
+            None
+        } else {
+            Some(
+                course_text
+                    .trim()
+                    .parse::<u32>()
+                    .map_err(|_| "Give the course as a number of days, or leave it empty.")?,
+            )
+        };
         Ok(OrderDraft {
             name: name.get_untracked(),
             strength: strength.get_untracked(),
@@ -137,6 +148,7 @@ pub fn OrderFormScreen() -> impl IntoView {
             // From today by the tablet's own clock.
             start: None,
             end: None,
+            course_days,
             time_critical: time_critical.get_untracked(),
             cd: match cd.get_untracked().as_str() {
                 "2" => Some(CdSchedule::Schedule2),
@@ -266,6 +278,7 @@ pub fn OrderFormScreen() -> impl IntoView {
                 <div class="form-grid">
                     {text("instructions", "Instructions (with food, before breakfast...)", instructions, false)}
                     {text("prescriber", "Prescriber, as on the letter", prescriber, false)}
+                    {text("course-days", "For how many days (empty if it goes on)", course, true)}
                 </div>
             </section>
             <div class="actions">

@@ -50,6 +50,10 @@ pub struct OrderDraft {
     pub start: Option<NaiveDate>,
     #[serde(default)]
     pub end: Option<NaiveDate>,
+    /// A course of so many days from the first (an antibiotic for 7 days), when no last day
+    /// is given.
+    #[serde(default)]
+    pub course_days: Option<u32>,
     #[serde(default)]
     pub time_critical: bool,
     #[serde(default)]
@@ -65,6 +69,17 @@ fn readable(s: &str) -> bool {
 }
 
 impl OrderDraft {
+    /// The last day doses are due: the one given, or the last of the course.
+    pub fn last_day(&self, today: NaiveDate) -> Option<NaiveDate> {
+        self.end.or_else(|| {
+            self.course_days.filter(|d| *d > 0).and_then(|d| {
+                self.start
+                    .unwrap_or(today)
+                    .checked_add_days(chrono::Days::new(u64::from(d) - 1))
+            })
+        })
+    }
+
     /// The order this draft makes for `resident`: pending, typed in by hand, checked in by
     /// nobody yet, starting on `today` unless the draft gives a first day.
     pub fn order(&self, id: &OrderId, resident: &ResidentId, today: NaiveDate) -> Order {
@@ -104,7 +119,7 @@ impl OrderDraft {
             instructions: tidy(&self.instructions),
             prescriber: tidy(&self.prescriber),
             start: self.start.unwrap_or(today),
-            end: self.end,
+            end: self.last_day(today),
             status: OrderStatus::Pending,
             source: OrderSource::HandEntered,
             checked_in_by: vec![],
@@ -198,6 +213,14 @@ pub fn check_order_draft(
         invalid(
             &mut out,
             "The last day comes before the first. Check the dates.",
+        );
+    }
+    if draft.course_days.is_some_and(|d| d == 0 || d > 366)
+        || (draft.course_days.is_some() && draft.end.is_some())
+    {
+        invalid(
+            &mut out,
+            "A course is 1 to 366 days, or give a last day instead: not both.",
         );
     }
     match &draft.prn {
@@ -302,6 +325,7 @@ mod tests {
             prescriber: "Dr A Patel, Royal Infirmary".into(),
             start: None,
             end: None,
+            course_days: None,
             time_critical: false,
             cd: None,
             patch_site_rest_days: None,
@@ -377,6 +401,39 @@ mod tests {
             )),
             [FindingCode::OrderDraftInvalid]
         );
+    }
+
+    #[test]
+    fn s16_a_course_of_seven_days_ends_on_the_seventh() {
+        let course = OrderDraft {
+            course_days: Some(7),
+            ..furosemide()
+        };
+        assert!(check_order_draft(&staff(Role::Senior), &resident(), &course, today()).is_empty());
+        let o = course.order(&OrderId::new("o"), &ResidentId::new("r"), today());
+        assert_eq!(o.end, NaiveDate::from_ymd_opt(2026, 12, 7));
+        assert!(o.runs_on(NaiveDate::from_ymd_opt(2026, 12, 7).unwrap()));
+        assert!(!o.runs_on(NaiveDate::from_ymd_opt(2026, 12, 8).unwrap()));
+        for bad in [
+            OrderDraft {
+                course_days: Some(0),
+                ..furosemide()
+            },
+            OrderDraft {
+                end: NaiveDate::from_ymd_opt(2026, 12, 9),
+                ..course.clone()
+            },
+        ] {
+            assert_eq!(
+                codes(&check_order_draft(
+                    &staff(Role::Senior),
+                    &resident(),
+                    &bad,
+                    today()
+                )),
+                [FindingCode::OrderDraftInvalid]
+            );
+        }
     }
 
     #[test]
