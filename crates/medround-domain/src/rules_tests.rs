@@ -169,6 +169,19 @@ struct World {
 }
 
 impl World {
+    /// The slots of this resident's orders closed since `since`, at `now` (S8, S15).
+    fn close(&self, events: &[ResidentEvent], since: &str) -> Vec<crate::mar::Closure> {
+        closures(
+            &self.resident,
+            &self.orders,
+            &self.history,
+            events,
+            utc(since),
+            self.now,
+            HOME_TZ,
+        )
+    }
+
     fn new(now: &str) -> Self {
         World {
             now: utc(now),
@@ -687,15 +700,7 @@ fn s08_unresolved_slots_close_as_missed_and_show_on_the_round() {
     w.orders[0].schedule = Schedule::Daily {
         times: vec![hm(8, 0), hm(17, 0)],
     };
-    let c = closures(
-        &w.resident,
-        &w.orders,
-        &w.history,
-        &[],
-        utc("2026-01-05T00:00:00Z"),
-        w.now,
-        HOME_TZ,
-    );
+    let c = w.close(&[], "2026-01-05T00:00:00Z");
     assert_eq!(c.len(), 1);
     assert_eq!(c[0].outcome, OutcomeCode::Missed);
     assert_eq!(c[0].at, utc("2026-01-05T08:00:00Z"));
@@ -733,16 +738,7 @@ fn s08_unresolved_slots_close_as_missed_and_show_on_the_round() {
     );
     assert_eq!(r.missed, 2);
     // And is not closed twice.
-    assert!(closures(
-        &w.resident,
-        &w.orders,
-        &w.history,
-        &[],
-        utc("2026-01-05T00:00:00Z"),
-        w.now,
-        HOME_TZ
-    )
-    .is_empty());
+    assert!(w.close(&[], "2026-01-05T00:00:00Z").is_empty());
 }
 
 fn system_missed(id: &str, order: &str, at: &str, now: DateTime<Utc>) -> Administration {
@@ -1176,15 +1172,7 @@ fn s15_away_resident_slots_resolve_to_hospital() {
     let a = give(slot("aml", "2026-01-05T08:00:00Z"), "02000000000039");
     assert_eq!(codes(&w.assess(&a)), vec![FindingCode::ResidentAway]);
     w.at("2026-01-05T12:00:00Z");
-    let c = closures(
-        &w.resident,
-        &w.orders,
-        &w.history,
-        &[],
-        utc("2026-01-05T00:00:00Z"),
-        w.now,
-        HOME_TZ,
-    );
+    let c = w.close(&[], "2026-01-05T00:00:00Z");
     assert_eq!(c[0].outcome, OutcomeCode::Hospital);
     let r = resident_round(
         &w.resident,
@@ -1227,15 +1215,7 @@ fn s15_slots_while_away_close_as_hospital_even_when_closed_after_the_return() {
         },
         "2026-01-05T13:00:00Z",
     );
-    let c = closures(
-        &w.resident,
-        &w.orders,
-        &w.history,
-        std::slice::from_ref(&back),
-        utc("2026-01-05T00:00:00Z"),
-        w.now,
-        HOME_TZ,
-    );
+    let c = w.close(std::slice::from_ref(&back), "2026-01-05T00:00:00Z");
     let outcomes: Vec<(DateTime<Utc>, OutcomeCode)> = c.iter().map(|c| (c.at, c.outcome)).collect();
     assert_eq!(
         outcomes,
@@ -1247,30 +1227,15 @@ fn s15_slots_while_away_close_as_hospital_even_when_closed_after_the_return() {
     );
     // Without the return's record, the same slots would all be MISSED: the event is what
     // keeps the period.
-    let blind = closures(
-        &w.resident,
-        &w.orders,
-        &w.history,
-        &[],
-        utc("2026-01-05T00:00:00Z"),
-        w.now,
-        HOME_TZ,
-    );
+    let blind = w.close(&[], "2026-01-05T00:00:00Z");
     assert!(blind.iter().all(|c| c.outcome == OutcomeCode::Missed));
     // Someone else's return says nothing of this resident.
     let mut other = back.clone();
     other.resident = ResidentId::new("someone-else");
-    assert!(closures(
-        &w.resident,
-        &w.orders,
-        &w.history,
-        &[other],
-        utc("2026-01-05T00:00:00Z"),
-        w.now,
-        HOME_TZ,
-    )
-    .iter()
-    .all(|c| c.outcome == OutcomeCode::Missed));
+    assert!(w
+        .close(&[other], "2026-01-05T00:00:00Z")
+        .iter()
+        .all(|c| c.outcome == OutcomeCode::Missed));
 }
 
 /// S8: a resident admitted at 11:00 did not miss the 08:00 dose of an order that started that
@@ -1287,15 +1252,7 @@ fn s08_slots_before_admission_are_not_closed_as_missed() {
         ResidentChange::Admitted,
         "2026-01-05T11:00:00Z",
     );
-    let c = closures(
-        &w.resident,
-        &w.orders,
-        &w.history,
-        &[admitted],
-        utc("2026-01-05T00:00:00Z"),
-        w.now,
-        HOME_TZ,
-    );
+    let c = w.close(&[admitted], "2026-01-05T00:00:00Z");
     assert_eq!(c.len(), 1);
     assert_eq!(
         (c[0].at, c[0].outcome),
@@ -1357,16 +1314,7 @@ fn s15_a_resident_who_leaves_the_home_has_no_more_doses_and_can_be_readmitted() 
     assert!(codes(&w.assess(&a)).contains(&FindingCode::ResidentLeft));
     // Nothing closes for the slots after they left.
     w.at("2026-01-05T20:00:00Z");
-    assert!(closures(
-        &w.resident,
-        &w.orders,
-        &w.history,
-        &[],
-        utc("2026-01-05T00:00:00Z"),
-        w.now,
-        HOME_TZ,
-    )
-    .is_empty());
+    assert!(w.close(&[], "2026-01-05T00:00:00Z").is_empty());
     // Readmitted at 20:00: locked until reconciled, and the day they were gone stays unclosed.
     let back = change_presence(&discharged, &senior, PresenceChange::Back, w.now).unwrap();
     assert_eq!(back.presence, Presence::Present);
