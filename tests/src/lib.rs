@@ -83,6 +83,13 @@ pub fn monday_morning() -> DateTime<Utc> {
     "2026-11-23T07:55:00Z".parse().expect("valid time")
 }
 
+/// A demo tablet on Monday morning with `staff` signed in.
+pub fn signed_in(staff: &str) -> Tablet {
+    let mut t = Tablet::demo(monday_morning());
+    t.bedside.sign_in(staff, pin(staff)).expect("sign in");
+    t
+}
+
 /// The PIN of a demo staff member.
 pub fn pin(staff: &str) -> &'static str {
     medround_demo::DEMO_STAFF

@@ -10,13 +10,7 @@ use medround_domain::rules::{DoseAttempt, FindingCode};
 use medround_domain::{OrderId, RemedyId, ResidentId};
 use medround_ipc::{DoseRow, DoseState, ErrorCode, IpcError, WitnessPin};
 use medround_store::Item;
-use medround_tests::{monday_morning, pin, Tablet};
-
-fn signed_in(staff: &str) -> Tablet {
-    let mut t = Tablet::demo(monday_morning());
-    t.bedside.sign_in(staff, pin(staff)).expect("sign in");
-    t
-}
+use medround_tests::{monday_morning, pin, signed_in, Tablet};
 
 fn dose(t: &mut Tablet, resident: &str, medicine: &str) -> DoseRow {
     let v = t.bedside.open_resident(resident).expect("open resident");

@@ -14,7 +14,7 @@ use medround_domain::rules::DoseAttempt;
 use medround_domain::rules::FindingCode;
 use medround_domain::{OrderId, ResidentId, StaffId, UnitId};
 use medround_ipc::{ErrorCode, IpcError, WitnessPin};
-use medround_tests::{edith_clarke, give, monday_morning, pin, row, Tablet};
+use medround_tests::{edith_clarke, give, monday_morning, pin, row, signed_in, Tablet};
 
 fn codes(e: &IpcError) -> Vec<FindingCode> {
     assert_eq!(e.code, ErrorCode::Blocked, "{}", e.message);
@@ -119,8 +119,7 @@ fn s01_a_senior_admits_a_resident_who_joins_the_round_and_a_carer_cannot() {
 /// round shows them in their new unit (vendors' charts broke on a move).
 #[test]
 fn s01_a_resident_moved_to_another_unit_keeps_their_records() {
-    let mut t = Tablet::demo(monday_morning());
-    t.bedside.sign_in("st-ben", pin("st-ben")).unwrap();
+    let mut t = signed_in("st-ben");
     let given = give(&mut t, "res-01", "Amlodipine", 3, None, false);
     let form = t.bedside.resident_form(Some("res-01")).unwrap();
     let mut d = form.details.expect("her details");
@@ -166,8 +165,7 @@ fn s01_a_resident_moved_to_another_unit_keeps_their_records() {
 /// alert on both charts.
 #[test]
 fn s01_a_shared_family_name_on_a_unit_raises_a_name_alert_on_both_charts() {
-    let mut t = Tablet::demo(monday_morning());
-    t.bedside.sign_in("st-ben", pin("st-ben")).unwrap();
+    let mut t = signed_in("st-ben");
     let margaret = t
         .bedside
         .store()
@@ -197,8 +195,7 @@ fn s01_a_shared_family_name_on_a_unit_raises_a_name_alert_on_both_charts() {
 /// S6: an allergy added to a resident's details is checked at the very next dose.
 #[test]
 fn s06_an_allergy_added_to_a_residents_details_blocks_that_medicine() {
-    let mut t = Tablet::demo(monday_morning());
-    t.bedside.sign_in("st-ben", pin("st-ben")).unwrap();
+    let mut t = signed_in("st-ben");
     let mut d = t
         .bedside
         .resident_form(Some("res-01"))
@@ -260,8 +257,7 @@ fn furosemide() -> OrderDraft {
 /// their own PIN, have checked it in.
 #[test]
 fn s16_an_order_written_up_by_hand_is_given_only_after_a_second_persons_check() {
-    let mut t = Tablet::demo(monday_morning());
-    t.bedside.sign_in("st-ben", pin("st-ben")).unwrap();
+    let mut t = signed_in("st-ben");
     let edith = t
         .bedside
         .save_resident(None, &edith_clarke())
@@ -362,8 +358,7 @@ fn s16_an_order_written_up_by_hand_is_given_only_after_a_second_persons_check() 
 #[test]
 fn s15_doses_due_while_away_close_as_hospital_even_when_closed_after_the_return() {
     use medround_domain::rules::PresenceChange;
-    let mut t = Tablet::demo(monday_morning());
-    t.bedside.sign_in("st-ben", pin("st-ben")).unwrap();
+    let mut t = signed_in("st-ben");
     let who = medround_demo::who::PARKINSONS;
     t.bedside
         .set_presence(who, PresenceChange::ToHospital)
@@ -494,8 +489,7 @@ fn s08_a_dose_due_before_admission_is_not_missed() {
 #[test]
 fn s15_a_discharged_resident_leaves_the_round_and_can_be_readmitted() {
     use medround_domain::rules::PresenceChange;
-    let mut t = Tablet::demo(monday_morning());
-    t.bedside.sign_in("st-ben", pin("st-ben")).unwrap();
+    let mut t = signed_in("st-ben");
     let who = "res-04";
     let before = t
         .bedside
