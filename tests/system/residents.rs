@@ -21,6 +21,18 @@ fn codes(e: &IpcError) -> Vec<FindingCode> {
     e.findings.iter().map(|f| f.code).collect()
 }
 
+/// What the audit trail says of a resident's own events, newest first.
+fn resident_events(t: &mut Tablet, resident: &str) -> Vec<(String, String)> {
+    t.bedside
+        .audit(resident, None, None)
+        .unwrap()
+        .rows
+        .into_iter()
+        .filter(|r| r.kind == "Resident")
+        .map(|r| (r.summary, r.by))
+        .collect()
+}
+
 /// What a refused admission must leave as it was: the residents and every document.
 fn footprint(t: &Tablet) -> (usize, Vec<String>) {
     let s = t.bedside.store();
@@ -415,13 +427,7 @@ fn s15_doses_due_while_away_close_as_hospital_even_when_closed_after_the_return(
             );
         }
     }
-    let audit = t.bedside.audit(who, None, None).unwrap();
-    let said: Vec<(String, String)> = audit
-        .rows
-        .iter()
-        .filter(|r| r.kind == "Resident")
-        .map(|r| (r.summary.clone(), r.by.clone()))
-        .collect();
+    let said = resident_events(&mut t, who);
     // Newest first, as the audit trail lists.
     assert_eq!(said.len(), 2, "{said:?}");
     assert_eq!(said[0].0, "Back from hospital, away since Mon 23 Nov 07:55");
@@ -471,14 +477,9 @@ fn s08_a_dose_due_before_admission_is_not_missed() {
         t.bedside.save_resident(Some(&edith), &d).unwrap().message,
         "Nothing was changed."
     );
-    let kinds: Vec<String> = t
-        .bedside
-        .audit(&edith, None, None)
-        .unwrap()
-        .rows
+    let kinds: Vec<String> = resident_events(&mut t, &edith)
         .into_iter()
-        .filter(|r| r.kind == "Resident")
-        .map(|r| r.summary)
+        .map(|(what, _)| what)
         .collect();
     assert_eq!(kinds, ["Details changed: room", "Admitted to the home"]);
 }
@@ -556,14 +557,9 @@ fn s15_a_discharged_resident_leaves_the_round_and_can_be_readmitted() {
         .find(|r| r.id == who)
         .expect("back on the round");
     assert!(card.locked_for_reconciliation);
-    let said: Vec<String> = t
-        .bedside
-        .audit(who, None, None)
-        .unwrap()
-        .rows
+    let said: Vec<String> = resident_events(&mut t, who)
         .into_iter()
-        .filter(|r| r.kind == "Resident")
-        .map(|r| r.summary)
+        .map(|(what, _)| what)
         .collect();
     assert_eq!(said.len(), 2, "{said:?}");
     assert!(

@@ -118,15 +118,10 @@ impl Bedside {
             None => ResidentId::new(self.new_record_id("res").as_str()),
         };
         let others = self.store().residents().map_err(storage)?;
-        let units: Vec<UnitId> = self
-            .store()
-            .units()
-            .map_err(storage)?
-            .into_iter()
-            .map(|u| u.id)
-            .collect();
+        let units = self.store().units().map_err(storage)?;
+        let unit_ids: Vec<UnitId> = units.iter().map(|u| u.id.clone()).collect();
         let today = now.with_timezone(&HOME_TZ).date_naive();
-        let findings = check_resident_details(&me, &id, details, &others, &units, today);
+        let findings = check_resident_details(&me, &id, details, &others, &unit_ids, today);
         if !findings.is_empty() {
             return Err(refused(findings));
         }
@@ -157,7 +152,11 @@ impl Bedside {
         self.store_mut()
             .put_resident_recording(&after, &event, now)
             .map_err(storage)?;
-        let unit = self.unit_name(&after.unit)?;
+        // The check above made sure the unit is one of these.
+        let unit = units
+            .iter()
+            .find(|u| u.id == after.unit)
+            .map_or(after.unit.as_str(), |u| u.name.as_str());
         let message = match &before {
             None => format!(
                 "{} admitted to {unit}, room {}. Their medicines arrive from the pharmacy and \
