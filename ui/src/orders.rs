@@ -87,6 +87,7 @@ pub fn OrderFormScreen() -> impl IntoView {
             Some(max) => Dose::Range {
                 min: Qty::from_f64(qty),
                 max: Qty::from_f64(max),
+                halves: false,
             },
             None => Dose::Fixed {
                 qty: Qty::from_f64(qty),

@@ -189,7 +189,8 @@ impl Bedside {
             .resident(&ResidentId::new(resident))
             .map_err(storage)?;
         let today = now.with_timezone(&HOME_TZ).date_naive();
-        let findings = check_order_draft(&me, &r, draft, today);
+        let limits = self.store().limits().map_err(storage)?;
+        let findings = check_order_draft(&me, &r, draft, &limits, today);
         let (blocks, warnings): (Vec<Finding>, Vec<Finding>) = findings
             .into_iter()
             .partition(|f| f.severity == Severity::Block);

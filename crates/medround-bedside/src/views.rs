@@ -163,7 +163,7 @@ pub fn round(
 fn dose_row(o: &Order, resident: &Resident, today: chrono::NaiveDate) -> DoseRow {
     let (min, max) = match o.dose {
         Dose::Fixed { qty } => (qty, qty),
-        Dose::Range { min, max } => (min, max),
+        Dose::Range { min, max, .. } => (min, max),
     };
     let unavailable = match &o.status {
         _ if resident.has_left() => Some("Left the home".to_string()),
@@ -237,7 +237,18 @@ pub fn resident(
     let mut doses = Vec::new();
     let mut prn = Vec::new();
     for o in orders {
-        let base = dose_row(o, r, today);
+        let mut base = dose_row(o, r, today);
+        // S5: a course's last slot stays on the chart in its window after the end date's
+        // midnight (22:00 given at 00:10), as the rules allow it.
+        if o.status == OrderStatus::Active
+            && o.is_ended(today)
+            && !r.has_left()
+            && slots_between(o, now - Duration::hours(14), now, HOME_TZ)
+                .into_iter()
+                .any(|at| now <= window(o, at, HOME_TZ).closes)
+        {
+            base.unavailable = None;
+        }
         if o.is_prn() {
             prn.push(base);
             continue;
@@ -289,7 +300,7 @@ pub fn resident(
         .map(|h| {
             let (min, max) = match h.dose {
                 Dose::Fixed { qty } => (qty, qty),
-                Dose::Range { min, max } => (min, max),
+                Dose::Range { min, max, .. } => (min, max),
             };
             DoseRow {
                 order: h.id.to_string(),

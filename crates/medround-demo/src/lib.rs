@@ -101,6 +101,7 @@ fn medicine(m: &Med) -> Medicine {
         strength: m.strength.into(),
         form: m.form.into(),
         dmd: m.dmd.map(String::from),
+        excipients: vec![],
         gtins: vec![demo_gtin(m.gtin)],
         ingredients: m
             .ingredients
@@ -303,7 +304,7 @@ const AMOXICILLIN: Med = Med {
     form: "capsules",
     dmd: None,
     gtin: 24,
-    ingredients: &[("amoxicillin", None), ("penicillin", None)],
+    ingredients: &[("amoxicillin", None)],
 };
 const TRIMETHOPRIM: Med = Med {
     name: "Trimethoprim",
@@ -481,6 +482,7 @@ pub fn remedies() -> Vec<HomelyRemedy> {
     let range = |a, b| Dose::Range {
         min: Qty::whole(a),
         max: Qty::whole(b),
+        halves: false,
     };
     vec![
         HomelyRemedy {
@@ -671,6 +673,7 @@ pub fn build(store: &mut Store, spec: &HomeSpec) -> Result<Built, StoreError> {
             Dose::Range {
                 min: Qty::whole(1),
                 max: Qty::whole(2),
+                halves: false,
             },
             "tablet",
             Route::Oral,
@@ -689,6 +692,7 @@ pub fn build(store: &mut Store, spec: &HomeSpec) -> Result<Built, StoreError> {
             Dose::Range {
                 min: Qty::whole(1),
                 max: Qty::whole(2),
+                halves: false,
             },
             "tablet",
             Route::Oral,
@@ -715,6 +719,7 @@ pub fn build(store: &mut Store, spec: &HomeSpec) -> Result<Built, StoreError> {
                     Dose::Range {
                         min: Qty::whole(1),
                         max: Qty::whole(2),
+                        halves: false,
                     },
                     "tablet",
                     Route::Oral,
@@ -735,6 +740,7 @@ pub fn build(store: &mut Store, spec: &HomeSpec) -> Result<Built, StoreError> {
                     Dose::Range {
                         min: Qty::from_f64(2.5),
                         max: Qty::whole(5),
+                        halves: false,
                     },
                     "ml",
                     Route::Oral,

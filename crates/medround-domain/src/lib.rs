@@ -6,6 +6,7 @@
 //! that cannot be understood at all, such as a malformed barcode.
 
 pub mod admission;
+pub mod allergen;
 pub mod barcode;
 pub mod cd;
 pub mod checks;

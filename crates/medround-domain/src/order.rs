@@ -12,10 +12,14 @@ pub enum Dose {
     Fixed {
         qty: Qty,
     },
-    /// A variable dose such as "1 or 2": the quantity given is recorded.
+    /// A variable dose such as "1 or 2": the quantity given is recorded. A range of whole
+    /// units (1 or 2 tablets) takes whole units only, unless the prescriber allows halves; a
+    /// range in parts of a unit (2.5 to 5 ml) takes any measured amount in it.
     Range {
         min: Qty,
         max: Qty,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        halves: bool,
     },
 }
 
@@ -26,7 +30,15 @@ impl Dose {
     pub fn allows(self, q: Qty) -> bool {
         match self {
             Dose::Fixed { qty } => q == qty,
-            Dose::Range { min, max } => q >= min && q <= max,
+            Dose::Range { min, max, halves } => {
+                let whole_range = min.as_milli() % 1000 == 0 && max.as_milli() % 1000 == 0;
+                let step = match (whole_range, halves) {
+                    (false, _) => 1,
+                    (true, true) => 500,
+                    (true, false) => 1000,
+                };
+                q >= min && q <= max && q.as_milli() % step == 0
+            }
         }
     }
     pub fn max(self) -> Qty {
@@ -38,7 +50,10 @@ impl Dose {
     pub fn describe(self, unit: &str) -> String {
         match self {
             Dose::Fixed { qty } => format!("{qty} {unit}"),
-            Dose::Range { min, max } => format!("{min} or {max} {unit}"),
+            Dose::Range {
+                min, max, halves, ..
+            } if halves => format!("{min} to {max} {unit} (halves allowed)"),
+            Dose::Range { min, max, .. } => format!("{min} or {max} {unit}"),
         }
     }
 }

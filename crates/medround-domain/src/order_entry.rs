@@ -5,7 +5,7 @@
 //! person check it against the letter (`rules::check_in`).
 
 use crate::ids::{OrderId, ResidentId};
-use crate::medicine::{Ingredient, Medicine};
+use crate::medicine::{parse_ingredient, IngredientLimit, Medicine};
 use crate::order::{
     Application, CdSchedule, Dose, Order, OrderSource, OrderStatus, PrnProtocol, Route, Schedule,
 };
@@ -96,16 +96,15 @@ impl OrderDraft {
                 // A hand-typed order has no dm+d code or pack barcodes: never guessed, so the
                 // carer confirms the product by tapping it (S2).
                 dmd: None,
+                excipients: vec![],
                 gtins: vec![],
+                // Checked by `check_order_draft` first, so an amount that cannot be read
+                // never reaches here: an order is made only from a draft with no findings.
                 ingredients: self
                     .ingredients
                     .iter()
-                    .map(|s| tidy(s))
-                    .filter(|s| !s.is_empty())
-                    .map(|substance| Ingredient {
-                        substance,
-                        mg_per_unit: None,
-                    })
+                    .filter(|s| !tidy(s).is_empty())
+                    .filter_map(|s| parse_ingredient(s).ok())
                     .collect(),
             },
             dose: self.dose,
@@ -148,6 +147,7 @@ pub fn check_order_draft(
     actor: &Staff,
     resident: &Resident,
     draft: &OrderDraft,
+    limits: &[IngredientLimit],
     today: NaiveDate,
 ) -> Vec<Finding> {
     if !actor.role.is_senior() || !actor.active {
@@ -175,21 +175,57 @@ pub fn check_order_draft(
              Furosemide, 40mg, tablets).",
         );
     }
-    if !draft.ingredients.iter().any(|s| readable(s))
-        || draft
-            .ingredients
-            .iter()
-            .any(|s| !tidy(s).is_empty() && !readable(s))
-    {
+    let typed: Vec<&String> = draft
+        .ingredients
+        .iter()
+        .filter(|s| !tidy(s).is_empty())
+        .collect();
+    if typed.is_empty() || typed.iter().any(|s| !readable(s)) {
         invalid(
             &mut out,
-            "Give its active ingredients: they are what the allergy check and the 24-hour \
-             limits compare.",
+            "Give its active ingredients, each with its amount in one tablet or ml (for example \
+             paracetamol 500mg, or morphine 10mg/5ml): they are what the allergy check and the \
+             24-hour limits compare.",
         );
+    }
+    for s in &typed {
+        match parse_ingredient(s) {
+            Err(_) => invalid(
+                &mut out,
+                &format!(
+                    "\"{}\": write the amount as a number and mg, g or micrograms (for example \
+                     500mg, or 10mg/5ml for a liquid).",
+                    tidy(s)
+                ),
+            ),
+            // S4: a substance the home limits over 24 hours is counted by its amount, so an
+            // order without it would slip past the limit.
+            Ok(i) if i.mg_per_unit.is_none() => {
+                if let Some(l) = limits
+                    .iter()
+                    .find(|l| crate::medicine::same_substance(&l.substance, &i.substance))
+                {
+                    out.push(Finding::block(
+                        Rule::S4,
+                        FindingCode::OrderDraftInvalid,
+                        format!(
+                            "Give the amount of {} in each {} (for example {} 500mg): the home \
+                             counts it against its limit of {} mg in 24 hours, from every \
+                             medicine.",
+                            i.substance,
+                            if tidy(&draft.unit).is_empty() { "unit".into() } else { tidy(&draft.unit) },
+                            i.substance,
+                            l.max_mg_24h
+                        ),
+                    ));
+                }
+            }
+            Ok(_) => {}
+        }
     }
     let dose_ok = match draft.dose {
         Dose::Fixed { qty } => qty.is_positive(),
-        Dose::Range { min, max } => min.is_positive() && max > min,
+        Dose::Range { min, max, .. } => min.is_positive() && max > min,
     };
     if !dose_ok || !readable(&draft.unit) {
         invalid(
@@ -256,24 +292,27 @@ pub fn check_order_draft(
             "For a patch, give how many days a site rests before it is used again.",
         ));
     }
-    for a in &resident.allergies {
-        if draft
-            .ingredients
-            .iter()
-            .any(|i| crate::medicine::same_substance(i, &a.substance))
-        {
-            out.push(Finding::warn(
-                Rule::S6,
-                FindingCode::AllergyMatch,
-                format!(
-                    "{} is recorded as allergic to {} ({}). Each dose will be blocked unless a \
-                     prescriber's note overrides it.",
-                    resident.full_name(),
-                    a.substance,
-                    a.reaction
-                ),
-            ));
-        }
+    // S6: a prescriber may have chosen it knowingly, so this warns; each dose then blocks
+    // unless a prescriber's note overrides it.
+    let order = draft.order(&OrderId::new("draft"), &resident.id, today);
+    for hit in crate::allergen::hits(&resident.allergies, &order.medicine) {
+        let then = match hit.strength {
+            crate::allergen::Strength::Block => {
+                "Each dose will be blocked unless a prescriber's note overrides it."
+            }
+            crate::allergen::Strength::Warn => "Each dose will ask the carer to check first.",
+        };
+        out.push(Finding::warn(
+            Rule::S6,
+            FindingCode::AllergyMatch,
+            format!(
+                "{} is recorded as allergic to {} ({}): {}. {then}",
+                resident.full_name(),
+                hit.allergy.substance,
+                hit.allergy.reaction,
+                hit.reason
+            ),
+        ));
     }
     out
 }
@@ -343,7 +382,7 @@ mod tests {
     #[test]
     fn s16_a_senior_writes_up_an_order_that_stays_pending_until_checked_in() {
         assert!(
-            check_order_draft(&staff(Role::Senior), &resident(), &furosemide(), today()).is_empty()
+            check_order_draft(&staff(Role::Senior), &resident(), &furosemide(), &[], today()).is_empty()
         );
         for r in [Role::Carer, Role::Auditor] {
             assert_eq!(
@@ -351,7 +390,7 @@ mod tests {
                     &staff(r),
                     &resident(),
                     &furosemide(),
-                    today()
+                    &[], today()
                 )),
                 [FindingCode::RoleNotAllowed]
             );
@@ -379,13 +418,14 @@ mod tests {
             dose: Dose::Range {
                 min: Qty::whole(2),
                 max: Qty::whole(1),
+                halves: false,
             },
             times: vec![],
             prescriber: " ".into(),
             end: NaiveDate::from_ymd_opt(2026, 11, 30),
             ..furosemide()
         };
-        let f = check_order_draft(&staff(Role::Senior), &resident(), &bad, today());
+        let f = check_order_draft(&staff(Role::Senior), &resident(), &bad, &[], today());
         assert_eq!(codes(&f), [FindingCode::OrderDraftInvalid; 6]);
         assert!(f.iter().any(|f| f.message.contains("schedules nothing")));
         let zero = OrderDraft {
@@ -397,7 +437,7 @@ mod tests {
                 &staff(Role::Senior),
                 &resident(),
                 &zero,
-                today()
+                &[], today()
             )),
             [FindingCode::OrderDraftInvalid]
         );
@@ -409,7 +449,7 @@ mod tests {
             course_days: Some(7),
             ..furosemide()
         };
-        assert!(check_order_draft(&staff(Role::Senior), &resident(), &course, today()).is_empty());
+        assert!(check_order_draft(&staff(Role::Senior), &resident(), &course, &[], today()).is_empty());
         let o = course.order(&OrderId::new("o"), &ResidentId::new("r"), today());
         assert_eq!(o.end, NaiveDate::from_ymd_opt(2026, 12, 7));
         assert!(o.runs_on(NaiveDate::from_ymd_opt(2026, 12, 7).unwrap()));
@@ -429,7 +469,7 @@ mod tests {
                     &staff(Role::Senior),
                     &resident(),
                     &bad,
-                    today()
+                    &[], today()
                 )),
                 [FindingCode::OrderDraftInvalid]
             );
@@ -449,7 +489,7 @@ mod tests {
             prn: Some(protocol.clone()),
             ..furosemide()
         };
-        assert!(check_order_draft(&staff(Role::Senior), &resident(), &prn, today()).is_empty());
+        assert!(check_order_draft(&staff(Role::Senior), &resident(), &prn, &[], today()).is_empty());
         assert_eq!(
             prn.order(&OrderId::new("o"), &ResidentId::new("r"), today())
                 .schedule,
@@ -478,7 +518,7 @@ mod tests {
                     &staff(Role::Senior),
                     &resident(),
                     &d,
-                    today()
+                    &[], today()
                 )),
                 [FindingCode::NoPrnProtocol]
             );
@@ -492,7 +532,7 @@ mod tests {
                 &staff(Role::Senior),
                 &resident(),
                 &both,
-                today()
+                &[], today()
             )),
             [FindingCode::OrderDraftInvalid]
         );
@@ -505,7 +545,7 @@ mod tests {
             ingredients: vec!["Amoxicillin".into(), "penicillin".into()],
             ..furosemide()
         };
-        let f = check_order_draft(&staff(Role::Senior), &resident(), &amoxicillin, today());
+        let f = check_order_draft(&staff(Role::Senior), &resident(), &amoxicillin, &[], today());
         assert_eq!(codes(&f), [FindingCode::AllergyMatch]);
         assert_eq!(f[0].severity, Severity::Warn);
         assert!(
@@ -527,7 +567,7 @@ mod tests {
                 &staff(Role::Senior),
                 &resident(),
                 &patch,
-                today()
+                &[], today()
             )),
             [FindingCode::OrderDraftInvalid]
         );
@@ -535,12 +575,44 @@ mod tests {
             patch_site_rest_days: Some(7),
             ..patch
         };
-        assert!(check_order_draft(&staff(Role::Senior), &resident(), &rested, today()).is_empty());
+        assert!(check_order_draft(&staff(Role::Senior), &resident(), &rested, &[], today()).is_empty());
         assert_eq!(
             rested
                 .order(&OrderId::new("o"), &ResidentId::new("r"), today())
                 .application,
             Application::Patch { site_rest_days: 7 }
         );
+    }
+
+    #[test]
+    fn s04_an_order_for_a_limited_substance_needs_its_amount_per_unit() {
+        let limits = [crate::medicine::IngredientLimit {
+            substance: "paracetamol".into(),
+            max_mg_24h: Qty::whole(4000),
+        }];
+        let para = OrderDraft {
+            name: "Paracetamol".into(),
+            strength: "500mg".into(),
+            ingredients: vec!["Paracetamol".into()],
+            ..furosemide()
+        };
+        let f = check_order_draft(&staff(Role::Senior), &resident(), &para, &limits, today());
+        assert_eq!(codes(&f), [FindingCode::OrderDraftInvalid]);
+        assert_eq!(f[0].rule, Rule::S4);
+        assert!(f[0].message.contains("4000 mg"), "{}", f[0].message);
+        // An amount that cannot be read is refused, not dropped.
+        let typo = OrderDraft {
+            ingredients: vec!["paracetamol 5OOmg".into()],
+            ..para.clone()
+        };
+        let f = check_order_draft(&staff(Role::Senior), &resident(), &typo, &limits, today());
+        assert_eq!(codes(&f), [FindingCode::OrderDraftInvalid]);
+        let ok = OrderDraft {
+            ingredients: vec!["paracetamol 500mg".into()],
+            ..para
+        };
+        assert!(check_order_draft(&staff(Role::Senior), &resident(), &ok, &limits, today()).is_empty());
+        let o = ok.order(&OrderId::new("o"), &ResidentId::new("r"), today());
+        assert_eq!(o.medicine.ingredients[0].mg_per_unit, Some(Qty::whole(500)));
     }
 }

@@ -73,6 +73,8 @@ pub enum FindingCode {
     TooEarly,
     LateReasonNeeded,
     SlotClosed,
+    /// The time named is not one of the order's slots (a weekly order on another day).
+    NotAScheduledDose,
     // S4
     NoPrnProtocol,
     PrnReasonNeeded,
@@ -88,6 +90,12 @@ pub enum FindingCode {
     // S6
     AllergyMatch,
     AllergyOverridden,
+    /// The medicine is in the same class as, or a class cross-sensitive with, a recorded
+    /// allergy, or its excipients are not recorded against an excipient allergy (S6).
+    AllergyClassWarning,
+    /// A recorded allergy names nothing the system knows, so it was matched word for word
+    /// only (S6).
+    AllergyNotChecked,
     /// Neither allergies nor "no known allergies" recorded at admission.
     AllergyStatusNeeded,
     // S7
@@ -538,13 +546,19 @@ fn assess_order(
             format!("This order was stopped: {reason}."),
         )),
         OrderStatus::Active => {
-            if o.is_ended(today) {
+            // S5: a scheduled dose belongs to the day of its slot, so a course's last dose
+            // (due 22:00 on its last day) can still be given in its window after midnight.
+            let day = match &a.subject {
+                Subject::Slot { at, .. } => at.with_timezone(&ctx.tz).date_naive(),
+                _ => today,
+            };
+            if o.is_ended(day) {
                 f.push(Finding::block(
                     Rule::S5,
                     FindingCode::OrderEnded,
                     "This order has ended.",
                 ));
-            } else if today < o.start {
+            } else if day < o.start {
                 f.push(Finding::block(
                     Rule::S5,
                     FindingCode::OrderNotStarted,
@@ -580,6 +594,29 @@ fn assess_order(
                     Rule::S8,
                     FindingCode::OutcomeNotAllowed,
                     "NOT_REQUIRED is only for when-required or variable doses.",
+                ));
+            }
+            // S3/S5: the time named must be one the order schedules. The chart offers only
+            // real slots, but a record can name any time: methotrexate on a Tuesday when it
+            // is ordered on Mondays, or an every-other-day order on its day off.
+            let scheduled = crate::schedule::slots_between(
+                o,
+                *at,
+                *at + Duration::seconds(1),
+                ctx.tz,
+            )
+            .first()
+                == Some(at);
+            let runs = o.runs_on(at.with_timezone(&ctx.tz).date_naive());
+            if !o.is_prn() && runs && !scheduled {
+                f.push(Finding::block(
+                    Rule::S3,
+                    FindingCode::NotAScheduledDose,
+                    format!(
+                        "{} is not due at {}: its order does not schedule a dose then.",
+                        o.medicine.label(),
+                        at.with_timezone(&ctx.tz).format("%H:%M on %a %-d %b")
+                    ),
                 ));
             }
             // S3: right time, judged at the moment it happened.
@@ -831,30 +868,48 @@ fn assess_product_scan(
 }
 
 fn assess_allergy(ctx: &DoseContext<'_>, a: &DoseAttempt, m: &Medicine, f: &mut Vec<Finding>) {
-    for ing in &m.ingredients {
-        if let Some(al) = ctx.resident.allergic_to(&ing.substance) {
-            if filled(&a.allergy_override) {
-                f.push(Finding::warn(
-                    Rule::S6,
-                    FindingCode::AllergyOverridden,
-                    format!(
-                        "Allergy to {} ({}) overridden on the prescriber's note.",
-                        al.substance, al.reaction
-                    ),
-                ));
-            } else {
-                f.push(Finding::block(
-                    Rule::S6,
-                    FindingCode::AllergyMatch,
-                    format!(
-                        "STOP: {} is allergic to {} ({}).",
-                        ctx.resident.full_name(),
-                        al.substance,
-                        al.reaction
-                    ),
-                ));
-            }
+    use crate::allergen::{hits, unchecked, Strength};
+    let name = ctx.resident.full_name();
+    for hit in hits(&ctx.resident.allergies, m) {
+        let al = hit.allergy;
+        match hit.strength {
+            Strength::Block if filled(&a.allergy_override) => f.push(Finding::warn(
+                Rule::S6,
+                FindingCode::AllergyOverridden,
+                format!(
+                    "Allergy to {} ({}) overridden on the prescriber's note: {}.",
+                    al.substance, al.reaction, hit.reason
+                ),
+            )),
+            Strength::Block => f.push(Finding::block(
+                Rule::S6,
+                FindingCode::AllergyMatch,
+                format!(
+                    "STOP: {name} is allergic to {} ({}): {}.",
+                    al.substance, al.reaction, hit.reason
+                ),
+            )),
+            Strength::Warn => f.push(Finding::warn(
+                Rule::S6,
+                FindingCode::AllergyClassWarning,
+                format!(
+                    "{name} is allergic to {} ({}): {}. Check with the prescriber or pharmacist \
+                     before giving it.",
+                    al.substance, al.reaction, hit.reason
+                ),
+            )),
         }
+    }
+    for al in unchecked(&ctx.resident.allergies) {
+        f.push(Finding::warn(
+            Rule::S6,
+            FindingCode::AllergyNotChecked,
+            format!(
+                "{name}'s allergy to \"{}\" is not one the system knows, so it has not been \
+                 checked against this medicine: check the label yourself.",
+                al.substance.trim()
+            ),
+        ));
     }
 }
 

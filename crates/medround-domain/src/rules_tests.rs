@@ -67,6 +67,7 @@ pub(crate) fn medicine(name: &str, gtin: &str, ingredients: &[(&str, Option<i64>
         strength: "".into(),
         form: "tablets".into(),
         dmd: None,
+        excipients: vec![],
         gtins: vec![gtin.into()],
         ingredients: ingredients
             .iter()
@@ -130,6 +131,7 @@ pub(crate) fn paracetamol() -> Order {
         Dose::Range {
             min: Qty::whole(1),
             max: Qty::whole(2),
+            halves: false,
         },
         240,
         8,
@@ -147,6 +149,7 @@ fn cocodamol() -> Order {
         Dose::Range {
             min: Qty::whole(1),
             max: Qty::whole(2),
+            halves: false,
         },
         240,
         8,
@@ -473,6 +476,7 @@ fn s04_daily_ingredient_maximum_across_products_and_homely_remedies() {
         dose: Dose::Range {
             min: Qty::whole(1),
             max: Qty::whole(2),
+            halves: false,
         },
         unit: "tablet".into(),
         indication: "mild pain".into(),
@@ -545,6 +549,83 @@ fn s05_pending_discontinued_and_ended_orders_cannot_be_given() {
     w.orders[0].status = OrderStatus::Active;
     w.orders[0].end = Some(day(2026, 1, 4));
     assert_eq!(codes(&w.assess(&a)), vec![FindingCode::OrderEnded]);
+}
+
+#[test]
+fn s05_the_last_dose_of_a_course_can_be_given_in_its_window_after_midnight() {
+    // A course ending on 5 January: its 22:00 dose is given at 00:10 on the 6th, late with a
+    // reason, inside its window. It is the course's dose, not a dose of an ended order.
+    let mut w = World::new("2026-01-06T00:10:00Z");
+    w.orders[0].schedule = Schedule::Daily {
+        times: vec![hm(22, 0)],
+    };
+    w.orders[0].end = Some(day(2026, 1, 5));
+    let mut a = give(slot("aml", "2026-01-05T22:00:00Z"), "02000000000039");
+    a.late_reason = Some("resident was in the bath".into());
+    assert!(w.assess(&a).ready(), "{:?}", codes(&w.assess(&a)));
+    // The next evening's slot is past the course: refused as ended.
+    w.at("2026-01-06T22:00:00Z");
+    let b = give(slot("aml", "2026-01-06T22:00:00Z"), "02000000000039");
+    assert_eq!(codes(&w.assess(&b)), vec![FindingCode::OrderEnded]);
+}
+
+#[test]
+fn s03_a_dose_at_a_time_the_order_never_schedules_is_refused() {
+    // Methotrexate weekly on Mondays: 5 January 2026 is a Monday.
+    let mut w = World::new("2026-01-06T08:00:00Z");
+    w.orders[0].schedule = Schedule::Weekly {
+        days: vec![chrono::Weekday::Mon],
+        times: vec![hm(8, 0)],
+    };
+    let tuesday = give(slot("aml", "2026-01-06T08:00:00Z"), "02000000000039");
+    assert_eq!(codes(&w.assess(&tuesday)), vec![FindingCode::NotAScheduledDose]);
+    w.at("2026-01-05T08:00:00Z");
+    let monday = give(slot("aml", "2026-01-05T08:00:00Z"), "02000000000039");
+    assert!(w.assess(&monday).ready());
+    // Every other day from 1 January: the 2nd is a day off, the 3rd a dose day.
+    w.orders[0].schedule = Schedule::EveryNDays {
+        every: 2,
+        times: vec![hm(8, 0)],
+    };
+    w.at("2026-01-02T08:00:00Z");
+    let off = give(slot("aml", "2026-01-02T08:00:00Z"), "02000000000039");
+    assert_eq!(codes(&w.assess(&off)), vec![FindingCode::NotAScheduledDose]);
+    w.at("2026-01-03T08:00:00Z");
+    assert!(w
+        .assess(&give(slot("aml", "2026-01-03T08:00:00Z"), "02000000000039"))
+        .ready());
+    // A daily order at 08:00 named at 09:00 the same day.
+    w.orders[0].schedule = Schedule::Daily {
+        times: vec![hm(8, 0)],
+    };
+    w.at("2026-01-03T09:00:00Z");
+    let mut odd = give(slot("aml", "2026-01-03T09:00:00Z"), "02000000000039");
+    odd.late_reason = Some("x".into());
+    assert!(codes(&w.assess(&odd)).contains(&FindingCode::NotAScheduledDose));
+}
+
+#[test]
+fn s08_a_range_of_whole_units_takes_whole_units_unless_halves_are_allowed() {
+    let mut w = World::new("2026-01-05T10:00:00Z");
+    let mut a = give_prn("para", PARA_GTIN, 1);
+    a.quantity = Some(Qty::from_f64(1.5));
+    assert_eq!(codes(&w.assess(&a)), vec![FindingCode::QuantityOutOfRange]);
+    w.orders[1].dose = Dose::Range {
+        min: Qty::whole(1),
+        max: Qty::whole(2),
+        halves: true,
+    };
+    assert!(w.assess(&a).ready(), "{:?}", codes(&w.assess(&a)));
+    a.quantity = Some(Qty::from_f64(1.25));
+    assert_eq!(codes(&w.assess(&a)), vec![FindingCode::QuantityOutOfRange]);
+    // A range measured in parts of a unit (2.5 to 5 ml) takes any amount in it.
+    w.orders[1].dose = Dose::Range {
+        min: Qty::from_f64(2.5),
+        max: Qty::whole(5),
+        halves: false,
+    };
+    a.quantity = Some(Qty::from_f64(3.75));
+    assert!(w.assess(&a).ready(), "{:?}", codes(&w.assess(&a)));
 }
 
 #[test]
@@ -1448,6 +1529,7 @@ fn with_remedy(w: &mut World) {
         dose: Dose::Range {
             min: Qty::whole(1),
             max: Qty::whole(2),
+            halves: false,
         },
         unit: "tablet".into(),
         indication: "constipation".into(),

@@ -142,6 +142,7 @@ mod tests {
                 strength: "1mg".into(),
                 form: "tablets".into(),
                 dmd: None,
+                excipients: vec![],
                 gtins: vec![],
                 ingredients: vec![],
             },

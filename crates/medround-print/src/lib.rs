@@ -670,6 +670,7 @@ mod tests {
                 strength: "5mg".into(),
                 form: "tablets".into(),
                 dmd: None,
+                excipients: vec![],
                 gtins: vec![],
                 ingredients: vec![],
             },

@@ -50,6 +50,7 @@ fn order(id: &str, resident: &str) -> Order {
             strength: "5mg".into(),
             form: "tablets".into(),
             dmd: None,
+            excipients: vec![],
             gtins: vec![],
             ingredients: vec![Ingredient {
                 substance: "amlodipine".into(),
