@@ -25,12 +25,26 @@ pub fn correct_record(
     state: State<'_, AppState>,
     args: CorrectRecord,
 ) -> Result<Recorded, IpcError> {
-    state.with(|b| b.correct(&args.resident, &args.record, &args.reason))
+    state.with(|b| {
+        b.correct(
+            &args.resident,
+            &args.record,
+            &args.reason,
+            args.witness.as_ref(),
+        )
+    })
 }
 
 #[tauri::command(async)]
 pub fn remove_patch(state: State<'_, AppState>, args: RemovePatch) -> Result<Recorded, IpcError> {
-    state.with(|b| b.remove_patch(&args.resident, &args.order, &args.site))
+    state.with(|b| {
+        b.remove_patch(
+            &args.resident,
+            &args.order,
+            &args.site,
+            args.witness.as_ref(),
+        )
+    })
 }
 
 #[tauri::command(async)]
@@ -62,5 +76,12 @@ pub fn set_presence(state: State<'_, AppState>, args: SetPresence) -> Result<Don
 /// S16: a senior checks in a pending order.
 #[tauri::command(async)]
 pub fn check_in_order(state: State<'_, AppState>, args: CheckInOrder) -> Result<(), IpcError> {
-    state.with(|b| b.check_in_order(&args.resident, &args.order, args.second.as_ref()))
+    state.with(|b| {
+        b.check_in_order(
+            &args.resident,
+            &args.order,
+            args.second.as_ref(),
+            &args.answers.clone().unwrap_or_default(),
+        )
+    })
 }

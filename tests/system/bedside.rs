@@ -593,11 +593,16 @@ fn s09_a_correction_voids_and_the_original_stays_struck_through() {
         .unwrap();
     let e = t
         .bedside
-        .correct(who::PARKINSONS, &rec.record, "  ")
+        .correct(who::PARKINSONS, &rec.record, "  ", None)
         .unwrap_err();
     assert_eq!(e.code, ErrorCode::Blocked);
     t.bedside
-        .correct(who::PARKINSONS, &rec.record, "Recorded on the wrong chart")
+        .correct(
+            who::PARKINSONS,
+            &rec.record,
+            "Recorded on the wrong chart",
+            None,
+        )
         .unwrap();
     let v = t.bedside.open_resident(who::PARKINSONS).unwrap();
     let original = v.records.iter().find(|r| r.id == rec.record).unwrap();

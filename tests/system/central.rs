@@ -549,7 +549,9 @@ fn central_a_resident_admitted_on_a_tablet_gets_orders_from_the_pharmacy(backend
         t.bedside.leave_resident();
     }
     b.bedside.sign_in("st-ben", pin("st-ben")).unwrap();
-    b.bedside.check_in_order(&id, "ord-edith-1", None).unwrap();
+    b.bedside
+        .check_in_order(&id, "ord-edith-1", None, &Default::default())
+        .unwrap();
     let round = b.bedside.round().unwrap();
     assert!(round
         .units
@@ -572,7 +574,10 @@ fn central_s16_pharmacy_orders_arrive_pending_until_a_senior_checks_them_in(back
         .into_iter()
         .find(|o| o.medicine.name.starts_with("Amlodipine"))
         .expect("amlodipine on the chart");
-    // A new prescription, sent as if already active: the central record makes it pending.
+    // A new prescription replacing it, sent as if already active: the central record makes
+    // it pending.
+    let replaced = order.id.clone();
+    order.replaces = Some(replaced.clone());
     order.id = medround_domain::OrderId::new("ord-pharmacy-1");
     order.instructions = "New from the pharmacy: take with water.".into();
     order.checked_in_by = vec![medround_domain::StaffId::new("st-amy")];
@@ -609,12 +614,12 @@ fn central_s16_pharmacy_orders_arrive_pending_until_a_senior_checks_them_in(back
     // A carer cannot check it in; a senior can, on either tablet.
     let e = b
         .bedside
-        .check_in_order(who::PARKINSONS, "ord-pharmacy-1", None)
+        .check_in_order(who::PARKINSONS, "ord-pharmacy-1", None, &Default::default())
         .unwrap_err();
     assert_eq!(e.code, ErrorCode::Blocked, "{}", e.message);
     b.bedside.sign_in("st-ben", pin("st-ben")).unwrap();
     b.bedside
-        .check_in_order(who::PARKINSONS, "ord-pharmacy-1", None)
+        .check_in_order(who::PARKINSONS, "ord-pharmacy-1", None, &Default::default())
         .unwrap();
     sync(&mut b);
     sync(&mut a);
@@ -628,6 +633,13 @@ fn central_s16_pharmacy_orders_arrive_pending_until_a_senior_checks_them_in(back
         checked.checked_in_by,
         vec![medround_domain::StaffId::new("st-ben")]
     );
+    // The order it replaces stopped in the same change, on both tablets.
+    for t in [&a, &b] {
+        assert!(matches!(
+            t.bedside.store().order(&replaced).unwrap().status,
+            medround_domain::order::OrderStatus::Discontinued { .. }
+        ));
+    }
 }
 
 /// The admin endpoints answer only to the server's admin token.

@@ -9,6 +9,7 @@ mod e2e;
 mod print;
 mod residents;
 mod review;
+mod safety;
 mod stock;
 mod storage;
 mod sync;

@@ -324,7 +324,7 @@ fn s16_an_order_written_up_by_hand_is_given_only_after_a_second_persons_check() 
     };
     let e = t
         .bedside
-        .check_in_order(&edith, order.id.as_str(), None)
+        .check_in_order(&edith, order.id.as_str(), None, &Default::default())
         .unwrap_err();
     assert_eq!(codes(&e), [FindingCode::SecondCheckerNeeded]);
     let himself = WitnessPin {
@@ -333,14 +333,24 @@ fn s16_an_order_written_up_by_hand_is_given_only_after_a_second_persons_check() 
     };
     assert_eq!(
         t.bedside
-            .check_in_order(&edith, order.id.as_str(), Some(&himself))
+            .check_in_order(
+                &edith,
+                order.id.as_str(),
+                Some(&himself),
+                &Default::default()
+            )
             .unwrap_err()
             .code,
         ErrorCode::NotAllowed
     );
     assert_eq!(
         t.bedside
-            .check_in_order(&edith, order.id.as_str(), Some(&amy("1111")))
+            .check_in_order(
+                &edith,
+                order.id.as_str(),
+                Some(&amy("1111")),
+                &Default::default()
+            )
             .unwrap_err()
             .code,
         ErrorCode::WrongPin
@@ -350,7 +360,12 @@ fn s16_an_order_written_up_by_hand_is_given_only_after_a_second_persons_check() 
         OrderStatus::Pending
     );
     t.bedside
-        .check_in_order(&edith, order.id.as_str(), Some(&amy(pin("st-amy"))))
+        .check_in_order(
+            &edith,
+            order.id.as_str(),
+            Some(&amy(pin("st-amy"))),
+            &Default::default(),
+        )
         .unwrap();
     let checked = t.bedside.store().order(&order.id).unwrap();
     assert_eq!(checked.status, OrderStatus::Active);
@@ -459,7 +474,7 @@ fn s08_a_dose_due_before_admission_is_not_missed() {
         pin: pin("st-amy").into(),
     };
     t.bedside
-        .check_in_order(&edith, order.id.as_str(), Some(&amy))
+        .check_in_order(&edith, order.id.as_str(), Some(&amy), &Default::default())
         .unwrap();
     t.bedside.close_windows().unwrap();
     assert!(t

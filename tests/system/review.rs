@@ -123,6 +123,7 @@ fn the_review_of_a_generated_month_matches_a_recount_of_the_raw_records() {
             g.resident.as_str(),
             g.id.as_str(),
             "Recorded against the wrong slot",
+            None,
         )
         .unwrap();
     }

@@ -139,6 +139,9 @@ pub fn ResidentScreen() -> impl IntoView {
     let correcting = RwSignal::new(None::<RecordRow>);
     let correction_reason = RwSignal::new(String::new());
     let patch_site = RwSignal::new(String::new());
+    // The witness of a correction or a patch's removal, for a controlled drug (S7).
+    let second_who = RwSignal::new(String::new());
+    let second_pin = RwSignal::new(String::new());
 
     let rid = move || {
         app.resident
@@ -296,7 +299,7 @@ pub fn ResidentScreen() -> impl IntoView {
                             {if allergies.is_empty() {
                                 view! { <span>"No known allergies"</span> }.into_any()
                             } else {
-                                view! { <span><strong>"ALLERGIES: "</strong>{allergies.iter().map(|a| format!("{} ({})", a.substance, a.reaction)).collect::<Vec<_>>().join("; ")}</span> }.into_any()
+                                view! { <span><strong>"ALLERGIES: "</strong>{allergies.iter().map(|a| format!("{} ({}){}", a.substance, a.reaction, if a.checked { "" } else { " \u{2014} not checked by the system: check each medicine yourself" })).collect::<Vec<_>>().join("; ")}</span> }.into_any()
                             }}
                         </div>
                     </header>
@@ -431,15 +434,20 @@ pub fn ResidentScreen() -> impl IntoView {
                     <section aria-label="Patches">
                         {r.doses.iter().chain(r.prn.iter()).filter(|d| d.patch).take(1).map(|d| {
                             let order = d.order.clone();
+                            let controlled = d.controlled.is_some();
                             view! {
                                 <div class="patch-removal">
                                     <label for="patch-site">"Record removal of the current patch, from:"</label>
                                     <input id="patch-site" prop:value=move || patch_site.get() on:input=move |ev| patch_site.set(event_target_value(&ev)) placeholder="e.g. left upper arm"/>
+                                    {controlled.then(|| view! {
+                                        <WitnessFields id="patch" legend="Controlled drug: the patch is destroyed in front of a witness, with their own PIN" who=second_who pin=second_pin/>
+                                    })}
                                     <button class="secondary" on:click=move |_| {
                                         let (resident, order, site) = (rid(), order.clone(), patch_site.get_untracked());
+                                        let witness = if controlled { witness_pin(second_who, second_pin) } else { None };
                                         spawn_local(async move {
-                                            match call(&RemovePatch { resident, order, site }).await {
-                                                Ok(d) => { app.say(true, d.message); patch_site.set(String::new()); reload(); }
+                                            match call(&RemovePatch { resident, order, site, witness }).await {
+                                                Ok(d) => { app.say(true, d.message); patch_site.set(String::new()); second_pin.set(String::new()); reload(); }
                                                 Err(e) => app.fail(e),
                                             }
                                         });
@@ -482,13 +490,17 @@ pub fn ResidentScreen() -> impl IntoView {
                         <p class="muted">"The record stays visible, struck through, with your correction beside it."</p>
                         <label for="correction">"Why is it wrong?"</label>
                         <textarea id="correction" data-test="correction-reason" prop:value=move || correction_reason.get() on:input=move |ev| correction_reason.set(event_target_value(&ev))></textarea>
+                        {rec.witness.is_some().then(|| view! {
+                            <WitnessFields id="correction" legend="Controlled drug: it goes back on the register in front of a witness, with their own PIN" who=second_who pin=second_pin/>
+                        })}
                         <div class="actions">
                             <button class="secondary" on:click=move |_| correcting.set(None)>"Cancel"</button>
                             <button class="primary" data-test="confirm-correction" on:click=move |_| {
                                 let (resident, record, reason) = (rid(), record.clone(), correction_reason.get_untracked());
+                                let witness = witness_pin(second_who, second_pin);
                                 spawn_local(async move {
-                                    match call(&CorrectRecord { resident, record, reason }).await {
-                                        Ok(d) => { correcting.set(None); app.say(true, d.message); reload(); }
+                                    match call(&CorrectRecord { resident, record, reason, witness }).await {
+                                        Ok(d) => { correcting.set(None); second_pin.set(String::new()); app.say(true, d.message); reload(); }
                                         Err(e) => app.fail(e),
                                     }
                                 });
@@ -559,6 +571,10 @@ fn CheckInButton(order: String, medicine: String, hand_entered: bool) -> impl In
     let asking = RwSignal::new(false);
     let second = RwSignal::new(String::new());
     let second_pin = RwSignal::new(String::new());
+    // A warning the senior answers before it is checked in (duplicate therapy, S4): its
+    // message, and the prescriber's note that both are meant, if they said so.
+    let warning = RwSignal::new(None::<String>);
+    let note = RwSignal::new(String::new());
     let send = move |order: String| {
         let Some(resident) = app.resident.get_untracked().map(|r| r.id) else {
             return;
@@ -567,22 +583,38 @@ fn CheckInButton(order: String, medicine: String, hand_entered: bool) -> impl In
             staff_id: second.get_untracked(),
             pin: second_pin.get_untracked(),
         });
+        let answers = warning.get_untracked().is_some().then(|| CheckInAnswers {
+            acknowledged: vec![FindingCode::DuplicateTherapy],
+            both_intended: Some(note.get_untracked()).filter(|n| !n.trim().is_empty()),
+        });
         busy.set(true);
         spawn_local(async move {
             let res = call(&CheckInOrder {
                 resident: resident.clone(),
                 order,
                 second,
+                answers,
             })
             .await;
             busy.set(false);
-            second_pin.set(String::new());
             match res {
                 Ok(()) => {
+                    second_pin.set(String::new());
+                    warning.set(None);
                     app.say(true, "Order checked in: it can now be given.");
                     app.open_resident(resident);
                 }
-                Err(e) => app.fail(e),
+                Err(e)
+                    if e.findings
+                        .iter()
+                        .any(|f| f.code == FindingCode::DuplicateTherapy) =>
+                {
+                    warning.set(Some(e.message.clone()));
+                }
+                Err(e) => {
+                    second_pin.set(String::new());
+                    app.fail(e)
+                }
             }
         });
     };
@@ -596,6 +628,22 @@ fn CheckInButton(order: String, medicine: String, hand_entered: bool) -> impl In
                 <button class="primary" data-test=format!("check-in-{order}") disabled=move || busy.get()
                     aria-label=format!("Check in {medicine}")
                     on:click=move |_| if hand_entered { asking.set(true) } else { send(o1.clone()) }>"Check in"</button>
+                {let o3 = order.clone(); move || warning.get().map(|message| {
+                    let o3 = o3.clone();
+                    view! {
+                        <fieldset class="warning duplicate" data-test="duplicate-therapy" role="alert">
+                            <legend>"Same active ingredient as another order"</legend>
+                            <p>{message}</p>
+                            <label for="both-intended">"What the prescriber said, if both are meant (then no dose will warn)"</label>
+                            <input id="both-intended" data-test="both-intended" prop:value=move || note.get() on:input=move |ev| note.set(event_target_value(&ev))
+                                placeholder="e.g. Dr Patel by phone 10:20: both meant, max 4 g a day"/>
+                            <div class="actions">
+                                <button class="secondary" on:click=move |_| warning.set(None)>"Cancel"</button>
+                                <button class="primary" data-test="duplicate-confirm" disabled=move || busy.get() on:click=move |_| send(o3.clone())>"I have read this: check in"</button>
+                            </div>
+                        </fieldset>
+                    }
+                })}
                 {move || asking.get().then(|| {
                     let o2 = o2.clone();
                     let checkers = checkers.clone();
@@ -619,6 +667,53 @@ fn CheckInButton(order: String, medicine: String, hand_entered: bool) -> impl In
                 })}
             }
         })}
+    }
+}
+
+/// The witness named in `who`, with their PIN, if one was chosen.
+fn witness_pin(who: RwSignal<String>, pin: RwSignal<String>) -> Option<WitnessPin> {
+    let staff_id = who.get_untracked();
+    (!staff_id.is_empty()).then(|| WitnessPin {
+        staff_id,
+        pin: pin.get_untracked(),
+    })
+}
+
+/// A second trained person and their PIN, for what a controlled drug needs witnessed (S7).
+#[component]
+fn WitnessFields(
+    id: &'static str,
+    legend: &'static str,
+    who: RwSignal<String>,
+    pin: RwSignal<String>,
+) -> impl IntoView {
+    let app = expect_context::<AppState>();
+    let me = app
+        .session
+        .get_untracked()
+        .map(|s| s.staff.id)
+        .unwrap_or_default();
+    let witnesses: Vec<StaffCard> = app
+        .home
+        .get_untracked()
+        .map(|h| h.staff)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|s| s.id != me && s.role != medround_domain::staff::Role::Auditor)
+        .collect();
+    let (who_id, pin_id) = (format!("{id}-witness-who"), format!("{id}-witness-pin"));
+    view! {
+        <fieldset class="witness" data-test=format!("{id}-witness")>
+            <legend>{legend}</legend>
+            <label for=who_id.clone()>"Witness"</label>
+            <select id=who_id data-test=format!("{id}-witness-who") on:change=move |ev| who.set(event_target_value(&ev))>
+                <option value="">"Choose the witness"</option>
+                {witnesses.iter().map(|w| { let chosen = who.get_untracked() == w.id; view! { <option value=w.id.clone() selected=chosen>{format!("{} ({})", w.name, w.role_label)}</option> } }).collect_view()}
+            </select>
+            <label for=pin_id.clone()>"Witness PIN"</label>
+            <input id=pin_id data-test=format!("{id}-witness-pin") type="password" inputmode="numeric" autocomplete="off"
+                prop:value=move || pin.get() on:input=move |ev| pin.set(event_target_value(&ev))/>
+        </fieldset>
     }
 }
 

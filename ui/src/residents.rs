@@ -274,12 +274,22 @@ pub fn ResidentFormScreen() -> impl IntoView {
                     </section>
                     <section class="sheet" aria-label="Allergies" data-test="allergies">
                         <p class="big">"Allergies"</p>
-                        <p class="muted">"Ask the resident or their family, and check the GP record or discharge letter. Every medicine is checked against what is listed here."</p>
+                        <p class="muted">"Ask the resident or their family, and check the GP record or discharge letter. Every medicine is checked against what is listed here: a class (Penicillins) covers all its members."</p>
+                        <datalist id="known-allergens">
+                            {medround_domain::allergen::choices().into_iter().map(|c| view! { <option value=c></option> }).collect_view()}
+                        </datalist>
                         <For each=move || form.allergies.get() key=|a| a.key let:a>
                             <div class="form-grid allergy-row">
                                 <div>
                                     <label for=format!("allergy-{}", a.key)>"Allergic to"</label>
-                                    <input id=format!("allergy-{}", a.key) data-test="allergy-substance" autocomplete="off" prop:value=move || a.substance.get() on:input=move |ev| a.substance.set(event_target_value(&ev))/>
+                                    <input id=format!("allergy-{}", a.key) data-test="allergy-substance" autocomplete="off" list="known-allergens"
+                                        prop:value=move || a.substance.get() on:input=move |ev| a.substance.set(event_target_value(&ev))/>
+                                    {move || {
+                                        let typed = a.substance.get();
+                                        (!typed.trim().is_empty() && !medround_domain::allergen::read(&typed).checked()).then(|| view! {
+                                            <p class="warning-text" data-test="allergy-not-known">"The system does not know this one, so it cannot check medicines against it: choose from the list if you can. If you keep it, every dose will ask the carer to check the label."</p>
+                                        })
+                                    }}
                                 </div>
                                 <div>
                                     <label for=format!("reaction-{}", a.key)>"Reaction"</label>

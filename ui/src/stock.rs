@@ -150,6 +150,7 @@ pub fn StockScreen() -> impl IntoView {
             </header>
             {move || app.stock.get().map(|s| view! {
                 <section class="totals" aria-label="Stock alerts">
+                    <span class="chip missed">{format!("{} none in the home", s.none_in_home)}</span>
                     <span class="chip missed">{format!("{} negative", s.negative)}</span>
                     <span class="chip late">{format!("{} low (under 3 days)", s.low)}</span>
                     <span class="chip due">{format!("{} courses ending", s.ending)}</span>

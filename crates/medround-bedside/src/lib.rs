@@ -19,9 +19,6 @@ pub use clock::{Clock, FakeClock, SystemClock, TrainingClock};
 use chrono::{DateTime, Duration, Utc};
 use medround_domain::admission::name_alert;
 use medround_domain::barcode::{parse_scan, Scan};
-use medround_domain::cd::{CdEntry, CdMovement};
-use medround_domain::incident::{Incident, IncidentKind};
-use medround_domain::mar::{closures, omission_review};
 use medround_domain::order::{Application, Order};
 use medround_domain::outcome::OutcomeCode;
 use medround_domain::qty::Qty;
@@ -33,7 +30,7 @@ use medround_domain::rules::{self, Assessment, DoseAttempt, DoseContext, Witness
 use medround_domain::schedule::HOME_TZ;
 use medround_domain::staff::Staff;
 use medround_domain::stock::{StockMovement, StockReason};
-use medround_domain::{OrderId, RecordId, ResidentId, StaffId};
+use medround_domain::{OrderId, RecordId, ResidentId};
 use medround_ipc::*;
 use medround_store::{Item, Key, PinCheck, Store, StoreError};
 use std::path::Path;
@@ -53,7 +50,11 @@ const HOMELY_DAYS: i64 = 14;
 const PER_ORDER_RECORDS: u32 = 12;
 /// How far back the round and window closing look for unresolved doses.
 const ROUND_LOOKBACK_HOURS: i64 = 12;
-const CLOSE_LOOKBACK_HOURS: i64 = 48;
+/// Local setting: the time the last closing of windows reached (S8).
+const CLOSED_TO: &str = "windows_closed_to";
+/// A slot's window closes at most 3 hours after it (60 minutes, then two hours late); each
+/// closing looks back this far before the last one's mark.
+const CLOSE_OVERLAP_HOURS: i64 = 6;
 pub const DEFAULT_IDLE_LOCK_MINUTES: u32 = 5;
 
 pub(crate) fn storage(e: StoreError) -> IpcError {
@@ -85,7 +86,7 @@ pub struct Bedside {
 /// sort later, so each new record lands on the last page of the records' primary key, already
 /// in memory; random ids sent every insert of a year-old home to a page of its own, read and
 /// decrypted from disk first. The random part keeps two tablets' ids apart.
-fn record_id(prefix: &str, now: DateTime<Utc>) -> RecordId {
+fn record_id_at(prefix: &str, now: DateTime<Utc>) -> RecordId {
     let ts = uuid::Timestamp::from_unix(
         uuid::NoContext,
         now.timestamp().max(0) as u64,
@@ -98,8 +99,8 @@ fn record_id(prefix: &str, now: DateTime<Utc>) -> RecordId {
 #[test]
 fn record_ids_sort_by_time_and_never_repeat() {
     let t: DateTime<Utc> = "2026-11-23T08:00:00Z".parse().unwrap();
-    let later = record_id("adm", t + Duration::milliseconds(5));
-    let ids: Vec<RecordId> = (0..1000).map(|_| record_id("adm", t)).collect();
+    let later = record_id_at("adm", t + Duration::milliseconds(5));
+    let ids: Vec<RecordId> = (0..1000).map(|_| record_id_at("adm", t)).collect();
     let mut unique = ids.clone();
     unique.sort();
     unique.dedup();
@@ -147,7 +148,7 @@ impl Bedside {
     }
 
     pub(crate) fn new_record_id(&self, prefix: &str) -> RecordId {
-        record_id(prefix, self.clock.now())
+        record_id_at(prefix, self.clock.now())
     }
 
     pub fn store(&self) -> &Store {
@@ -471,11 +472,12 @@ impl Bedside {
             cd_balance,
         );
         let record_id = self.new_record_id("adm");
-        let rec = rules::record(
+        let (rec, entailed) = rules::record_dose(
             &ctx,
             attempt,
             record_id.clone(),
             self.store.device().clone(),
+            &mut |prefix| record_id_at(prefix, now),
         )
         .map_err(|a| {
             let message = a
@@ -494,7 +496,8 @@ impl Bedside {
             .order()
             .and_then(|o| parts.orders.iter().find(|x| &x.id == o));
         let mut items = vec![Item::Administration(rec.clone())];
-        items.extend(self.consequences(&rec, order, cd_balance, &parts, now));
+        items.extend(entailed.cd_entry.map(Item::CdEntry));
+        items.extend(entailed.incidents.into_iter().map(Item::Incident));
         self.store.append(&id, now, &items).map_err(storage)?;
         let message = match (rec.outcome, order) {
             (OutcomeCode::Given, Some(o)) => format!(
@@ -511,96 +514,6 @@ impl Bedside {
             message,
             acknowledged: rec.acknowledged,
         })
-    }
-
-    /// What follows from a record: stock, the CD register, incidents and review tasks.
-    fn consequences(
-        &self,
-        rec: &Administration,
-        order: Option<&Order>,
-        cd_balance: Option<Qty>,
-        parts: &ContextParts,
-        now: DateTime<Utc>,
-    ) -> Vec<Item> {
-        let mut items = Vec::new();
-        let device = self.store.device().clone();
-        if let (Some(o), true) = (
-            order,
-            rec.outcome.is_taken() || rec.outcome == OutcomeCode::Destroyed,
-        ) {
-            let q = rec.quantity.unwrap_or(o.dose.max());
-            // S14: the dose itself takes from stock (`from_stock`), so it needs no stock
-            // movement beside it.
-            // S7: the register entry, with the running balance and both names.
-            if let (Some(_), Some(bal), Some(w)) = (o.cd, cd_balance, rec.witness.clone()) {
-                let movement = if rec.outcome == OutcomeCode::Destroyed {
-                    CdMovement::Destroyed { qty: q }
-                } else {
-                    CdMovement::Administered {
-                        qty: q,
-                        administration: rec.id.clone(),
-                    }
-                };
-                items.push(Item::CdEntry(CdEntry {
-                    id: self.new_record_id("cd"),
-                    resident: rec.resident.clone(),
-                    order: o.id.clone(),
-                    drug: o.medicine.label(),
-                    balance_after: bal + movement.delta(),
-                    movement,
-                    at: rec.occurred_at,
-                    by: rec.author.clone(),
-                    witness: w,
-                    device: device.clone(),
-                }));
-            }
-        }
-        let mut incident = |kind: IncidentKind, message: String| {
-            items.push(Item::Incident(Incident {
-                id: self.new_record_id("inc"),
-                resident: rec.resident.clone(),
-                kind,
-                records: vec![rec.id.clone()],
-                message,
-                raised_at: now,
-                device: device.clone(),
-            }))
-        };
-        if rec.allergy_override.is_some() {
-            incident(
-                IncidentKind::AllergyOverride,
-                format!(
-                    "Given despite a recorded allergy: {}",
-                    rec.allergy_override.clone().unwrap_or_default()
-                ),
-            );
-        }
-        if rec.is_retrospective() {
-            incident(
-                IncidentKind::Retrospective,
-                format!(
-                    "Entered after the event: {}",
-                    rec.retrospective_reason.clone().unwrap_or_default()
-                ),
-            );
-        }
-        if let (Some(o), true) = (order, rec.outcome.is_omission()) {
-            let mut facts = parts.slot_history.clone();
-            facts.extend(parts.history.iter().map(DoseFact::from));
-            facts.push(DoseFact::from(rec));
-            if let Some(review) = omission_review(o, &facts) {
-                let codes: Vec<&str> = review.outcomes.iter().map(|c| c.code()).collect();
-                incident(
-                    IncidentKind::RepeatedOmission,
-                    format!(
-                        "{}: {} in a row. Ask the GP or pharmacist to review.",
-                        o.medicine.label(),
-                        codes.join(", ")
-                    ),
-                );
-            }
-        }
-        items
     }
 
     pub(crate) fn check_witness(
@@ -638,6 +551,7 @@ impl Bedside {
         resident: &str,
         record: &str,
         reason: &str,
+        witness: Option<&WitnessPin>,
     ) -> Result<Recorded, IpcError> {
         let author = self.who()?;
         let now = self.clock.now();
@@ -655,11 +569,22 @@ impl Bedside {
                 }
             }
         }
+        let witness_staff = match witness {
+            Some(w) => Some(self.check_witness(w, &author)?),
+            None => None,
+        };
         let rec = rules::correct(
             &parts.history,
+            &parts.orders,
             &RecordId::new(record),
             reason,
-            &author,
+            rules::Corrector {
+                author: &author,
+                witness: witness_staff.as_ref().map(|s| Witness {
+                    staff: s,
+                    authenticated: true,
+                }),
+            },
             now,
             self.new_record_id("adm"),
             self.store.device().clone(),
@@ -670,18 +595,40 @@ impl Bedside {
             findings: f,
         })?;
         let mut items = vec![Item::Administration(rec.clone())];
-        // A voided dose goes back into stock.
+        // A voided dose goes back into stock (S14), and a controlled drug's back on the
+        // register too (S7), so that the two never disagree.
         if let Some(orig) = parts.history.iter().find(|r| r.id.as_str() == record) {
-            if let (Some(order), true) = (orig.subject.order(), orig.outcome.is_taken()) {
+            let took = orig
+                .from_stock
+                .or(orig.quantity.filter(|_| orig.outcome.is_taken()));
+            if let (Some(order), Some(q)) = (orig.subject.order(), took) {
                 items.push(Item::StockMovement(StockMovement {
                     id: self.new_record_id("stk"),
                     order: order.clone(),
-                    delta: orig.quantity.unwrap_or(Qty::ZERO),
+                    delta: q,
                     reason: StockReason::CountAdjustment,
                     at: now,
                     by: author.id.clone(),
                     device: self.store.device().clone(),
                 }));
+            }
+            let order = orig
+                .subject
+                .order()
+                .and_then(|o| parts.orders.iter().find(|x| &x.id == o));
+            if let (Some(o), Some(w)) = (order, witness_staff.as_ref()) {
+                let balance = self.cd_balance(&o.id)?;
+                items.extend(
+                    medround_domain::entail::void_cd_dose(
+                        o,
+                        orig,
+                        &rec,
+                        &w.id,
+                        balance,
+                        &mut |p| record_id_at(p, now),
+                    )
+                    .map(Item::CdEntry),
+                );
             }
         }
         self.store.append(&id, now, &items).map_err(storage)?;
@@ -698,6 +645,7 @@ impl Bedside {
         resident: &str,
         order: &str,
         site: &str,
+        witness: Option<&WitnessPin>,
     ) -> Result<Recorded, IpcError> {
         let author = self.who()?;
         if !author.may_administer() {
@@ -721,18 +669,62 @@ impl Bedside {
                 "That is not a patch on this resident's chart.",
             ));
         }
+        // S7, S13: a controlled-drug patch is destroyed in front of a witness as it comes
+        // off, and the register says so with both names.
+        let witness = match (o.cd, witness) {
+            (Some(_), Some(w)) => Some(self.check_witness(w, &author)?),
+            (Some(_), None) => {
+                return Err(IpcError {
+                    code: ErrorCode::Blocked,
+                    message: "A controlled-drug patch is destroyed in front of a witness: a \
+                              second trained person enters their PIN."
+                        .into(),
+                    findings: rules::witness_finding(&author, None).into_iter().collect(),
+                })
+            }
+            (None, _) => None,
+        };
+        if let Some(f) = witness.as_ref().and_then(|w| {
+            rules::witness_finding(
+                &author,
+                Some(Witness {
+                    staff: w,
+                    authenticated: true,
+                }),
+            )
+        }) {
+            return Err(IpcError {
+                code: ErrorCode::Blocked,
+                message: f.message.clone(),
+                findings: vec![f],
+            });
+        }
         let rec = PatchRemoval {
             id: self.new_record_id("rm"),
             resident: id.clone(),
-            order: o.id,
+            order: o.id.clone(),
             site: site.trim().into(),
             occurred_at: now,
             author: author.id,
             device: self.store.device().clone(),
         };
-        self.store
-            .append(&id, now, &[Item::PatchRemoval(rec.clone())])
-            .map_err(storage)?;
+        let mut items = vec![Item::PatchRemoval(rec.clone())];
+        if let Some(w) = &witness {
+            let balance = self.cd_balance(&o.id)?;
+            items.extend(
+                medround_domain::entail::patch_removed(
+                    &o,
+                    &rec,
+                    &w.id,
+                    balance,
+                    &mut |p| record_id_at(p, now),
+                    self.store.device(),
+                    now,
+                )
+                .map(Item::CdEntry),
+            );
+        }
+        self.store.append(&id, now, &items).map_err(storage)?;
         Ok(Recorded {
             record: rec.id.to_string(),
             message: format!("Patch removal from {} recorded.", rec.site),
@@ -871,20 +863,26 @@ impl Bedside {
 
     /// S16: a senior checks in a pending order (from the pharmacy, or typed in by hand, which
     /// also needs a second trained person's PIN). From then on it can be given.
+    /// Another active order with the same ingredient (duplicate therapy) is refused with a
+    /// warning until `check.acknowledged` holds it; `check.both_intended`, the prescriber's
+    /// note that both are meant, goes on the order.
     pub fn check_in_order(
         &mut self,
         resident: &str,
         order: &str,
         second: Option<&WitnessPin>,
+        check: &CheckInAnswers,
     ) -> Result<(), IpcError> {
         let author = self.who()?;
         let now = self.clock.now();
-        let mut o = self
+        let orders = self
             .store
             .orders_for(&ResidentId::new(resident))
-            .map_err(storage)?
-            .into_iter()
+            .map_err(storage)?;
+        let mut o = orders
+            .iter()
             .find(|o| o.id.as_str() == order)
+            .cloned()
             .ok_or_else(|| {
                 IpcError::new(ErrorCode::NotFound, "That order is not on this chart.")
             })?;
@@ -892,25 +890,54 @@ impl Bedside {
             Some(w) => Some(self.check_witness(w, &author)?),
             None => None,
         };
-        let by = rules::check_in(&o, &author, second.as_ref()).map_err(|f| IpcError {
-            code: ErrorCode::Blocked,
-            message: f.message.clone(),
-            findings: vec![f],
-        })?;
+        let note = check
+            .both_intended
+            .as_deref()
+            .map(medround_domain::text::tidy)
+            .filter(|n| !n.is_empty());
+        let mut acknowledged = check.acknowledged.clone();
+        if note.is_some() {
+            acknowledged.push(rules::FindingCode::DuplicateTherapy);
+        }
+        let today = now.with_timezone(&HOME_TZ).date_naive();
+        let by = rules::check_in(&o, &author, second.as_ref(), &orders, today, &acknowledged)
+            .map_err(|f| IpcError {
+                code: ErrorCode::Blocked,
+                message: f.message.clone(),
+                findings: vec![f],
+            })?;
         o.status = medround_domain::order::OrderStatus::Active;
         o.checked_in_by = by;
+        o.both_intended = note;
+        // A changed dose takes over from the order it replaces, in the same write.
+        if let Some(old) = o
+            .replaces
+            .as_ref()
+            .and_then(|r| orders.iter().find(|x| &x.id == r))
+        {
+            let facts = self
+                .store
+                .slot_facts(std::slice::from_ref(&old.id), PER_ORDER_RECORDS)
+                .map_err(storage)?;
+            let answered = medround_domain::review::standing_facts(&facts).filter_map(|f| f.slot);
+            let (new, old) = medround_domain::order::take_over(&o, old, answered, now);
+            return self.store.put_orders(&[new, old], now).map_err(storage);
+        }
         self.store.put_order(&o, now).map_err(storage)
     }
 
     /// S8/S15: writes MISSED (or HOSPITAL/LEAVE) for every slot whose window has closed with no
-    /// outcome, and raises an incident for a missed time-critical dose. The shell calls this on
-    /// start and every minute.
+    /// outcome, with what follows from it (a missed time-critical dose, a third omission in a
+    /// row: `mar::close` decides). The shell calls this on start and every minute. It catches
+    /// up from where the last closing on this tablet reached, however long ago: a tablet
+    /// switched off from Monday to Thursday closes Monday's slots when it starts.
     pub fn close_windows(&mut self) -> Result<usize, IpcError> {
         let now = self.clock.now();
-        let since = now - Duration::hours(CLOSE_LOOKBACK_HOURS);
+        let orders_all = self.store.all_orders().map_err(storage)?;
+        let since = self.closing_since(&orders_all, now)?;
         let residents = self.store.residents().map_err(storage)?;
-        // Admissions and returns of the lookback period: what a slot was, once its resident
-        // is back or newly admitted (S8, S15).
+        // Admissions and returns since then: what a slot was, once its resident is back or
+        // newly admitted (S8, S15).
         let events: Vec<ResidentEvent> = self
             .store
             .items_of_kind_since("resident_event", since)
@@ -923,90 +950,90 @@ impl Bedside {
             .collect();
         let mut written = 0;
         for r in residents {
-            let orders = self.store.orders_for(&r.id).map_err(storage)?;
+            let orders: Vec<Order> = orders_all
+                .iter()
+                .filter(|o| o.resident == r.id)
+                .cloned()
+                .collect();
             let history = self
                 .store
                 .administrations_for(&r.id, Some(since - Duration::days(1)))
                 .map_err(storage)?;
-            let closed = closures(
-                &r,
-                &orders,
-                &history,
-                &events,
-                since.max(first_slot_floor(&orders, since)),
-                now,
-                HOME_TZ,
-            );
-            if closed.is_empty() {
+            let floor = since.max(first_slot_floor(&orders, since));
+            let close = |recent: &[DoseFact]| {
+                medround_domain::mar::close(
+                    &r,
+                    &orders,
+                    &history,
+                    recent,
+                    &events,
+                    floor,
+                    now,
+                    HOME_TZ,
+                    self.store.device(),
+                )
+            };
+            let closed = close(&[]);
+            if closed.records.is_empty() {
                 continue;
             }
-            let mut items = Vec::new();
-            for c in &closed {
-                let id = RecordId::new(format!(
-                    "sys-{}-{}-{}",
-                    c.outcome.code().to_lowercase(),
-                    c.order,
-                    c.at.timestamp()
-                ));
-                let rec = Administration {
-                    id: id.clone(),
-                    resident: r.id.clone(),
-                    subject: Subject::Slot {
-                        order: c.order.clone(),
-                        at: c.at,
-                    },
-                    outcome: c.outcome,
-                    quantity: None,
-                    note: None,
-                    occurred_at: now,
-                    recorded_at: now,
-                    late_reason: None,
-                    retrospective_reason: None,
-                    author: StaffId::new("system"),
-                    device: self.store.device().clone(),
-                    witness: None,
-                    product: None,
-                    scans: vec![],
-                    covert: false,
-                    site: None,
-                    prn_reason: None,
-                    allergy_override: None,
-                    acknowledged: vec![],
-                    voids: None,
-                    from_stock: None,
-                };
-                items.push(Item::Administration(rec));
-                if c.outcome == OutcomeCode::Missed
-                    && orders.iter().any(|o| o.id == c.order && o.time_critical)
-                {
-                    let o = orders
-                        .iter()
-                        .find(|o| o.id == c.order)
-                        .expect("checked above");
-                    items.push(Item::Incident(Incident {
-                        id: RecordId::new(format!("inc-{id}")),
-                        resident: r.id.clone(),
-                        kind: IncidentKind::MissedTimeCritical,
-                        records: vec![id],
-                        message: format!(
-                            "{} due {} was missed.",
-                            o.medicine.label(),
-                            c.at.with_timezone(&HOME_TZ).format("%H:%M %d %b")
-                        ),
-                        raised_at: now,
-                        device: self.store.device().clone(),
-                    }));
-                }
-            }
-            written += closed.len();
+            // Slots before `since` matter only to an omission run (S11): the last few of each
+            // order that closed, as facts, whatever their age. Read only when something closed,
+            // which is rare: most minutes close nothing.
+            let mut ids: Vec<OrderId> = closed
+                .records
+                .iter()
+                .filter_map(|r| r.subject.order().cloned())
+                .collect();
+            ids.sort();
+            ids.dedup();
+            let recent = self
+                .store
+                .slot_facts(&ids, PER_ORDER_RECORDS)
+                .map_err(storage)?;
+            let closed = close(&recent);
+            written += closed.records.len();
+            let mut items: Vec<Item> = closed
+                .records
+                .into_iter()
+                .map(Item::Administration)
+                .collect();
+            items.extend(closed.incidents.into_iter().map(Item::Incident));
             self.store.append(&r.id, now, &items).map_err(storage)?;
         }
+        // The mark is set only once every resident's closures are written: a pass cut short
+        // starts again from the same place.
+        self.store
+            .set_meta(CLOSED_TO, &now.to_rfc3339())
+            .map_err(storage)?;
         // Housekeeping on the same minute timer, off the dose path: documents that have
         // gathered many chunks are saved whole, and today's cycle documents are loaded (at
         // start, and when a new cycle begins), so no bedside tap waits for either.
         self.store.compact_pending().map_err(storage)?;
         self.store.warm(now).map_err(storage)?;
         Ok(written)
+    }
+}
+
+/// Where the next closing starts: a little before the last one reached, since a slot before
+/// that point whose window was still open then may have closed since. A store that never
+/// closed (made before the mark existed) starts from its earliest order.
+impl Bedside {
+    fn closing_since(
+        &self,
+        orders: &[Order],
+        now: DateTime<Utc>,
+    ) -> Result<DateTime<Utc>, IpcError> {
+        let mark = self
+            .store
+            .meta(CLOSED_TO)
+            .map_err(storage)?
+            .and_then(|v| DateTime::parse_from_rfc3339(&v).ok())
+            .map(|t| t.with_timezone(&Utc));
+        Ok(match mark {
+            Some(t) => t.min(now) - Duration::hours(CLOSE_OVERLAP_HOURS),
+            None => first_slot_floor(orders, now - Duration::hours(CLOSE_OVERLAP_HOURS)),
+        })
     }
 }
 

@@ -476,6 +476,10 @@ fn audit_row(i: &Item, n: &Names<'_>, voided: bool) -> AuditRow {
                 CdMovement::Destroyed { qty } => format!("destroyed {qty}"),
                 CdMovement::Returned { qty } => format!("returned {qty}"),
                 CdMovement::Count { counted } => format!("counted {counted}"),
+                CdMovement::Voided { qty, .. } => format!("{qty} back (dose in error)"),
+                CdMovement::PatchRemovedAndDestroyed { site, .. } => {
+                    format!("patch removed from {site}, destroyed")
+                }
             };
             AuditRow {
                 witness: Some(n.staff(e.witness.as_str())),

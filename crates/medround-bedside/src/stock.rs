@@ -48,8 +48,31 @@ impl Bedside {
         let staff = store.staff().map_err(storage)?;
         let names = Names::new(&residents, &orders, &staff);
         let levels = store.stock_levels().map_err(storage)?;
+        // S14: NO_STOCK at a dose, while its reorder task is open, whatever the level says:
+        // the count in the system is not what is in the cupboard.
+        let mut none_in_home: HashMap<OrderId, String> = HashMap::new();
+        for (incident, acks) in store.incidents(now).map_err(storage)? {
+            if incident.kind != IncidentKind::NoStock || !acks.is_empty() {
+                continue;
+            }
+            for id in &incident.records {
+                if let Some(Item::Administration(a)) = store.item(id.as_str()).map_err(storage)? {
+                    if let Some(o) = a.subject.order() {
+                        none_in_home.insert(
+                            o.clone(),
+                            format!(
+                                "None in the home at {} ({}): reorder",
+                                a.occurred_at.with_timezone(&HOME_TZ).format("%H:%M %-d %b"),
+                                names.staff(a.author.as_str())
+                            ),
+                        );
+                    }
+                }
+            }
+        }
         let mut rows = Vec::new();
         let (mut low, mut negative, mut ending) = (0, 0, 0);
+        let mut none = 0;
         for o in orders
             .iter()
             .filter(|o| o.status == OrderStatus::Active && !o.is_ended(today))
@@ -75,6 +98,11 @@ impl Bedside {
                     }
                 })
                 .collect();
+            let mut alerts = alerts;
+            if let Some(a) = none_in_home.get(&o.id) {
+                none += 1;
+                alerts.insert(0, a.clone());
+            }
             rows.push(StockRow {
                 order: o.id.to_string(),
                 resident: o.resident.to_string(),
@@ -111,6 +139,7 @@ impl Bedside {
             low,
             negative,
             ending,
+            none_in_home: none,
             may_act: viewer.role.is_senior(),
         })
     }
@@ -430,6 +459,12 @@ fn movement_text(m: &CdMovement, unit: &str) -> String {
         CdMovement::Destroyed { qty } => format!("Destroyed {qty} {unit}"),
         CdMovement::Returned { qty } => format!("Returned {qty} {unit}"),
         CdMovement::Count { counted } => format!("Stock check: counted {counted} {unit}"),
+        CdMovement::Voided { qty, .. } => {
+            format!("Back on the balance: {qty} {unit} of a dose recorded in error")
+        }
+        CdMovement::PatchRemovedAndDestroyed { site, .. } => {
+            format!("Patch removed from {site} and destroyed")
+        }
     }
 }
 

@@ -18,8 +18,11 @@ use medround_sync::{Client, Feed, Progress, Replica, SyncError};
 /// The central record, as a sync peer name in the store.
 pub const CENTRAL: &str = "central";
 
-/// How far back the merge checks look for two doses that should have been one.
-const DOUBLE_DOSE_HOURS: i64 = 48;
+/// Local setting: the records mark up to which merges have been checked (S18).
+const MERGE_CHECKED_TO: &str = "merge_checked_to";
+/// Around the earliest record a merge brought, how far back the check reads: the longest
+/// when-required minimum interval a protocol sets is under a day.
+const DOUBLE_DOSE_MARGIN_HOURS: i64 = 24;
 
 /// One exchange with the central record, from start to finish.
 #[derive(Debug)]
@@ -177,6 +180,20 @@ impl Bedside {
         // The credential first: the central record has used up the code, and without it the
         // tablet could not sync at all.
         self.store.set_meta_all(&entries).map_err(storage)?;
+        // Records written before the tablet joined were never merged with another's: only
+        // what arrives from now on needs the merge check, which reads the records around it,
+        // these included.
+        if self
+            .store
+            .meta(MERGE_CHECKED_TO)
+            .map_err(storage)?
+            .is_none()
+        {
+            let mark = self.store.records_mark().map_err(storage)?;
+            self.store
+                .set_meta(MERGE_CHECKED_TO, &mark.to_string())
+                .map_err(storage)?;
+        }
         // Then the tablet's name (the central record has already accepted it), into the home
         // document, so that every tablet shows this tablet's records under it.
         let now = self.clock.now();
@@ -238,18 +255,28 @@ impl Bedside {
             .sync_completed(CENTRAL, run.client.cursor(), &run.outgoing, now)
             .map_err(storage)?;
         let p = run.client.progress();
-        let mut residents: Vec<ResidentId> = p
-            .changed
-            .iter()
-            .filter_map(|d| d.strip_prefix("cycle:").and_then(|r| r.rsplit_once(':')))
-            .map(|(r, _)| ResidentId::new(r))
-            .collect();
-        residents.sort();
-        residents.dedup();
+        // S18: every administration projected since the last check, however old it is (a
+        // tablet that comes back after a week brings a week), checked with the records around
+        // it. The mark is local and moves only once the checks are written, so an exchange
+        // cut off part way is checked in full by the next one.
+        let checked = self
+            .store
+            .meta(MERGE_CHECKED_TO)
+            .map_err(storage)?
+            .and_then(|v| v.parse::<i64>().ok())
+            .unwrap_or(0);
+        let upto = self.store.records_mark().map_err(storage)?;
+        let arrived = self
+            .store
+            .administrations_after_mark(checked)
+            .map_err(storage)?;
         let mut incidents = Vec::new();
-        for r in residents {
-            incidents.extend(self.raise_double_doses(&r)?);
+        for (r, earliest) in arrived {
+            incidents.extend(self.raise_double_doses(&r, earliest)?);
         }
+        self.store
+            .set_meta(MERGE_CHECKED_TO, &upto.to_string())
+            .map_err(storage)?;
         if p.changed.iter().any(|d| d.starts_with("resident:")) {
             incidents.extend(self.raise_duplicate_charts()?);
         }
@@ -292,11 +319,18 @@ impl Bedside {
     /// S18: two records that may be one dose given twice. Each finding becomes one incident
     /// whose id comes from the records it names, so two tablets finding the same pair raise the
     /// same incident rather than two.
-    fn raise_double_doses(&mut self, resident: &ResidentId) -> Result<Vec<RecordId>, IpcError> {
+    fn raise_double_doses(
+        &mut self,
+        resident: &ResidentId,
+        earliest: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<RecordId>, IpcError> {
         let now = self.clock.now();
         let history = self
             .store
-            .administrations_for(resident, Some(now - Duration::hours(DOUBLE_DOSE_HOURS)))
+            .administrations_for(
+                resident,
+                Some(earliest - Duration::hours(DOUBLE_DOSE_MARGIN_HOURS)),
+            )
             .map_err(storage)?;
         let orders = self.store.orders_for(resident).map_err(storage)?;
         let remedies = self.store.remedies().map_err(storage)?;

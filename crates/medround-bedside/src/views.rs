@@ -441,7 +441,15 @@ pub fn resident(
         unit: String::new(),
         name_alert: None,
         photo: r.photo.clone(),
-        allergies: r.allergies.iter().map(|a| AllergyView { substance: a.substance.clone(), reaction: a.reaction.clone() }).collect(),
+        allergies: r
+            .allergies
+            .iter()
+            .map(|a| AllergyView {
+                substance: a.substance.clone(),
+                reaction: a.reaction.clone(),
+                checked: medround_domain::allergen::read(&a.substance).checked(),
+            })
+            .collect(),
         away: away_text(r),
         locked_for_reconciliation: r.reconciliation_pending,
         left: r.has_left(),

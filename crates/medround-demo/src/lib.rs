@@ -653,6 +653,9 @@ pub fn build(store: &mut Store, spec: &HomeSpec) -> Result<Built, StoreError> {
                 cd: None,
                 time_critical: false,
                 covert_allowed: false,
+                both_intended: None,
+                replaces: None,
+                slots_after: None,
                 application: Application::Standard,
                 prn: None,
             }

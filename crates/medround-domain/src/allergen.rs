@@ -96,7 +96,12 @@ pub const CLASSES: &[AllergenClass] = &[
         id: "carbapenems",
         name: "Carbapenems",
         names: &["carbapenem", "carbapenems"],
-        members: &["meropenem", "ertapenem", "imipenem", "imipenem with cilastatin"],
+        members: &[
+            "meropenem",
+            "ertapenem",
+            "imipenem",
+            "imipenem with cilastatin",
+        ],
         cross_sensitive: &["penicillins", "cephalosporins"],
         excipient: false,
         source: "BNF treatment summary 'Carbapenems' (cautions: sensitivity to beta-lactam \
@@ -219,7 +224,12 @@ pub const CLASSES: &[AllergenClass] = &[
     AllergenClass {
         id: "quinolones",
         name: "Quinolones",
-        names: &["quinolone", "quinolones", "fluoroquinolone", "fluoroquinolones"],
+        names: &[
+            "quinolone",
+            "quinolones",
+            "fluoroquinolone",
+            "fluoroquinolones",
+        ],
         members: &[
             "ciprofloxacin",
             "levofloxacin",
@@ -235,7 +245,12 @@ pub const CLASSES: &[AllergenClass] = &[
     AllergenClass {
         id: "ace-inhibitors",
         name: "ACE inhibitors",
-        names: &["ace inhibitor", "ace inhibitors", "ace-inhibitor", "ace-inhibitors"],
+        names: &[
+            "ace inhibitor",
+            "ace inhibitors",
+            "ace-inhibitor",
+            "ace-inhibitors",
+        ],
         members: &[
             "ramipril",
             "lisinopril",
@@ -559,7 +574,7 @@ pub fn hits<'a>(allergies: &'a [Allergy], m: &Medicine) -> Vec<AllergyHit<'a>> {
             }
         }
     }
-    out.sort_by(|a, b| b.strength.cmp(&a.strength));
+    out.sort_by_key(|h| std::cmp::Reverse(h.strength));
     out
 }
 
@@ -649,7 +664,10 @@ mod tests {
             Some(Strength::Block)
         );
         assert_eq!(
-            strength("opiates", &med("Co-codamol 30/500", &["codeine", "paracetamol"])),
+            strength(
+                "opiates",
+                &med("Co-codamol 30/500", &["codeine", "paracetamol"])
+            ),
             Some(Strength::Block)
         );
     }
@@ -670,7 +688,10 @@ mod tests {
         let fluclox = med("Flucloxacillin 500mg capsules", &["flucloxacillin"]);
         assert_eq!(strength("Amoxicillin", &amox), Some(Strength::Block));
         assert_eq!(strength("Amoxicillin", &fluclox), Some(Strength::Warn));
-        assert_eq!(strength("ibuprofen", &med("Naproxen 250mg", &["naproxen"])), Some(Strength::Warn));
+        assert_eq!(
+            strength("ibuprofen", &med("Naproxen 250mg", &["naproxen"])),
+            Some(Strength::Warn)
+        );
     }
 
     #[test]
@@ -685,7 +706,11 @@ mod tests {
 
     #[test]
     fn s06_an_unknown_allergy_is_matched_word_for_word_and_listed_as_not_checked() {
-        let list = [allergy("Zyxomab"), allergy("penicillin"), allergy("paracetamol")];
+        let list = [
+            allergy("Zyxomab"),
+            allergy("penicillin"),
+            allergy("paracetamol"),
+        ];
         let names: Vec<&str> = unchecked(&list).map(|a| a.substance.as_str()).collect();
         assert_eq!(names, ["Zyxomab"]);
         assert_eq!(
@@ -697,7 +722,10 @@ mod tests {
 
     #[test]
     fn s06_excipients_are_checked_where_recorded_and_warn_where_not() {
-        let mut m = med("Calcium and vitamin D", &["calcium carbonate", "colecalciferol"]);
+        let mut m = med(
+            "Calcium and vitamin D",
+            &["calcium carbonate", "colecalciferol"],
+        );
         assert_eq!(strength("peanut", &m), Some(Strength::Warn));
         m.excipients = vec!["arachis oil".into(), "gelatin".into()];
         assert_eq!(strength("peanut", &m), Some(Strength::Block));

@@ -28,6 +28,19 @@ pub enum CdMovement {
     Count {
         counted: Qty,
     },
+    /// A dose recorded in error and voided (S9): what it took goes back on the balance, named
+    /// by who corrected it and a witness.
+    Voided {
+        qty: Qty,
+        administration: RecordId,
+        correction: RecordId,
+    },
+    /// A controlled-drug patch taken off and destroyed in front of a witness (S13). The
+    /// balance counted it out when it went on, so this changes nothing.
+    PatchRemovedAndDestroyed {
+        removal: RecordId,
+        site: String,
+    },
 }
 
 impl CdMovement {
@@ -37,7 +50,8 @@ impl CdMovement {
             CdMovement::Administered { qty, .. }
             | CdMovement::Destroyed { qty }
             | CdMovement::Returned { qty } => -*qty,
-            CdMovement::Count { .. } => Qty::ZERO,
+            CdMovement::Voided { qty, .. } => *qty,
+            CdMovement::Count { .. } | CdMovement::PatchRemovedAndDestroyed { .. } => Qty::ZERO,
         }
     }
 }

@@ -101,6 +101,10 @@ pub enum IncidentKind {
     /// S1: two charts with one NHS number, found after a sync (two tablets admitted the same
     /// person while apart).
     DuplicateChart,
+    /// S14: NO_STOCK recorded at a dose: a task for the senior to reorder.
+    NoStock,
+    /// S4 with S10: a dose entered after the event broke an interval or a 24-hour limit.
+    LimitBreach,
 }
 
 impl IncidentKind {
@@ -114,6 +118,8 @@ impl IncidentKind {
             IncidentKind::Retrospective => Rule::S10,
             IncidentKind::AllergyOverride => Rule::S6,
             IncidentKind::DuplicateChart => Rule::S1,
+            IncidentKind::NoStock => Rule::S14,
+            IncidentKind::LimitBreach => Rule::S4,
         }
     }
 
@@ -126,6 +132,8 @@ impl IncidentKind {
             IncidentKind::Retrospective => "Retrospective entry",
             IncidentKind::AllergyOverride => "Allergy override",
             IncidentKind::DuplicateChart => "Two charts for one person",
+            IncidentKind::NoStock => "Out of stock: reorder",
+            IncidentKind::LimitBreach => "Limit broken by a late entry",
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod allergen;
 pub mod barcode;
 pub mod cd;
 pub mod checks;
+pub mod entail;
 pub mod homely;
 pub mod ids;
 pub mod incident;

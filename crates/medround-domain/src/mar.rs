@@ -270,3 +270,110 @@ pub fn omission_review(order: &Order, facts: &[DoseFact]) -> Option<OmissionRevi
         }
     })
 }
+
+/// What closing a resident's windows writes: a record for each slot that closed with no
+/// outcome, and the incidents they raise.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ClosedWindows {
+    pub records: Vec<Administration>,
+    pub incidents: Vec<crate::incident::Incident>,
+}
+
+/// S8, S15, S11, S3: closes every slot in `[since, now)` whose window has closed with no
+/// outcome, and decides what follows, as staff records would: a time-critical dose closed as
+/// MISSED raises an incident, and a closure that makes the order's third omission in a row
+/// raises a review for the GP or pharmacist (S11), which a MISSED set by the system counts
+/// towards as much as a REFUSED recorded by a carer. `history` holds the resident's records
+/// from `since` on; `recent` the order's last slot outcomes from before (dose facts, however
+/// old), so that an omission run that began before `since` is seen. Ids are derived from the
+/// slot, so two tablets closing the same slot write the same keys.
+#[allow(clippy::too_many_arguments)]
+pub fn close(
+    resident: &Resident,
+    orders: &[Order],
+    history: &[Administration],
+    recent: &[DoseFact],
+    events: &[ResidentEvent],
+    since: DateTime<Utc>,
+    now: DateTime<Utc>,
+    tz: Tz,
+    device: &crate::ids::DeviceId,
+) -> ClosedWindows {
+    use crate::ids::{RecordId, StaffId};
+    use crate::incident::{Incident, IncidentKind};
+    let mut out = ClosedWindows::default();
+    let mut facts: Vec<DoseFact> = recent.to_vec();
+    facts.extend(history.iter().map(DoseFact::from));
+    let mut reviewed: Vec<OrderId> = Vec::new();
+    let mut closed = closures(resident, orders, history, events, since, now, tz);
+    closed.sort_by(|a, b| a.at.cmp(&b.at).then(a.order.cmp(&b.order)));
+    for c in closed {
+        let Some(o) = orders.iter().find(|o| o.id == c.order) else {
+            continue;
+        };
+        let id = RecordId::new(format!(
+            "sys-{}-{}-{}",
+            c.outcome.code().to_lowercase(),
+            c.order,
+            c.at.timestamp()
+        ));
+        let rec = Administration::system(
+            id.clone(),
+            resident.id.clone(),
+            Subject::Slot {
+                order: c.order.clone(),
+                at: c.at,
+            },
+            c.outcome,
+            now,
+            StaffId::new("system"),
+            device.clone(),
+        );
+        facts.push(DoseFact::from(&rec));
+        let mut incident = |kind: IncidentKind, key: &str, message: String| {
+            out.incidents.push(Incident {
+                id: RecordId::new(format!("inc-{key}{id}")),
+                resident: resident.id.clone(),
+                kind,
+                records: vec![id.clone()],
+                message,
+                raised_at: now,
+                device: device.clone(),
+            })
+        };
+        if c.outcome == OutcomeCode::Missed && o.time_critical {
+            incident(
+                IncidentKind::MissedTimeCritical,
+                "",
+                format!(
+                    "{} due {} was missed.",
+                    o.medicine.label(),
+                    c.at.with_timezone(&tz).format("%H:%M %d %b")
+                ),
+            );
+        }
+        // S11: once per order in one closing, at the slot that made the third omission.
+        if c.outcome.is_omission() && !reviewed.contains(&o.id) {
+            let upto: Vec<DoseFact> = facts
+                .iter()
+                .filter(|f| f.slot.is_none_or(|s| s <= c.at))
+                .cloned()
+                .collect();
+            if let Some(review) = omission_review(o, &upto) {
+                reviewed.push(o.id.clone());
+                let codes: Vec<&str> = review.outcomes.iter().map(|c| c.code()).collect();
+                incident(
+                    IncidentKind::RepeatedOmission,
+                    "s11-",
+                    format!(
+                        "{}: {} in a row. Ask the GP or pharmacist to review.",
+                        o.medicine.label(),
+                        codes.join(", ")
+                    ),
+                );
+            }
+        }
+        out.records.push(rec);
+    }
+    out
+}

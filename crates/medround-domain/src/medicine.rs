@@ -160,15 +160,23 @@ mod tests {
         assert_eq!(mg("fentanyl 12 micrograms"), Some(Qty::milli(12)));
         assert_eq!(mg("furosemide"), None);
         assert_eq!(
-            parse_ingredient("  clavulanic   acid 125mg ").unwrap().substance,
+            parse_ingredient("  clavulanic   acid 125mg ")
+                .unwrap()
+                .substance,
             "clavulanic acid"
         );
     }
 
     #[test]
     fn s04_an_amount_that_cannot_be_read_is_refused_not_dropped() {
-        for bad in ["paracetamol 500", "paracetamol 500 tablets", "paracetamol 5oo mg",
-                    "paracetamol 0mg", "paracetamol 500mg/", "paracetamol 1e400mg"] {
+        for bad in [
+            "paracetamol 500",
+            "paracetamol 500 tablets",
+            "paracetamol 5oo mg",
+            "paracetamol 0mg",
+            "paracetamol 500mg/",
+            "paracetamol 1e400mg",
+        ] {
             assert_eq!(parse_ingredient(bad), Err(AmountError::Unreadable), "{bad}");
         }
         assert_eq!(parse_ingredient("500mg"), Err(AmountError::NoSubstance));

@@ -195,6 +195,21 @@ pub struct Order {
     pub time_critical: bool,
     #[serde(default)]
     pub covert_allowed: bool,
+    /// The prescriber's note that this order is meant alongside another active order with
+    /// the same active ingredient (duplicate therapy), taken at check-in. Without it, each
+    /// dose warns.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub both_intended: Option<String>,
+    /// The order this one replaces (a dose changed by the prescriber): when this one is
+    /// checked in, that one is stopped, and a slot it already answered is not this one's to
+    /// give again (S5, S16).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaces: Option<OrderId>,
+    /// This order's slots begin after this time: the last slot the order it replaced
+    /// answered (amlodipine 5 mg given at 08:00, then replaced by 10 mg: the 10 mg's first
+    /// slot is tomorrow's). Set at check-in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slots_after: Option<DateTime<Utc>>,
     #[serde(default)]
     pub application: Application,
     #[serde(default)]
@@ -223,7 +238,65 @@ impl Order {
         self.end.is_some_and(|e| today > e)
     }
 
+    /// Active and running on `date`: its doses can be given that day.
+    pub fn is_live(&self, date: NaiveDate) -> bool {
+        self.status == OrderStatus::Active && self.runs_on(date)
+    }
+
     pub fn dose_text(&self) -> String {
         self.dose.describe(&self.unit)
     }
+}
+
+/// Duplicate therapy: the other orders of `order`'s resident, active and running on `date`,
+/// that share an active ingredient with it, each with the first substance they share. A pair
+/// of when-required orders is left to the interval and 24-hour checks across products (S4),
+/// which already read every product with the ingredient; a regular order beside another is
+/// what gives a double dose at one round. A prescriber's note on either order that both are
+/// meant (`both_intended`) settles the pair.
+pub fn duplicates<'a>(
+    order: &Order,
+    orders: &'a [Order],
+    date: NaiveDate,
+) -> Vec<(&'a Order, String)> {
+    if order.both_intended.is_some() {
+        return vec![];
+    }
+    orders
+        .iter()
+        .filter(|o| o.id != order.id && o.resident == order.resident && o.is_live(date))
+        .filter(|o| !(o.is_prn() && order.is_prn()) && o.both_intended.is_none())
+        // An order and the one it replaces are one prescription, changed, not two.
+        .filter(|o| {
+            o.replaces.as_ref() != Some(&order.id) && order.replaces.as_ref() != Some(&o.id)
+        })
+        .filter_map(|o| {
+            let s = order.medicine.shared_substances(&o.medicine).next()?;
+            Some((o, s.to_string()))
+        })
+        .collect()
+}
+
+/// S16, S5: a checked-in order that replaces another takes over from it at `now`: the old one
+/// is stopped, and the new one's slots begin after the last slot the old one answered
+/// (`answered`: the old order's slots that have a standing outcome). Returns both, to be
+/// written together.
+pub fn take_over(
+    new: &Order,
+    old: &Order,
+    answered: impl Iterator<Item = DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> (Order, Order) {
+    let mut new = new.clone();
+    let mut old = old.clone();
+    new.slots_after = answered
+        .max()
+        .filter(|last| *last >= now - chrono::Duration::days(1));
+    if old.status == OrderStatus::Active || old.status == OrderStatus::Pending {
+        old.status = OrderStatus::Discontinued {
+            at: now,
+            reason: format!("replaced by {} {}", new.medicine.label(), new.dose_text()),
+        };
+    }
+    (new, old)
 }

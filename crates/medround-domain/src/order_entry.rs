@@ -125,6 +125,9 @@ impl OrderDraft {
             cd: self.cd,
             time_critical: self.time_critical,
             covert_allowed: false,
+            both_intended: None,
+            replaces: None,
+            slots_after: None,
             application: match (self.route, self.patch_site_rest_days) {
                 (Route::Transdermal, Some(days)) => Application::Patch {
                     site_rest_days: days,
@@ -213,7 +216,11 @@ pub fn check_order_draft(
                              counts it against its limit of {} mg in 24 hours, from every \
                              medicine.",
                             i.substance,
-                            if tidy(&draft.unit).is_empty() { "unit".into() } else { tidy(&draft.unit) },
+                            if tidy(&draft.unit).is_empty() {
+                                "unit".into()
+                            } else {
+                                tidy(&draft.unit)
+                            },
                             i.substance,
                             l.max_mg_24h
                         ),
@@ -381,16 +388,22 @@ mod tests {
 
     #[test]
     fn s16_a_senior_writes_up_an_order_that_stays_pending_until_checked_in() {
-        assert!(
-            check_order_draft(&staff(Role::Senior), &resident(), &furosemide(), &[], today()).is_empty()
-        );
+        assert!(check_order_draft(
+            &staff(Role::Senior),
+            &resident(),
+            &furosemide(),
+            &[],
+            today()
+        )
+        .is_empty());
         for r in [Role::Carer, Role::Auditor] {
             assert_eq!(
                 codes(&check_order_draft(
                     &staff(r),
                     &resident(),
                     &furosemide(),
-                    &[], today()
+                    &[],
+                    today()
                 )),
                 [FindingCode::RoleNotAllowed]
             );
@@ -405,7 +418,9 @@ mod tests {
         // And check-in then needs a second trained person.
         let senior = staff(Role::Senior);
         assert_eq!(
-            crate::rules::check_in(&o, &senior, None).unwrap_err().code,
+            crate::rules::check_in(&o, &senior, None, &[], today(), &[])
+                .unwrap_err()
+                .code,
             FindingCode::SecondCheckerNeeded
         );
     }
@@ -437,7 +452,8 @@ mod tests {
                 &staff(Role::Senior),
                 &resident(),
                 &zero,
-                &[], today()
+                &[],
+                today()
             )),
             [FindingCode::OrderDraftInvalid]
         );
@@ -449,7 +465,9 @@ mod tests {
             course_days: Some(7),
             ..furosemide()
         };
-        assert!(check_order_draft(&staff(Role::Senior), &resident(), &course, &[], today()).is_empty());
+        assert!(
+            check_order_draft(&staff(Role::Senior), &resident(), &course, &[], today()).is_empty()
+        );
         let o = course.order(&OrderId::new("o"), &ResidentId::new("r"), today());
         assert_eq!(o.end, NaiveDate::from_ymd_opt(2026, 12, 7));
         assert!(o.runs_on(NaiveDate::from_ymd_opt(2026, 12, 7).unwrap()));
@@ -469,7 +487,8 @@ mod tests {
                     &staff(Role::Senior),
                     &resident(),
                     &bad,
-                    &[], today()
+                    &[],
+                    today()
                 )),
                 [FindingCode::OrderDraftInvalid]
             );
@@ -489,7 +508,9 @@ mod tests {
             prn: Some(protocol.clone()),
             ..furosemide()
         };
-        assert!(check_order_draft(&staff(Role::Senior), &resident(), &prn, &[], today()).is_empty());
+        assert!(
+            check_order_draft(&staff(Role::Senior), &resident(), &prn, &[], today()).is_empty()
+        );
         assert_eq!(
             prn.order(&OrderId::new("o"), &ResidentId::new("r"), today())
                 .schedule,
@@ -518,7 +539,8 @@ mod tests {
                     &staff(Role::Senior),
                     &resident(),
                     &d,
-                    &[], today()
+                    &[],
+                    today()
                 )),
                 [FindingCode::NoPrnProtocol]
             );
@@ -532,7 +554,8 @@ mod tests {
                 &staff(Role::Senior),
                 &resident(),
                 &both,
-                &[], today()
+                &[],
+                today()
             )),
             [FindingCode::OrderDraftInvalid]
         );
@@ -545,7 +568,13 @@ mod tests {
             ingredients: vec!["Amoxicillin".into(), "penicillin".into()],
             ..furosemide()
         };
-        let f = check_order_draft(&staff(Role::Senior), &resident(), &amoxicillin, &[], today());
+        let f = check_order_draft(
+            &staff(Role::Senior),
+            &resident(),
+            &amoxicillin,
+            &[],
+            today(),
+        );
         assert_eq!(codes(&f), [FindingCode::AllergyMatch]);
         assert_eq!(f[0].severity, Severity::Warn);
         assert!(
@@ -567,7 +596,8 @@ mod tests {
                 &staff(Role::Senior),
                 &resident(),
                 &patch,
-                &[], today()
+                &[],
+                today()
             )),
             [FindingCode::OrderDraftInvalid]
         );
@@ -575,7 +605,9 @@ mod tests {
             patch_site_rest_days: Some(7),
             ..patch
         };
-        assert!(check_order_draft(&staff(Role::Senior), &resident(), &rested, &[], today()).is_empty());
+        assert!(
+            check_order_draft(&staff(Role::Senior), &resident(), &rested, &[], today()).is_empty()
+        );
         assert_eq!(
             rested
                 .order(&OrderId::new("o"), &ResidentId::new("r"), today())
@@ -611,7 +643,9 @@ mod tests {
             ingredients: vec!["paracetamol 500mg".into()],
             ..para
         };
-        assert!(check_order_draft(&staff(Role::Senior), &resident(), &ok, &limits, today()).is_empty());
+        assert!(
+            check_order_draft(&staff(Role::Senior), &resident(), &ok, &limits, today()).is_empty()
+        );
         let o = ok.order(&OrderId::new("o"), &ResidentId::new("r"), today());
         assert_eq!(o.medicine.ingredients[0].mg_per_unit, Some(Qty::whole(500)));
     }

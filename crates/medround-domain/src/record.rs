@@ -102,6 +102,42 @@ impl Administration {
     pub fn is_system(&self) -> bool {
         self.outcome == OutcomeCode::Missed
     }
+
+    /// A record the system writes when a slot's window closes with no outcome (S8, S15).
+    pub fn system(
+        id: RecordId,
+        resident: ResidentId,
+        subject: Subject,
+        outcome: OutcomeCode,
+        now: DateTime<Utc>,
+        author: StaffId,
+        device: DeviceId,
+    ) -> Administration {
+        Administration {
+            id,
+            resident,
+            subject,
+            outcome,
+            quantity: None,
+            note: None,
+            occurred_at: now,
+            recorded_at: now,
+            late_reason: None,
+            retrospective_reason: None,
+            author,
+            device,
+            witness: None,
+            product: None,
+            scans: vec![],
+            covert: false,
+            site: None,
+            prn_reason: None,
+            allergy_override: None,
+            acknowledged: vec![],
+            voids: None,
+            from_stock: None,
+        }
+    }
 }
 
 /// The records that still stand: those not voided by a correction, and not corrections themselves.

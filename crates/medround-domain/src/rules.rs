@@ -81,6 +81,10 @@ pub enum FindingCode {
     PrnIntervalNotMet,
     PrnMaxExceeded,
     IngredientMaxExceeded,
+    /// An order's amount of a limited substance per unit is not recorded (S4).
+    IngredientAmountUnknown,
+    /// Two active orders share an active ingredient (duplicate therapy).
+    DuplicateTherapy,
     // S5
     OrderPending,
     OrderNotActive,
@@ -469,6 +473,19 @@ pub fn assess(ctx: &DoseContext<'_>, a: &DoseAttempt) -> Assessment {
             }
         }
         if taken {
+            if let Some(o) = a.subject.order().and_then(|id| ctx.order(id)) {
+                for (other, substance) in crate::order::duplicates(o, ctx.orders, today) {
+                    f.push(Finding::warn(
+                        Rule::S4,
+                        FindingCode::DuplicateTherapy,
+                        format!(
+                            "{} is also prescribed, and it too contains {substance}: check with \
+                             the prescriber that both are meant before giving this.",
+                            other.medicine.label()
+                        ),
+                    ));
+                }
+            }
             assess_product_scan(ctx, a, p.medicine, today, &mut f);
             assess_allergy(ctx, a, p.medicine, &mut f);
             assess_ingredient_limits(ctx, a, p, t, &mut f);
@@ -599,16 +616,22 @@ fn assess_order(
             // S3/S5: the time named must be one the order schedules. The chart offers only
             // real slots, but a record can name any time: methotrexate on a Tuesday when it
             // is ordered on Mondays, or an every-other-day order on its day off.
-            let scheduled = crate::schedule::slots_between(
-                o,
-                *at,
-                *at + Duration::seconds(1),
-                ctx.tz,
-            )
-            .first()
-                == Some(at);
+            let scheduled =
+                crate::schedule::slots_between(o, *at, *at + Duration::seconds(1), ctx.tz).first()
+                    == Some(at);
             let runs = o.runs_on(at.with_timezone(&ctx.tz).date_naive());
-            if !o.is_prn() && runs && !scheduled {
+            let answered_before = o.slots_after.is_some_and(|after| *at <= after);
+            if !o.is_prn() && runs && answered_before {
+                f.push(Finding::block(
+                    Rule::S8,
+                    FindingCode::AlreadyRecorded,
+                    format!(
+                        "The {} dose was already recorded under the order this one replaced: \
+                         the new dose starts from the next one.",
+                        at.with_timezone(&ctx.tz).format("%H:%M")
+                    ),
+                ));
+            } else if !o.is_prn() && runs && !scheduled {
                 f.push(Finding::block(
                     Rule::S3,
                     FindingCode::NotAScheduledDose,
@@ -756,18 +779,23 @@ fn assess_order(
 }
 
 fn assess_witness(ctx: &DoseContext<'_>, f: &mut Vec<Finding>) {
-    match ctx.witness {
-        None => f.push(Finding::block(
+    f.extend(witness_finding(ctx.author, ctx.witness));
+}
+
+/// S7: what is wrong with the second person for a controlled drug, if anything.
+pub fn witness_finding(author: &Staff, witness: Option<Witness<'_>>) -> Option<Finding> {
+    match witness {
+        None => Some(Finding::block(
             Rule::S7,
             FindingCode::WitnessNeeded,
             "A controlled drug needs a second trained person to witness, with their own PIN.",
         )),
-        Some(w) if w.staff.id == ctx.author.id => f.push(Finding::block(
+        Some(w) if w.staff.id == author.id => Some(Finding::block(
             Rule::S7,
             FindingCode::WitnessSamePerson,
             "The witness must be a different person.",
         )),
-        Some(w) if !w.staff.may_witness() => f.push(Finding::block(
+        Some(w) if !w.staff.may_witness() => Some(Finding::block(
             Rule::S7,
             FindingCode::WitnessNotTrained,
             format!(
@@ -775,12 +803,12 @@ fn assess_witness(ctx: &DoseContext<'_>, f: &mut Vec<Finding>) {
                 w.staff.name
             ),
         )),
-        Some(w) if !w.authenticated => f.push(Finding::block(
+        Some(w) if !w.authenticated => Some(Finding::block(
             Rule::S7,
             FindingCode::WitnessNotAuthenticated,
             "The witness must enter their own PIN.",
         )),
-        Some(_) => {}
+        Some(_) => None,
     }
 }
 
@@ -913,6 +941,47 @@ fn assess_allergy(ctx: &DoseContext<'_>, a: &DoseAttempt, m: &Medicine, f: &mut 
     }
 }
 
+/// The most of something in any 24 hours that holds `t`, with `this` at `t` added to the
+/// `doses` (time, amount) around it: the 24 hours up to `t`, and up to each dose in the day
+/// after `t`. A dose entered for an earlier time is checked against what was recorded after
+/// that time as well as before (S4, S10). Returns the total and the end of that 24 hours.
+fn worst_24h(t: DateTime<Utc>, this: Qty, doses: &[(DateTime<Utc>, Qty)]) -> (Qty, DateTime<Utc>) {
+    let day = Duration::hours(24);
+    let ends = std::iter::once(t).chain(
+        doses
+            .iter()
+            .map(|(at, _)| *at)
+            .filter(|at| *at > t && *at - t < day),
+    );
+    ends.map(|e| {
+        let before: Qty = doses
+            .iter()
+            .filter(|(at, _)| *at <= e && e - *at < day)
+            .map(|(_, q)| *q)
+            .sum();
+        (before + this, e)
+    })
+    .max_by_key(|(q, _)| *q)
+    .unwrap_or((this, t))
+}
+
+/// A limit broken by a dose now blocks it. A record entered after the event (S10) tells of
+/// something that has happened: it is kept, as a warning the person must acknowledge, and
+/// the breach raises an incident for the senior (`entail::dose`), never silently.
+fn limit_finding(ctx: &DoseContext<'_>, t: DateTime<Utc>, code: FindingCode, m: String) -> Finding {
+    if ctx.now - t > Duration::minutes(RETROSPECTIVE_AFTER_MINUTES) {
+        Finding::warn(
+            Rule::S4,
+            code,
+            format!(
+                "{m} This happened before it was recorded: it will be kept, and the senior told."
+            ),
+        )
+    } else {
+        Finding::block(Rule::S4, code, m)
+    }
+}
+
 /// S4: a ceiling per substance over 24 hours, across every product that contains it, prescribed or
 /// homely, regular or when required.
 fn assess_ingredient_limits(
@@ -924,33 +993,63 @@ fn assess_ingredient_limits(
 ) {
     let q = a.quantity.unwrap_or(p.dose.max());
     for ing in &p.medicine.ingredients {
-        let (Some(per_unit), Some(limit)) = (
-            ing.mg_per_unit,
-            ctx.limits
-                .iter()
-                .find(|l| crate::medicine::same_substance(&l.substance, &ing.substance)),
-        ) else {
+        let Some(limit) = ctx
+            .limits
+            .iter()
+            .find(|l| crate::medicine::same_substance(&l.substance, &ing.substance))
+        else {
             continue;
         };
-        let so_far: Qty = ctx
+        let Some(per_unit) = ing.mg_per_unit else {
+            // S4: an amount nobody recorded cannot be counted; say so rather than let the
+            // dose pass the limit unseen.
+            f.push(Finding::warn(
+                Rule::S4,
+                FindingCode::IngredientAmountUnknown,
+                format!(
+                    "The amount of {} in each {} of {} is not recorded, so this dose cannot be \
+                     counted against the limit of {} mg in 24 hours. Check today's total \
+                     yourself and ask the senior to correct the order.",
+                    ing.substance, p.unit, p.medicine.name, limit.max_mg_24h
+                ),
+            ));
+            continue;
+        };
+        let doses: Vec<(DateTime<Utc>, Qty)> = ctx
             .taken()
-            .filter(|r| r.occurred_at <= t && t - r.occurred_at < Duration::hours(24))
+            .filter(|r| (r.occurred_at - t).num_hours().abs() < 24)
             .filter_map(|r| {
                 let m = ctx.medicine_of(&r.subject)?;
                 let mg = m.ingredient(&ing.substance)?.mg_per_unit?;
-                Some(r.quantity.unwrap_or(Qty::ZERO).times(mg))
+                Some((r.occurred_at, r.quantity.unwrap_or(Qty::ZERO).times(mg)))
             })
-            .sum();
+            .collect();
         let this = q.times(per_unit);
-        if so_far + this > limit.max_mg_24h {
-            f.push(Finding::block(
-                Rule::S4,
-                FindingCode::IngredientMaxExceeded,
+        let (total, end) = worst_24h(t, this, &doses);
+        if total > limit.max_mg_24h {
+            let so_far = total - this;
+            let message = if end == t {
                 format!(
                     "{} mg of {} in the last 24 hours (from every product); {} mg more would pass \
                      the maximum of {} mg.",
                     so_far, ing.substance, this, limit.max_mg_24h
-                ),
+                )
+            } else {
+                format!(
+                    "{} mg of {} was recorded in the 24 hours to {} (from every product, some \
+                     of it after this dose's time); {} mg more would pass the maximum of {} mg.",
+                    so_far,
+                    ing.substance,
+                    end.with_timezone(&ctx.tz).format("%H:%M %-d %b"),
+                    this,
+                    limit.max_mg_24h
+                )
+            };
+            f.push(limit_finding(
+                ctx,
+                t,
+                FindingCode::IngredientMaxExceeded,
+                message,
             ));
         }
     }
@@ -973,50 +1072,75 @@ fn assess_prn(
         ));
     }
     let interval = Duration::minutes(i64::from(interval_min));
-    // The most recent dose of any product sharing an ingredient.
+    // Doses of any product sharing an ingredient: the last before this one, and the first
+    // recorded after its time (a dose entered late for an earlier time, S10).
+    let sharing = |r: &&'_ Administration| {
+        let m = ctx.medicine_of(&r.subject)?;
+        let shared = p.medicine.shared_substances(m).next()?.to_string();
+        Some((r.occurred_at, shared, m))
+    };
     let last = ctx
         .taken()
         .filter(|r| r.occurred_at <= t)
-        .filter_map(|r| {
-            let m = ctx.medicine_of(&r.subject)?;
-            let shared = p.medicine.shared_substances(m).next()?.to_string();
-            Some((r.occurred_at, shared, m))
-        })
+        .filter_map(|r| sharing(&r))
         .max_by_key(|(at, _, _)| *at);
     if let Some((at, substance, m)) = last {
         if t - at < interval {
             let next = (at + interval).with_timezone(&ctx.tz);
-            f.push(Finding::block(
-                Rule::S4,
+            let message = format!(
+                "{} ({}) was given at {}; the next dose of {} can be given from {}.",
+                m.name,
+                substance,
+                at.with_timezone(&ctx.tz).format("%H:%M"),
+                substance,
+                next.format("%H:%M")
+            );
+            f.push(limit_finding(
+                ctx,
+                t,
                 FindingCode::PrnIntervalNotMet,
-                format!(
-                    "{} ({}) was given at {}; the next dose of {} can be given from {}.",
-                    m.name,
-                    substance,
-                    at.with_timezone(&ctx.tz).format("%H:%M"),
-                    substance,
-                    next.format("%H:%M")
-                ),
+                message,
+            ));
+        }
+    }
+    let after = ctx
+        .taken()
+        .filter(|r| r.occurred_at > t)
+        .filter_map(|r| sharing(&r))
+        .min_by_key(|(at, _, _)| *at);
+    if let Some((at, substance, m)) = after {
+        if at - t < interval {
+            let message = format!(
+                "{} ({}) is recorded at {}, less than {} minutes after this dose's time: two \
+                 doses of {} too close together.",
+                m.name,
+                substance,
+                at.with_timezone(&ctx.tz).format("%H:%M"),
+                interval_min,
+                substance
+            );
+            f.push(limit_finding(
+                ctx,
+                t,
+                FindingCode::PrnIntervalNotMet,
+                message,
             ));
         }
     }
     let q = a.quantity.unwrap_or(p.dose.max());
-    let same_product: Qty = ctx
+    let same_product: Vec<(DateTime<Utc>, Qty)> = ctx
         .taken()
-        .filter(|r| {
-            r.subject == a.subject && r.occurred_at <= t && t - r.occurred_at < Duration::hours(24)
-        })
-        .map(|r| r.quantity.unwrap_or(Qty::ZERO))
-        .sum();
-    if same_product + q > max_24h {
-        f.push(Finding::block(
-            Rule::S4,
-            FindingCode::PrnMaxExceeded,
-            format!(
-                "{same_product} {} given in the last 24 hours; the maximum is {max_24h}.",
-                p.unit
-            ),
-        ));
+        .filter(|r| r.subject == a.subject && (r.occurred_at - t).num_hours().abs() < 24)
+        .map(|r| (r.occurred_at, r.quantity.unwrap_or(Qty::ZERO)))
+        .collect();
+    let (total, _) = worst_24h(t, q, &same_product);
+    if total > max_24h {
+        let message = format!(
+            "{} {} given in the 24 hours around this dose; the maximum is {max_24h}.",
+            total - q,
+            p.unit
+        );
+        f.push(limit_finding(ctx, t, FindingCode::PrnMaxExceeded, message));
     }
 }
 
@@ -1031,6 +1155,34 @@ pub fn record(
     if !assessment.ready() {
         return Err(assessment);
     }
+    Ok(make_record(ctx, a, id, device))
+}
+
+/// Records a dose with all that it entails (`entail::dose`: its register entry, the
+/// incidents it raises), if nothing blocks and every warning is acknowledged. `new_id` makes
+/// the ids of what follows, given a prefix.
+pub fn record_dose(
+    ctx: &DoseContext<'_>,
+    a: &DoseAttempt,
+    id: RecordId,
+    device: DeviceId,
+    new_id: &mut dyn FnMut(&str) -> RecordId,
+) -> Result<(Administration, crate::entail::Entailed), Assessment> {
+    let assessment = assess(ctx, a);
+    if !assessment.ready() {
+        return Err(assessment);
+    }
+    let rec = make_record(ctx, a, id, device);
+    let entailed = crate::entail::dose(ctx, &rec, &assessment.findings, new_id);
+    Ok((rec, entailed))
+}
+
+fn make_record(
+    ctx: &DoseContext<'_>,
+    a: &DoseAttempt,
+    id: RecordId,
+    device: DeviceId,
+) -> Administration {
     let occurred_at = a.occurred_at.unwrap_or(ctx.now);
     let dose = match &a.subject {
         Subject::Slot { order, .. } | Subject::Prn { order } => ctx.order(order).map(|o| o.dose),
@@ -1069,7 +1221,7 @@ pub fn record(
             .is_some_and(|o| occurred_at > window(o, *at, ctx.tz).late_after),
         _ => false,
     };
-    Ok(Administration {
+    Administration {
         id,
         resident: ctx.resident.id.clone(),
         subject: a.subject.clone(),
@@ -1100,20 +1252,32 @@ pub fn record(
         acknowledged: a.acknowledged.clone(),
         voids: None,
         from_stock,
-    })
+    }
+}
+
+/// Who corrects a record, and for a controlled drug's dose the witness it goes back on the
+/// register in front of (S7).
+#[derive(Debug, Clone, Copy)]
+pub struct Corrector<'a> {
+    pub author: &'a Staff,
+    pub witness: Option<Witness<'a>>,
 }
 
 /// S9: a correction is a new ENTERED_IN_ERROR record pointing at the record it voids. The earlier
-/// record stays, shown struck through.
+/// record stays, shown struck through. Voiding a controlled drug's dose puts it back on the
+/// register, which needs a witness as taking it off did (S7).
+#[allow(clippy::too_many_arguments)]
 pub fn correct(
     history: &[Administration],
+    orders: &[Order],
     target: &RecordId,
     reason: &str,
-    author: &Staff,
+    by: Corrector<'_>,
     now: DateTime<Utc>,
     id: RecordId,
     device: DeviceId,
 ) -> Result<Administration, Vec<Finding>> {
+    let author = by.author;
     let mut f = Vec::new();
     let Some(t) = history.iter().find(|r| &r.id == target) else {
         return Err(vec![Finding::block(
@@ -1122,6 +1286,16 @@ pub fn correct(
             "There is no such record to correct.",
         )]);
     };
+    let cd_dose = t
+        .subject
+        .order()
+        .and_then(|o| orders.iter().find(|x| &x.id == o))
+        .is_some_and(|o| {
+            o.cd.is_some() && (t.outcome.is_taken() || t.outcome == OutcomeCode::Destroyed)
+        });
+    if cd_dose && t.voids.is_none() {
+        f.extend(witness_finding(author, by.witness));
+    }
     if t.voids.is_some() {
         f.push(Finding::block(
             Rule::S9,
@@ -1182,10 +1356,16 @@ pub fn correct(
 }
 
 /// S16: who may check in an order. A hand-entered order needs a second, different senior.
+/// Another active order with the same active ingredient (duplicate therapy) is a warning the
+/// senior must acknowledge (`acknowledged`); a prescriber's note that both are meant
+/// (`both_intended`) goes on the order and settles it for every dose.
 pub fn check_in(
     order: &Order,
     by: &Staff,
     second: Option<&Staff>,
+    others: &[Order],
+    today: chrono::NaiveDate,
+    acknowledged: &[FindingCode],
 ) -> Result<Vec<StaffId>, Finding> {
     if !by.role.is_senior() || !by.active {
         return Err(Finding::block(
@@ -1220,6 +1400,27 @@ pub fn check_in(
                 ))
             }
         }
+    }
+    let live = Order {
+        status: OrderStatus::Active,
+        ..order.clone()
+    };
+    let dupes = crate::order::duplicates(&live, others, today.max(order.start));
+    if !dupes.is_empty() && !acknowledged.contains(&FindingCode::DuplicateTherapy) {
+        let list: Vec<String> = dupes
+            .iter()
+            .map(|(o, s)| format!("{} (also {s})", o.medicine.label()))
+            .collect();
+        return Err(Finding::warn(
+            Rule::S4,
+            FindingCode::DuplicateTherapy,
+            format!(
+                "{} shares an active ingredient with {}. Check with the prescriber that both \
+                 are meant; if they are, note what they said, and no dose will warn again.",
+                order.medicine.label(),
+                list.join(" and ")
+            ),
+        ));
     }
     Ok(ids)
 }

@@ -4,7 +4,7 @@ use super::*;
 use crate::barcode::{label_code, parse_scan};
 use crate::cd::CdMovement;
 use crate::ids::*;
-use crate::incident::{possible_double_doses, DoubleDose};
+use crate::incident::{possible_double_doses, DoubleDose, Incident, IncidentKind};
 use crate::mar::{closures, omission_review, resident_round};
 use crate::medicine::Ingredient;
 use crate::order::*;
@@ -100,6 +100,9 @@ pub(crate) fn regular(id: &str, times: &[NaiveTime]) -> Order {
         cd: None,
         time_critical: false,
         covert_allowed: false,
+        both_intended: None,
+        replaces: None,
+        slots_after: None,
         application: Application::Standard,
         prn: None,
     }
@@ -578,7 +581,10 @@ fn s03_a_dose_at_a_time_the_order_never_schedules_is_refused() {
         times: vec![hm(8, 0)],
     };
     let tuesday = give(slot("aml", "2026-01-06T08:00:00Z"), "02000000000039");
-    assert_eq!(codes(&w.assess(&tuesday)), vec![FindingCode::NotAScheduledDose]);
+    assert_eq!(
+        codes(&w.assess(&tuesday)),
+        vec![FindingCode::NotAScheduledDose]
+    );
     w.at("2026-01-05T08:00:00Z");
     let monday = give(slot("aml", "2026-01-05T08:00:00Z"), "02000000000039");
     assert!(w.assess(&monday).ready());
@@ -888,9 +894,13 @@ fn s09_correction_voids_without_deleting() {
     let before = w.history.clone();
     let c = correct(
         &w.history,
+        &w.orders,
         &id,
         "recorded for the wrong resident",
-        &w.author,
+        Corrector {
+            author: &w.author,
+            witness: None,
+        },
         w.now,
         RecordId::new("c1"),
         DeviceId::new("tab1"),
@@ -914,9 +924,13 @@ fn s09_correction_needs_a_reason_and_only_once() {
     let id = w.record(&give(slot("aml", "2026-01-05T08:00:00Z"), "02000000000039"));
     let e = correct(
         &w.history,
+        &w.orders,
         &id,
         " ",
-        &w.author,
+        Corrector {
+            author: &w.author,
+            witness: None,
+        },
         w.now,
         RecordId::new("c1"),
         DeviceId::new("t"),
@@ -925,9 +939,13 @@ fn s09_correction_needs_a_reason_and_only_once() {
     assert_eq!(e[0].code, FindingCode::NoteNeeded);
     let c = correct(
         &w.history,
+        &w.orders,
         &id,
         "wrong",
-        &w.author,
+        Corrector {
+            author: &w.author,
+            witness: None,
+        },
         w.now,
         RecordId::new("c1"),
         DeviceId::new("t"),
@@ -936,9 +954,13 @@ fn s09_correction_needs_a_reason_and_only_once() {
     w.history.push(c);
     let e = correct(
         &w.history,
+        &w.orders,
         &id,
         "again",
-        &w.author,
+        Corrector {
+            author: &w.author,
+            witness: None,
+        },
         w.now,
         RecordId::new("c2"),
         DeviceId::new("t"),
@@ -947,9 +969,13 @@ fn s09_correction_needs_a_reason_and_only_once() {
     assert_eq!(e[0].code, FindingCode::AlreadyCorrected);
     let e = correct(
         &w.history,
+        &w.orders,
         &RecordId::new("c1"),
         "undo",
-        &w.author,
+        Corrector {
+            author: &w.author,
+            witness: None,
+        },
         w.now,
         RecordId::new("c3"),
         DeviceId::new("t"),
@@ -958,9 +984,13 @@ fn s09_correction_needs_a_reason_and_only_once() {
     assert_eq!(e[0].code, FindingCode::NothingToCorrect);
     let e = correct(
         &w.history,
+        &w.orders,
         &RecordId::new("zzz"),
         "x",
-        &w.author,
+        Corrector {
+            author: &w.author,
+            witness: None,
+        },
         w.now,
         RecordId::new("c4"),
         DeviceId::new("t"),
@@ -1203,9 +1233,13 @@ fn s14_a_dose_not_given_or_from_the_homes_own_remedies_takes_nothing_from_stock(
     // A correction takes nothing itself: the app books the voided dose's quantity back in.
     let void = correct(
         &w.history,
+        &w.orders,
         &w.history[0].id.clone(),
         "Wrong resident",
-        &w.author,
+        Corrector {
+            author: &w.author,
+            witness: None,
+        },
         w.now,
         RecordId::new("void1"),
         DeviceId::new("tab1"),
@@ -1493,27 +1527,43 @@ fn s16_pending_order_checked_in_by_a_senior_hand_entered_by_two() {
     let senior = staff("s1", Role::Senior);
     let other = staff("s2", Role::Senior);
     assert_eq!(
-        check_in(&o, &staff("c1", Role::Carer), None)
-            .unwrap_err()
-            .code,
+        check_in(
+            &o,
+            &staff("c1", Role::Carer),
+            None,
+            &[],
+            day(2026, 1, 5),
+            &[]
+        )
+        .unwrap_err()
+        .code,
         FindingCode::RoleNotAllowed
     );
     assert_eq!(
-        check_in(&o, &senior, None).unwrap(),
+        check_in(&o, &senior, None, &[], day(2026, 1, 5), &[]).unwrap(),
         vec![StaffId::new("s1")]
     );
     o.source = OrderSource::HandEntered;
     assert_eq!(
-        check_in(&o, &senior, None).unwrap_err().code,
+        check_in(&o, &senior, None, &[], day(2026, 1, 5), &[])
+            .unwrap_err()
+            .code,
         FindingCode::SecondCheckerNeeded
     );
     assert_eq!(
-        check_in(&o, &senior, Some(&senior)).unwrap_err().code,
+        check_in(&o, &senior, Some(&senior), &[], day(2026, 1, 5), &[])
+            .unwrap_err()
+            .code,
         FindingCode::SecondCheckerNeeded
     );
-    assert_eq!(check_in(&o, &senior, Some(&other)).unwrap().len(), 2);
+    assert_eq!(
+        check_in(&o, &senior, Some(&other), &[], day(2026, 1, 5), &[])
+            .unwrap()
+            .len(),
+        2
+    );
     o.status = OrderStatus::Active;
-    assert!(check_in(&o, &senior, Some(&other)).is_err());
+    assert!(check_in(&o, &senior, Some(&other), &[], day(2026, 1, 5), &[]).is_err());
 }
 
 // --- S17 homely remedies ---------------------------------------------------------------------
@@ -1636,4 +1686,402 @@ fn s19_auditor_and_untrained_staff_cannot_record() {
     w.author = staff("c9", Role::Carer);
     w.author.medication_trained = false;
     assert_eq!(codes(&w.assess(&a)), vec![FindingCode::RoleNotAllowed]);
+}
+
+// --- Issue 13: checks that look both ways, records the system makes, what a dose entails -----
+
+fn regular_paracetamol() -> Order {
+    Order {
+        medicine: medicine(
+            "Paracetamol 500mg tablets",
+            PARA_GTIN,
+            &[("paracetamol", Some(500))],
+        ),
+        dose: Dose::Fixed { qty: Qty::whole(2) },
+        ..regular("regpara", &[hm(8, 0), hm(12, 0), hm(17, 0), hm(22, 0)])
+    }
+}
+
+fn new_ids() -> impl FnMut(&str) -> RecordId {
+    let mut n = 0;
+    move |p: &str| {
+        n += 1;
+        RecordId::new(format!("{p}-{n}"))
+    }
+}
+
+#[test]
+fn s04_s10_a_late_entry_is_checked_against_doses_recorded_after_its_time() {
+    // Co-codamol 2 tablets (1 g paracetamol) at 16:00; paracetamol entered at 18:00 as given
+    // at 14:00: two hours apart, where the protocol asks four.
+    let mut w = World::new("2026-01-05T16:00:00Z");
+    w.record(&give_prn("cocod", COCOD_GTIN, 2));
+    w.at("2026-01-05T18:00:00Z");
+    let mut late = give_prn("para", PARA_GTIN, 2);
+    late.occurred_at = Some(utc("2026-01-05T14:00:00Z"));
+    late.retrospective_reason = Some("tablet was flat".into());
+    let got = w.assess(&late);
+    let f = got
+        .findings
+        .iter()
+        .find(|f| f.code == FindingCode::PrnIntervalNotMet)
+        .expect("the later co-codamol is seen");
+    // It happened: kept as a warning to acknowledge, never silently.
+    assert_eq!(f.severity, Severity::Warn);
+    assert!(f.message.contains("16:00"), "{}", f.message);
+    assert!(!got.ready());
+    late.acknowledged = got.unacknowledged.clone();
+    let mut ids = new_ids();
+    let (rec, entailed) = record_dose(
+        &w.ctx(),
+        &late,
+        RecordId::new("late"),
+        DeviceId::new("t"),
+        &mut ids,
+    )
+    .unwrap();
+    assert!(rec.is_retrospective());
+    let kinds: Vec<IncidentKind> = entailed.incidents.iter().map(|i| i.kind).collect();
+    assert!(kinds.contains(&IncidentKind::LimitBreach), "{kinds:?}");
+    assert!(kinds.contains(&IncidentKind::Retrospective), "{kinds:?}");
+    // The same dose given now, two hours after the co-codamol, is refused outright.
+    let now = give_prn("para", PARA_GTIN, 2);
+    let f = w.assess(&now);
+    assert!(f.blocks().any(|f| f.code == FindingCode::PrnIntervalNotMet));
+}
+
+#[test]
+fn s04_a_late_entry_reveals_a_24_hour_total_passed_after_its_time() {
+    let mut w = World::new("2026-01-05T07:00:00Z");
+    w.orders.push(regular_paracetamol());
+    let mut prn = give_prn("para", PARA_GTIN, 2);
+    prn.acknowledged = vec![FindingCode::DuplicateTherapy];
+    w.record(&prn);
+    for at in ["12:00", "17:00", "22:00"] {
+        w.at(&format!("2026-01-05T{at}:00Z"));
+        let mut a = give(slot("regpara", &format!("2026-01-05T{at}:00Z")), PARA_GTIN);
+        a.acknowledged = vec![FindingCode::DuplicateTherapy];
+        w.record(&a);
+    }
+    // 22:30: the 08:00 dose, given but not recorded, is entered. The 24 hours to 22:00 then
+    // hold 5 g: 1 g at 07:00, this 1 g at 08:00, and 3 g recorded after it.
+    w.at("2026-01-05T22:30:00Z");
+    let mut a = give(slot("regpara", "2026-01-05T08:00:00Z"), PARA_GTIN);
+    a.occurred_at = Some(utc("2026-01-05T08:00:00Z"));
+    a.retrospective_reason = Some("forgot to press Record".into());
+    a.acknowledged = vec![FindingCode::DuplicateTherapy];
+    let got = w.assess(&a);
+    let f = got
+        .findings
+        .iter()
+        .find(|f| f.code == FindingCode::IngredientMaxExceeded)
+        .unwrap_or_else(|| panic!("{:?}", codes(&got)));
+    assert_eq!(f.severity, Severity::Warn);
+    assert!(f.message.contains("22:00"), "{}", f.message);
+}
+
+#[test]
+fn s04_a_limited_ingredient_with_no_amount_is_never_silently_uncounted() {
+    let mut w = World::new("2026-01-05T08:00:00Z");
+    w.orders.truncate(1);
+    w.orders[0].medicine = medicine("Paracetamol", "02000000000039", &[("paracetamol", None)]);
+    let got = w.assess(&give(slot("aml", "2026-01-05T08:00:00Z"), "02000000000039"));
+    assert_eq!(codes(&got), vec![FindingCode::IngredientAmountUnknown]);
+    assert!(!got.ready());
+}
+
+#[test]
+fn duplicate_therapy_warns_at_the_dose_and_at_check_in_unless_both_are_meant() {
+    let mut w = World::new("2026-01-05T08:00:00Z");
+    w.orders.push(regular_paracetamol());
+    let mut cocod = w.orders[2].clone();
+    cocod.id = OrderId::new("regcocod");
+    cocod.schedule = Schedule::Daily {
+        times: vec![hm(8, 0)],
+    };
+    cocod.prn = None;
+    cocod.dose = Dose::Fixed { qty: Qty::whole(2) };
+    w.orders.push(cocod.clone());
+    let a = give(slot("regpara", "2026-01-05T08:00:00Z"), PARA_GTIN);
+    let got = w.assess(&a);
+    let dupes: Vec<&Finding> = got
+        .findings
+        .iter()
+        .filter(|f| f.code == FindingCode::DuplicateTherapy)
+        .collect();
+    // Co-codamol (regular and when required) and paracetamol (when required) all contain
+    // paracetamol.
+    assert_eq!(dupes.len(), 3, "{:?}", codes(&got));
+    assert!(dupes.iter().all(|f| f.severity == Severity::Warn));
+    assert!(!got.ready());
+    // Two when-required orders are left to the cross-product checks (S4).
+    let prn_only = w.assess(&give_prn("para", PARA_GTIN, 1));
+    assert_eq!(
+        prn_only
+            .findings
+            .iter()
+            .filter(|f| f.code == FindingCode::DuplicateTherapy)
+            .count(),
+        2,
+        "only the regular orders: {:?}",
+        codes(&prn_only)
+    );
+    // At check-in: refused with the warning until acknowledged.
+    let senior = staff("s1", Role::Senior);
+    let mut pending = cocod.clone();
+    pending.status = OrderStatus::Pending;
+    let others: Vec<Order> = w
+        .orders
+        .iter()
+        .filter(|o| o.id != cocod.id)
+        .cloned()
+        .collect();
+    let e = check_in(&pending, &senior, None, &others, day(2026, 1, 5), &[]).unwrap_err();
+    assert_eq!(e.code, FindingCode::DuplicateTherapy);
+    assert!(e.message.contains("Paracetamol"), "{}", e.message);
+    assert!(check_in(
+        &pending,
+        &senior,
+        None,
+        &others,
+        day(2026, 1, 5),
+        &[FindingCode::DuplicateTherapy]
+    )
+    .is_ok());
+    // The prescriber's note that both are meant settles it for every dose.
+    for o in w.orders.iter_mut().filter(|o| o.id.as_str() == "regcocod") {
+        o.both_intended = Some("Dr Patel: both meant, 4 g a day at most".into());
+    }
+    let got = w.assess(&a);
+    assert_eq!(
+        got.findings
+            .iter()
+            .filter(|f| f.code == FindingCode::DuplicateTherapy)
+            .count(),
+        2,
+        "the when-required orders still warn: {:?}",
+        codes(&got)
+    );
+}
+
+#[test]
+fn s11_a_slot_the_system_closes_as_missed_counts_towards_a_review() {
+    let mut w = World::new("2026-01-05T08:00:00Z");
+    for d in ["2026-01-05", "2026-01-06"] {
+        w.at(&format!("{d}T08:00:00Z"));
+        let mut a = DoseAttempt::new(slot("aml", &format!("{d}T08:00:00Z")), OutcomeCode::Refused);
+        a.note = Some("declined".into());
+        w.record(&a);
+    }
+    w.at("2026-01-07T12:00:00Z");
+    let closed = crate::mar::close(
+        &w.resident,
+        &w.orders,
+        &w.history,
+        &[],
+        &[],
+        utc("2026-01-07T00:00:00Z"),
+        w.now,
+        HOME_TZ,
+        &DeviceId::new("t"),
+    );
+    assert_eq!(closed.records.len(), 1);
+    assert_eq!(closed.records[0].outcome, OutcomeCode::Missed);
+    let reviews: Vec<&Incident> = closed
+        .incidents
+        .iter()
+        .filter(|i| i.kind == IncidentKind::RepeatedOmission)
+        .collect();
+    assert_eq!(reviews.len(), 1, "{:?}", closed.incidents);
+    assert!(reviews[0].message.contains("REFUSED, REFUSED, MISSED"));
+    // The refusals can come from the order's older slots as facts rather than history.
+    let old = facts(&w.history);
+    let closed = crate::mar::close(
+        &w.resident,
+        &w.orders,
+        &[],
+        &old,
+        &[],
+        utc("2026-01-07T00:00:00Z"),
+        w.now,
+        HOME_TZ,
+        &DeviceId::new("t"),
+    );
+    assert_eq!(closed.incidents.len(), 1);
+}
+
+#[test]
+fn s14_no_stock_raises_a_task_to_reorder() {
+    let w = World::new("2026-01-05T08:00:00Z");
+    let a = DoseAttempt::new(slot("aml", "2026-01-05T08:00:00Z"), OutcomeCode::NoStock);
+    let mut ids = new_ids();
+    let (_, entailed) = record_dose(
+        &w.ctx(),
+        &a,
+        RecordId::new("ns"),
+        DeviceId::new("t"),
+        &mut ids,
+    )
+    .unwrap();
+    assert_eq!(entailed.incidents.len(), 1);
+    assert_eq!(entailed.incidents[0].kind, IncidentKind::NoStock);
+    assert!(entailed.incidents[0].message.contains("reorder"));
+}
+
+#[test]
+fn s07_a_voided_cd_dose_goes_back_on_the_register_before_a_witness() {
+    let mut w = World::new("2026-01-05T08:00:00Z");
+    w.orders.push(morphine());
+    w.witness = Some((staff("s2", Role::Senior), true));
+    w.cd_balance = Some(Qty::whole(100));
+    let mut ids = new_ids();
+    let a = give(slot("mor", "2026-01-05T08:00:00Z"), "02000000000053");
+    let (dose, entailed) = record_dose(
+        &w.ctx(),
+        &a,
+        RecordId::new("d1"),
+        DeviceId::new("t"),
+        &mut ids,
+    )
+    .unwrap();
+    let entry = entailed.cd_entry.unwrap();
+    assert_eq!(entry.balance_after, Qty::from_f64(97.5));
+    w.history.push(dose.clone());
+    // Without a witness the correction is refused.
+    let author = w.author.clone();
+    let e = correct(
+        &w.history,
+        &w.orders,
+        &dose.id,
+        "wrong resident",
+        Corrector {
+            author: &author,
+            witness: None,
+        },
+        w.now,
+        RecordId::new("c1"),
+        DeviceId::new("t"),
+    )
+    .unwrap_err();
+    assert_eq!(e[0].code, FindingCode::WitnessNeeded);
+    let witness = staff("s2", Role::Senior);
+    let c = correct(
+        &w.history,
+        &w.orders,
+        &dose.id,
+        "wrong resident",
+        Corrector {
+            author: &author,
+            witness: Some(Witness {
+                staff: &witness,
+                authenticated: true,
+            }),
+        },
+        w.now,
+        RecordId::new("c1"),
+        DeviceId::new("t"),
+    )
+    .unwrap();
+    let back = crate::entail::void_cd_dose(
+        &w.orders[3],
+        &dose,
+        &c,
+        &witness.id,
+        entry.balance_after,
+        &mut ids,
+    )
+    .unwrap();
+    assert_eq!(back.balance_after, Qty::whole(100));
+    assert_eq!(back.by, author.id);
+    assert_eq!(back.witness, witness.id);
+    // A dose that was not given has nothing to put back.
+    let mut refused = dose.clone();
+    refused.outcome = OutcomeCode::Refused;
+    assert!(crate::entail::void_cd_dose(
+        &w.orders[3],
+        &refused,
+        &c,
+        &witness.id,
+        Qty::ZERO,
+        &mut ids
+    )
+    .is_none());
+}
+
+#[test]
+fn s06_penicillin_allergy_blocks_flucloxacillin_and_an_unknown_allergy_warns_at_every_dose() {
+    let mut w = World::new("2026-01-05T08:00:00Z");
+    w.orders[0].medicine = medicine(
+        "Flucloxacillin 500mg capsules",
+        "02000000000039",
+        &[("flucloxacillin", None)],
+    );
+    let a = give(slot("aml", "2026-01-05T08:00:00Z"), "02000000000039");
+    let got = w.assess(&a);
+    assert_eq!(codes(&got), vec![FindingCode::AllergyMatch]);
+    assert!(
+        got.findings[0].message.contains("penicillins"),
+        "{}",
+        got.findings[0].message
+    );
+    // A cephalosporin warns (cross-sensitivity), to be acknowledged.
+    w.orders[0].medicine = medicine("Cefalexin 500mg", "02000000000039", &[("cefalexin", None)]);
+    let got = w.assess(&a);
+    assert_eq!(codes(&got), vec![FindingCode::AllergyClassWarning]);
+    assert!(!got.ready());
+    // An allergy typed as something the system does not know is shown at every dose.
+    w.resident.allergies = vec![Allergy {
+        substance: "Zyxomab".into(),
+        reaction: "swelling".into(),
+    }];
+    w.orders[0].medicine = medicine("Amlodipine", "02000000000039", &[("amlodipine", Some(5))]);
+    let got = w.assess(&a);
+    assert_eq!(codes(&got), vec![FindingCode::AllergyNotChecked]);
+    assert!(got.findings[0].message.contains("Zyxomab"));
+}
+
+#[test]
+fn s13_s07_a_cd_patch_removed_is_destroyed_on_the_register_with_both_names() {
+    let o = fentanyl();
+    let removal = PatchRemoval {
+        id: RecordId::new("rm1"),
+        resident: ResidentId::new("r1"),
+        order: o.id.clone(),
+        site: "left upper arm".into(),
+        occurred_at: utc("2026-01-04T09:00:00Z"),
+        author: StaffId::new("c1"),
+        device: DeviceId::new("t"),
+    };
+    let mut ids = new_ids();
+    let e = crate::entail::patch_removed(
+        &o,
+        &removal,
+        &StaffId::new("s2"),
+        Qty::whole(4),
+        &mut ids,
+        &DeviceId::new("t"),
+        removal.occurred_at,
+    )
+    .unwrap();
+    assert_eq!(e.balance_after, Qty::whole(4));
+    assert_eq!((e.by.as_str(), e.witness.as_str()), ("c1", "s2"));
+    assert!(matches!(
+        e.movement,
+        CdMovement::PatchRemovedAndDestroyed { .. }
+    ));
+    // A patch that is not a controlled drug has no register.
+    let plain = Order {
+        cd: None,
+        ..fentanyl()
+    };
+    assert!(crate::entail::patch_removed(
+        &plain,
+        &removal,
+        &StaffId::new("s2"),
+        Qty::ZERO,
+        &mut ids,
+        &DeviceId::new("t"),
+        removal.occurred_at
+    )
+    .is_none());
 }

@@ -65,7 +65,9 @@ pub fn slots_between(
         if due_on(order, d) {
             for t in &times {
                 let at = local_to_utc(tz, d.and_time(*t));
-                if at >= from && at < to && out.last() != Some(&at) {
+                // Slots the order it replaced already answered are not this order's.
+                let taken_over = order.slots_after.is_some_and(|after| at <= after);
+                if at >= from && at < to && out.last() != Some(&at) && !taken_over {
                     out.push(at);
                 }
             }
@@ -160,6 +162,9 @@ mod tests {
             cd: None,
             time_critical: false,
             covert_allowed: false,
+            both_intended: None,
+            replaces: None,
+            slots_after: None,
             application: Application::Standard,
             prn: None,
         }

@@ -206,6 +206,10 @@ pub struct FollowUpRow {
 pub struct AllergyView {
     pub substance: String,
     pub reaction: String,
+    /// False when the system cannot match it to any substance or class it knows: shown as
+    /// "not checked by the system" (S6).
+    #[serde(default)]
+    pub checked: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -502,6 +506,10 @@ pub struct StockView {
     pub low: u32,
     pub negative: u32,
     pub ending: u32,
+    /// Orders a carer found none of in the home (NO_STOCK) whose reorder task is still open
+    /// (S14).
+    #[serde(default)]
+    pub none_in_home: u32,
     /// Seniors and managers may book in deliveries; an auditor only reads.
     pub may_act: bool,
 }
@@ -584,7 +592,9 @@ command!(
     Recorded {
         resident: String,
         record: String,
-        reason: String
+        reason: String,
+        // A controlled drug's dose goes back on the register in front of a witness (S7).
+        witness: Option<WitnessPin>
     }
 );
 command!(
@@ -593,7 +603,9 @@ command!(
     Recorded {
         resident: String,
         order: String,
-        site: String
+        site: String,
+        // A controlled-drug patch is destroyed in front of a witness (S7, S13).
+        witness: Option<WitnessPin>
     }
 );
 command!(RecordFollowUp, "record_follow_up", Recorded {
@@ -617,7 +629,18 @@ command!(CheckInOrder, "check_in_order", () {
     resident: String,
     order: String,
     second: Option<WitnessPin>,
+    answers: Option<CheckInAnswers>,
 });
+
+/// What a senior answers at check-in to a warning (duplicate therapy, S4): the warnings read,
+/// and the prescriber's note that both orders are meant, if they said so.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CheckInAnswers {
+    #[serde(default)]
+    pub acknowledged: Vec<medround_domain::rules::FindingCode>,
+    #[serde(default)]
+    pub both_intended: Option<String>,
+}
 // Starts a sync now (in the background); the status shows its progress.
 command!(SyncNow, "sync_now", SyncStatus {});
 command!(

@@ -593,6 +593,10 @@ fn section_lines(input: &MarInput<'_>) -> Vec<(Font, String)> {
             CdMovement::Destroyed { qty } => format!("destroyed {qty}"),
             CdMovement::Returned { qty } => format!("returned {qty}"),
             CdMovement::Count { counted } => format!("stock check: counted {counted}"),
+            CdMovement::Voided { qty, .. } => format!("{qty} back: dose recorded in error"),
+            CdMovement::PatchRemovedAndDestroyed { site, .. } => {
+                format!("patch removed from {site} and destroyed")
+            }
         };
         out.push((
             Font::Regular,
@@ -688,6 +692,9 @@ mod tests {
             cd: None,
             time_critical: false,
             covert_allowed: false,
+            both_intended: None,
+            replaces: None,
+            slots_after: None,
             application: Application::Standard,
             prn: None,
         }

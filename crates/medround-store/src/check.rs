@@ -39,9 +39,15 @@ pub const SCHEMA_KEY: &str = "schema";
 /// - 3: a cycle document may hold `resident_event` records (admitted, details changed, gone
 ///   to hospital or on leave, back, reconciled), which an older build would refuse as unknown.
 ///
-/// Versions 2 and 3 only add: an older document reads the same, and takes the new `schema`
+/// - 4: register lines for a voided controlled-drug dose and a patch removed and destroyed,
+///   NO_STOCK and late-entry limit incidents, the allergy, duplicate-therapy and amount
+///   findings a dose may acknowledge, and on an order its excipients, a range that allows
+///   halves, the prescriber's note that two orders with one ingredient are both meant, and
+///   the order it replaces with where its slots begin. An older build would refuse each.
+///
+/// Versions 2 to 4 only add: an older document reads the same, and takes the new `schema`
 /// with its next change (`doc_schema` and the store's writer).
-pub const DOC_SCHEMA: u32 = 3;
+pub const DOC_SCHEMA: u32 = 4;
 
 /// A document's shape version: the largest of its `schema` values (two tablets may write it
 /// at once), or 1 for a document from before versions were written.

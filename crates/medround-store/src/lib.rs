@@ -905,6 +905,24 @@ impl Store {
         Ok(entries)
     }
 
+    /// Orders of one resident written in one change: an order and the one it replaces
+    /// (S16), so neither is ever seen without the other.
+    pub fn put_orders(&mut self, orders: &[Order], now: DateTime<Utc>) -> Result<()> {
+        let Some(first) = orders.first() else {
+            return Ok(());
+        };
+        if orders.iter().any(|o| o.resident != first.resident) {
+            return Err(StoreError::NotFound(
+                "orders of one resident to write together".into(),
+            ));
+        }
+        let entries = orders
+            .iter()
+            .map(|o| Ok((format!("order/{}", o.id), serde_json::to_string(o)?)))
+            .collect::<Result<Vec<_>>>()?;
+        self.write(&format!("resident:{}", first.resident), now, &entries)
+    }
+
     pub fn put_order(&mut self, o: &Order, now: DateTime<Utc>) -> Result<()> {
         let doc_id = format!("resident:{}", o.resident);
         self.write(
@@ -1105,6 +1123,56 @@ impl Store {
             out.extend(self.facts(SLOT_FACTS_SQL, params![o.as_str(), per_order])?);
         }
         Ok(out)
+    }
+
+    /// A mark for "what is projected now": the largest row number of the records. Rows
+    /// only ever grow (records are appended, S9), so what has a larger number came later,
+    /// from this tablet or from a merge.
+    pub fn records_mark(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT COALESCE(MAX(rowid), 0) FROM p_records")?
+            .query_row([], |r| r.get(0))?)
+    }
+
+    /// Each resident with administrations projected after `mark`, and the earliest time any
+    /// of them names (when it happened, or the slot it is for): what a merge brought, however
+    /// old, for the checks after a merge (S18).
+    pub fn administrations_after_mark(
+        &self,
+        mark: i64,
+    ) -> Result<Vec<(ResidentId, DateTime<Utc>)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT resident, at, slot_at FROM p_records
+             WHERE rowid > ?1 AND kind = 'administration'",
+        )?;
+        let rows = stmt.query_map([mark], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, Option<String>>(2)?,
+            ))
+        })?;
+        let mut earliest: std::collections::BTreeMap<String, DateTime<Utc>> = Default::default();
+        let parse = |s: &str| {
+            DateTime::parse_from_rfc3339(s)
+                .ok()
+                .map(|t| t.with_timezone(&Utc))
+        };
+        for row in rows {
+            let (resident, at, slot) = row?;
+            let times = [parse(&at), slot.as_deref().and_then(parse)];
+            for t in times.into_iter().flatten() {
+                earliest
+                    .entry(resident.clone())
+                    .and_modify(|e| *e = (*e).min(t))
+                    .or_insert(t);
+            }
+        }
+        Ok(earliest
+            .into_iter()
+            .map(|(r, t)| (ResidentId::new(r), t))
+            .collect())
     }
 
     /// One record by its id.

@@ -73,6 +73,9 @@ fn order(id: &str, resident: &str) -> Order {
         cd: None,
         time_critical: false,
         covert_allowed: false,
+        both_intended: None,
+        replaces: None,
+        slots_after: None,
         application: Application::Standard,
         prn: None,
     }
