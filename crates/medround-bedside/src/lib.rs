@@ -29,7 +29,6 @@ use medround_domain::review::DoseFact;
 use medround_domain::rules::{self, Assessment, DoseAttempt, DoseContext, Witness};
 use medround_domain::schedule::HOME_TZ;
 use medround_domain::staff::Staff;
-use medround_domain::stock::{StockMovement, StockReason};
 use medround_domain::{OrderId, RecordId, ResidentId};
 use medround_ipc::*;
 use medround_store::{Item, Key, PinCheck, Store, StoreError};
@@ -52,9 +51,6 @@ const PER_ORDER_RECORDS: u32 = 12;
 const ROUND_LOOKBACK_HOURS: i64 = 12;
 /// Local setting: the time the last closing of windows reached (S8).
 const CLOSED_TO: &str = "windows_closed_to";
-/// A slot's window closes at most 3 hours after it (60 minutes, then two hours late); each
-/// closing looks back this far before the last one's mark.
-const CLOSE_OVERLAP_HOURS: i64 = 6;
 pub const DEFAULT_IDLE_LOCK_MINUTES: u32 = 5;
 
 pub(crate) fn storage(e: StoreError) -> IpcError {
@@ -595,41 +591,25 @@ impl Bedside {
             findings: f,
         })?;
         let mut items = vec![Item::Administration(rec.clone())];
-        // A voided dose goes back into stock (S14), and a controlled drug's back on the
-        // register too (S7), so that the two never disagree.
         if let Some(orig) = parts.history.iter().find(|r| r.id.as_str() == record) {
-            let took = orig
-                .from_stock
-                .or(orig.quantity.filter(|_| orig.outcome.is_taken()));
-            if let (Some(order), Some(q)) = (orig.subject.order(), took) {
-                items.push(Item::StockMovement(StockMovement {
-                    id: self.new_record_id("stk"),
-                    order: order.clone(),
-                    delta: q,
-                    reason: StockReason::CountAdjustment,
-                    at: now,
-                    by: author.id.clone(),
-                    device: self.store.device().clone(),
-                }));
-            }
             let order = orig
                 .subject
                 .order()
                 .and_then(|o| parts.orders.iter().find(|x| &x.id == o));
-            if let (Some(o), Some(w)) = (order, witness_staff.as_ref()) {
-                let balance = self.cd_balance(&o.id)?;
-                items.extend(
-                    medround_domain::entail::void_cd_dose(
-                        o,
-                        orig,
-                        &rec,
-                        &w.id,
-                        balance,
-                        &mut |p| record_id_at(p, now),
-                    )
-                    .map(Item::CdEntry),
-                );
-            }
+            let cd_balance = match order {
+                Some(o) if o.cd.is_some() => Some(self.cd_balance(&o.id)?),
+                _ => None,
+            };
+            let (stock, register) = medround_domain::entail::correction(
+                order,
+                orig,
+                &rec,
+                witness_staff.as_ref().map(|w| &w.id),
+                cd_balance,
+                &mut |p| record_id_at(p, now),
+            );
+            items.extend(stock.map(Item::StockMovement));
+            items.extend(register.map(Item::CdEntry));
         }
         self.store.append(&id, now, &items).map_err(storage)?;
         Ok(Recorded {
@@ -959,7 +939,8 @@ impl Bedside {
                 .store
                 .administrations_for(&r.id, Some(since - Duration::days(1)))
                 .map_err(storage)?;
-            let floor = since.max(first_slot_floor(&orders, since));
+            // A resident's own orders may start later than the home's first.
+            let floor = medround_domain::mar::closing_from(None, &orders, now, HOME_TZ).max(since);
             let close = |recent: &[DoseFact]| {
                 medround_domain::mar::close(
                     &r,
@@ -1015,9 +996,6 @@ impl Bedside {
     }
 }
 
-/// Where the next closing starts: a little before the last one reached, since a slot before
-/// that point whose window was still open then may have closed since. A store that never
-/// closed (made before the mark existed) starts from its earliest order.
 impl Bedside {
     fn closing_since(
         &self,
@@ -1030,26 +1008,10 @@ impl Bedside {
             .map_err(storage)?
             .and_then(|v| DateTime::parse_from_rfc3339(&v).ok())
             .map(|t| t.with_timezone(&Utc));
-        Ok(match mark {
-            Some(t) => t.min(now) - Duration::hours(CLOSE_OVERLAP_HOURS),
-            None => first_slot_floor(orders, now - Duration::hours(CLOSE_OVERLAP_HOURS)),
-        })
+        Ok(medround_domain::mar::closing_from(
+            mark, orders, now, HOME_TZ,
+        ))
     }
-}
-
-/// Closing starts no earlier than the earliest order start, so a new home does not fill with
-/// MISSED records for days before it existed.
-fn first_slot_floor(orders: &[Order], since: DateTime<Utc>) -> DateTime<Utc> {
-    orders
-        .iter()
-        .map(|o| {
-            medround_domain::schedule::local_to_utc(
-                HOME_TZ,
-                o.start.and_hms_opt(0, 0, 0).expect("midnight"),
-            )
-        })
-        .min()
-        .unwrap_or(since)
 }
 
 struct ContextParts {

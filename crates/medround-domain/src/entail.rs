@@ -15,6 +15,7 @@ use crate::qty::Qty;
 use crate::record::{Administration, PatchRemoval};
 use crate::review::DoseFact;
 use crate::rules::{DoseContext, Finding, FindingCode, Severity};
+use crate::stock::{StockMovement, StockReason};
 use chrono::{DateTime, Utc};
 
 /// What follows from one record.
@@ -153,43 +154,57 @@ pub fn dose(
     out
 }
 
-/// S7, S9: a controlled-drug dose voided by `correction` goes back on the register as well as
-/// into stock, named by who corrected it and their witness, so that the register's balance
-/// and the stock level never disagree. `balance` is the register's balance before it.
-pub fn void_cd_dose(
-    order: &Order,
+/// What a correction entails (S9): what the voided dose took goes back into its order's stock
+/// (S14), and a controlled drug's back on the register too, named by who corrected it and
+/// their witness (S7), so that the register's balance and the stock level never disagree.
+/// `cd_balance` is the register's balance before it, for a controlled drug.
+pub fn correction(
+    order: Option<&Order>,
     voided: &Administration,
     correction: &Administration,
-    witness: &StaffId,
-    balance: Qty,
+    witness: Option<&StaffId>,
+    cd_balance: Option<Qty>,
     new_id: &mut dyn FnMut(&str) -> RecordId,
-) -> Option<CdEntry> {
-    if order.cd.is_none()
-        || !(voided.outcome.is_taken() || voided.outcome == OutcomeCode::Destroyed)
-    {
-        return None;
-    }
-    let qty = voided
+) -> (Option<StockMovement>, Option<CdEntry>) {
+    // Older doses have no `from_stock` and wrote a movement of their own for what they took.
+    let took = voided
         .from_stock
-        .or(voided.quantity)
-        .unwrap_or(order.dose.max());
-    let movement = CdMovement::Voided {
-        qty,
-        administration: voided.id.clone(),
-        correction: correction.id.clone(),
+        .or(voided.quantity.filter(|_| voided.outcome.is_taken()));
+    let (Some(o), Some(qty)) = (order, took) else {
+        return (None, None);
     };
-    Some(CdEntry {
-        id: new_id("cd"),
-        resident: voided.resident.clone(),
-        order: order.id.clone(),
-        drug: order.medicine.label(),
-        balance_after: balance + movement.delta(),
-        movement,
+    let movement = StockMovement {
+        id: new_id("stk"),
+        order: o.id.clone(),
+        delta: qty,
+        reason: StockReason::CountAdjustment,
         at: correction.occurred_at,
         by: correction.author.clone(),
-        witness: witness.clone(),
         device: correction.device.clone(),
-    })
+    };
+    let entry = match (o.cd, witness, cd_balance) {
+        (Some(_), Some(w), Some(balance)) => {
+            let movement = CdMovement::Voided {
+                qty,
+                administration: voided.id.clone(),
+                correction: correction.id.clone(),
+            };
+            Some(CdEntry {
+                id: new_id("cd"),
+                resident: voided.resident.clone(),
+                order: o.id.clone(),
+                drug: o.medicine.label(),
+                balance_after: balance + movement.delta(),
+                movement,
+                at: correction.occurred_at,
+                by: correction.author.clone(),
+                witness: w.clone(),
+                device: correction.device.clone(),
+            })
+        }
+        _ => None,
+    };
+    (Some(movement), entry)
 }
 
 /// S7, S13: a controlled-drug patch taken off is destroyed in front of a witness, and the

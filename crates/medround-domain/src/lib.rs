@@ -13,6 +13,8 @@ pub mod checks;
 pub mod entail;
 pub mod homely;
 pub mod ids;
+#[cfg(test)]
+mod properties;
 pub mod incident;
 pub mod mar;
 pub mod medicine;

@@ -377,3 +377,31 @@ pub fn close(
     }
     out
 }
+
+/// A slot's window closes at most 3 hours after it (60 minutes, then two hours late); each
+/// closing starts this far before the last one reached, so a slot whose window was still
+/// open then is closed now.
+pub const CLOSE_OVERLAP_HOURS: i64 = 6;
+
+/// S8: where a closing of windows starts, given where the last one on this tablet reached
+/// (`mark`): however long ago that was, every slot since is closed, so a tablet switched off
+/// from Monday to Thursday closes Monday's slots when it starts. With no mark (a store from
+/// before marks were kept, or a new one), from the first day any order starts. Never before
+/// the first order starts: a new home does not fill with MISSED records for days before it
+/// existed.
+pub fn closing_from(
+    mark: Option<DateTime<Utc>>,
+    orders: &[Order],
+    now: DateTime<Utc>,
+    tz: Tz,
+) -> DateTime<Utc> {
+    let first_start = orders
+        .iter()
+        .map(|o| crate::schedule::local_to_utc(tz, o.start.and_hms_opt(0, 0, 0).expect("midnight")))
+        .min();
+    let from = match mark {
+        Some(t) => t.min(now) - Duration::hours(CLOSE_OVERLAP_HOURS),
+        None => first_start.unwrap_or(now),
+    };
+    first_start.map_or(from, |f| from.max(f))
+}

@@ -1982,30 +1982,35 @@ fn s07_a_voided_cd_dose_goes_back_on_the_register_before_a_witness() {
         DeviceId::new("t"),
     )
     .unwrap();
-    let back = crate::entail::void_cd_dose(
-        &w.orders[3],
+    let (stock, back) = crate::entail::correction(
+        Some(&w.orders[3]),
         &dose,
         &c,
-        &witness.id,
-        entry.balance_after,
+        Some(&witness.id),
+        Some(entry.balance_after),
         &mut ids,
-    )
-    .unwrap();
+    );
+    let back = back.unwrap();
     assert_eq!(back.balance_after, Qty::whole(100));
     assert_eq!(back.by, author.id);
     assert_eq!(back.witness, witness.id);
+    assert_eq!(stock.unwrap().delta, Qty::from_f64(2.5));
     // A dose that was not given has nothing to put back.
     let mut refused = dose.clone();
     refused.outcome = OutcomeCode::Refused;
-    assert!(crate::entail::void_cd_dose(
-        &w.orders[3],
-        &refused,
-        &c,
-        &witness.id,
-        Qty::ZERO,
-        &mut ids
-    )
-    .is_none());
+    refused.from_stock = None;
+    refused.quantity = None;
+    assert_eq!(
+        crate::entail::correction(
+            Some(&w.orders[3]),
+            &refused,
+            &c,
+            Some(&witness.id),
+            Some(Qty::ZERO),
+            &mut ids
+        ),
+        (None, None)
+    );
 }
 
 #[test]
