@@ -13,14 +13,14 @@ pub mod checks;
 pub mod entail;
 pub mod homely;
 pub mod ids;
-#[cfg(test)]
-mod properties;
 pub mod incident;
 pub mod mar;
 pub mod medicine;
 pub mod order;
 pub mod order_entry;
 pub mod outcome;
+#[cfg(test)]
+mod properties;
 pub mod qty;
 pub mod record;
 pub mod resident;
