@@ -11,7 +11,7 @@ pub mod review;
 pub mod staff;
 pub mod stock;
 pub mod sync;
-pub use sync::{EnrolmentSettings, SyncRun, SyncSummary, CENTRAL};
+pub use sync::{EnrolmentSettings, SyncRun, SyncSummary, CENTRAL, MERGE_CHECKED_TO};
 mod views;
 
 pub use clock::{Clock, FakeClock, SystemClock, TrainingClock};

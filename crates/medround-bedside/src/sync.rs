@@ -5,8 +5,7 @@
 use crate::{storage, Bedside};
 use chrono::Duration;
 use medround_domain::admission::duplicate_charts;
-use medround_domain::incident::{possible_double_doses, DoubleDose, Incident, IncidentKind};
-use medround_domain::record::Administration;
+use medround_domain::incident::{fnv1a, merge_incidents, Incident, IncidentKind};
 use medround_domain::tablet::Tablet;
 use medround_domain::{RecordId, ResidentId};
 use medround_ipc::{ErrorCode, IpcError, SyncStatus};
@@ -19,7 +18,7 @@ use medround_sync::{Client, Feed, Progress, Replica, SyncError};
 pub const CENTRAL: &str = "central";
 
 /// Local setting: the records mark up to which merges have been checked (S18).
-const MERGE_CHECKED_TO: &str = "merge_checked_to";
+pub const MERGE_CHECKED_TO: &str = "merge_checked_to";
 /// Around the earliest record a merge brought, how far back the check reads: the longest
 /// when-required minimum interval a protocol sets is under a day.
 const DOUBLE_DOSE_MARGIN_HOURS: i64 = 24;
@@ -255,10 +254,24 @@ impl Bedside {
             .sync_completed(CENTRAL, run.client.cursor(), &run.outgoing, now)
             .map_err(storage)?;
         let p = run.client.progress();
-        // S18: every administration projected since the last check, however old it is (a
-        // tablet that comes back after a week brings a week), checked with the records around
-        // it. The mark is local and moves only once the checks are written, so an exchange
-        // cut off part way is checked in full by the next one.
+        let mut incidents = self.check_merged()?;
+        if p.changed.iter().any(|d| d.starts_with("resident:")) {
+            incidents.extend(self.raise_duplicate_charts()?);
+        }
+        Ok(SyncSummary {
+            round_trips: p.round_trips,
+            bytes_sent: p.bytes_sent,
+            bytes_received: p.bytes_received,
+            documents_changed: p.changed.len(),
+            incidents,
+        })
+    }
+
+    /// S18: checks every administration projected since the last check, however old it is (a
+    /// tablet that comes back after a week brings a week), with the records around it. The
+    /// mark (`MERGE_CHECKED_TO`, local) moves only once the checks are written, so an exchange
+    /// cut off part way is checked in full by the next one. Returns the incidents raised.
+    pub fn check_merged(&mut self) -> Result<Vec<RecordId>, IpcError> {
         let checked = self
             .store
             .meta(MERGE_CHECKED_TO)
@@ -277,16 +290,7 @@ impl Bedside {
         self.store
             .set_meta(MERGE_CHECKED_TO, &upto.to_string())
             .map_err(storage)?;
-        if p.changed.iter().any(|d| d.starts_with("resident:")) {
-            incidents.extend(self.raise_duplicate_charts()?);
-        }
-        Ok(SyncSummary {
-            round_trips: p.round_trips,
-            bytes_sent: p.bytes_sent,
-            bytes_received: p.bytes_received,
-            documents_changed: p.changed.len(),
-            incidents,
-        })
+        Ok(incidents)
     }
 
     /// A whole exchange with a peer in the same process (tests, benchmarks, and the server's
@@ -316,9 +320,8 @@ impl Bedside {
         self.sync_finish(run)
     }
 
-    /// S18: two records that may be one dose given twice. Each finding becomes one incident
-    /// whose id comes from the records it names, so two tablets finding the same pair raise the
-    /// same incident rather than two.
+    /// S18: two records that may be one dose given twice, among the records from `earliest`
+    /// (less the longest interval) on. `incident::merge_incidents` decides; this writes.
     fn raise_double_doses(
         &mut self,
         resident: &ResidentId,
@@ -335,61 +338,33 @@ impl Bedside {
         let orders = self.store.orders_for(resident).map_err(storage)?;
         let remedies = self.store.remedies().map_err(storage)?;
         let staff = self.store.staff().map_err(storage)?;
-        let name = |a: &Administration| {
-            staff
-                .iter()
-                .find(|s| s.id == a.author)
-                .map(|s| s.name.clone())
-                .unwrap_or_else(|| a.author.to_string())
-        };
-        let describe = |id: &RecordId| {
-            history.iter().find(|a| &a.id == id).map(|a| {
-                format!(
-                    "{} at {} on {}",
-                    name(a),
-                    a.occurred_at
-                        .with_timezone(&medround_domain::schedule::HOME_TZ)
-                        .format("%H:%M"),
-                    a.device
-                )
-            })
-        };
+        let store = &self.store;
+        let mut failed = None;
+        let found = merge_incidents(
+            resident,
+            &orders,
+            &remedies,
+            &history,
+            &staff,
+            now,
+            store.device(),
+            &mut |id| match store.item(id.as_str()) {
+                Ok(held) => held.is_some(),
+                Err(e) => {
+                    failed = Some(e);
+                    true
+                }
+            },
+        );
+        if let Some(e) = failed {
+            return Err(storage(e));
+        }
         let mut raised = Vec::new();
-        for dd in possible_double_doses(&orders, &remedies, &history) {
-            let (records, what) = match &dd {
-                DoubleDose::SameSlot { records } => (records.clone(), "one dose slot".to_string()),
-                DoubleDose::PrnInterval {
-                    first,
-                    second,
-                    substance,
-                } => (
-                    vec![first.clone(), second.clone()],
-                    format!("{substance} inside its minimum interval"),
-                ),
-            };
-            let id = RecordId::new(format!("inc-dd-{:016x}", fnv1a(&records)));
-            if self.store.item(id.as_str()).map_err(storage)?.is_some() {
-                continue;
-            }
-            let who: Vec<String> = records.iter().filter_map(describe).collect();
-            let incident = Incident {
-                id: id.clone(),
-                resident: resident.clone(),
-                kind: IncidentKind::PossibleDoubleDose,
-                records,
-                message: format!(
-                    "Possible double dose: {} records given for {}: {}. Check the resident and tell the manager.",
-                    who.len(),
-                    what,
-                    who.join("; ")
-                ),
-                raised_at: now,
-                device: self.store.device().clone(),
-            };
+        for incident in found {
+            raised.push(incident.id.clone());
             self.store
                 .append(resident, now, &[Item::Incident(incident)])
                 .map_err(storage)?;
-            raised.push(id);
         }
         Ok(raised)
     }
@@ -443,19 +418,4 @@ impl Bedside {
         }
         Ok(raised)
     }
-}
-
-/// A stable 64-bit digest of record ids (FNV-1a), for incident ids that every tablet derives
-/// alike.
-fn fnv1a(ids: &[RecordId]) -> u64 {
-    let mut sorted: Vec<&str> = ids.iter().map(|r| r.as_str()).collect();
-    sorted.sort_unstable();
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for id in sorted {
-        for b in id.bytes().chain(std::iter::once(0)) {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0000_0100_0000_01b3);
-        }
-    }
-    h
 }

@@ -83,6 +83,91 @@ pub fn possible_double_doses(
     out
 }
 
+/// S18: the incidents a merge reveals among one resident's records (`history`: every record
+/// the merge brought, with those around them), one per possible double dose. Each id comes
+/// from the records it names, so two tablets that find the same pair raise the same incident,
+/// not two; `known` says whether an incident id is already held, and those are left out.
+#[allow(clippy::too_many_arguments)]
+pub fn merge_incidents(
+    resident: &crate::ids::ResidentId,
+    orders: &[Order],
+    remedies: &[HomelyRemedy],
+    history: &[Administration],
+    staff: &[Staff],
+    now: chrono::DateTime<chrono::Utc>,
+    device: &crate::ids::DeviceId,
+    known: &mut dyn FnMut(&RecordId) -> bool,
+) -> Vec<Incident> {
+    let name = |a: &Administration| {
+        staff
+            .iter()
+            .find(|s| s.id == a.author)
+            .map(|s| s.name.clone())
+            .unwrap_or_else(|| a.author.to_string())
+    };
+    let describe = |id: &RecordId| {
+        history.iter().find(|a| &a.id == id).map(|a| {
+            format!(
+                "{} at {} on {}",
+                name(a),
+                a.occurred_at
+                    .with_timezone(&crate::schedule::HOME_TZ)
+                    .format("%H:%M"),
+                a.device
+            )
+        })
+    };
+    let mut out = Vec::new();
+    for dd in possible_double_doses(orders, remedies, history) {
+        let (records, what) = match &dd {
+            DoubleDose::SameSlot { records } => (records.clone(), "one dose slot".to_string()),
+            DoubleDose::PrnInterval {
+                first,
+                second,
+                substance,
+            } => (
+                vec![first.clone(), second.clone()],
+                format!("{substance} inside its minimum interval"),
+            ),
+        };
+        let id = RecordId::new(format!("inc-dd-{:016x}", fnv1a(&records)));
+        if known(&id) {
+            continue;
+        }
+        let who: Vec<String> = records.iter().filter_map(describe).collect();
+        out.push(Incident {
+            id,
+            resident: resident.clone(),
+            kind: IncidentKind::PossibleDoubleDose,
+            records,
+            message: format!(
+                "Possible double dose: {} records given for {}: {}. Check the resident and tell the manager.",
+                who.len(),
+                what,
+                who.join("; ")
+            ),
+            raised_at: now,
+            device: device.clone(),
+        });
+    }
+    out
+}
+
+/// A stable hash of a set of record ids, whatever their order (FNV-1a over the sorted ids):
+/// the ids of incidents that every tablet derives alike from the records they name.
+pub fn fnv1a(ids: &[RecordId]) -> u64 {
+    let mut sorted: Vec<&str> = ids.iter().map(|r| r.as_str()).collect();
+    sorted.sort_unstable();
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for id in sorted {
+        for b in id.bytes().chain(std::iter::once(0)) {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    h
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum IncidentKind {

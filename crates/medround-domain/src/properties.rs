@@ -22,6 +22,7 @@ use chrono::{DateTime, Duration, Utc};
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 
+#[allow(clippy::too_many_arguments)]
 fn ctx<'a>(
     now: DateTime<Utc>,
     r: &'a crate::resident::Resident,
