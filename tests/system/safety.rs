@@ -523,7 +523,10 @@ fn s07_a_voided_cd_dose_goes_back_on_the_register_as_well_as_into_stock() {
         .unwrap_or_else(|e| panic!("{e:?}"));
     assert_eq!(register(&t), reg0 - Qty::whole(5));
     assert_eq!(stock(&t), register(&t));
-    // Voiding it needs the witness as taking it did.
+    // Ten minutes later: voiding it needs the witness as taking it did.
+    t.clock
+        .set(monday_morning() + chrono::Duration::minutes(10));
+    t.bedside.sign_in("st-amy", pin("st-amy")).unwrap();
     let e = t
         .bedside
         .correct(

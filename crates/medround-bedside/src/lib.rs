@@ -366,13 +366,18 @@ impl Bedside {
             .filter(|o| o.application.needs_site())
             .map(|o| o.id.clone())
             .collect();
+        // A dose entered for an earlier time is checked against the day before that time and
+        // everything since (S4 both ways, S10), however far back it is.
+        let from = attempt
+            .and_then(|a| a.occurred_at)
+            .map_or(now, |t| t.min(now));
         let history = self
             .store
             .administrations_for_rules(
                 id,
                 &site_orders,
-                now - Duration::hours(RECENT_HOURS),
-                now - Duration::days(HOMELY_DAYS),
+                from - Duration::hours(RECENT_HOURS),
+                from - Duration::days(HOMELY_DAYS),
                 PER_ORDER_RECORDS,
             )
             .map_err(storage)?;
