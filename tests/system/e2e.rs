@@ -927,6 +927,25 @@ async fn manager_review(data: PathBuf, groups: Groups) {
     click(&c, "[data-test='second-confirm']").await;
     wait_text(&c, "[data-test='banner']", "Order checked in").await;
     row_button(&c, "Furosemide").await;
+
+    // Flucloxacillin for a penicillin allergy: the class is said as it is written up (S6).
+    click(&c, "[data-test='write-up-order']").await;
+    for (field, text) in [
+        ("med-name", "Flucloxacillin"),
+        ("med-strength", "500mg"),
+        ("med-form", "capsules"),
+        ("med-ingredients", "flucloxacillin 500mg"),
+        ("dose", "1"),
+        ("prescriber", "Dr A Patel, Royal Infirmary"),
+        ("course-days", "7"),
+    ] {
+        type_into(&c, field, text).await;
+    }
+    click(&c, "[data-test='time-0800']").await;
+    click(&c, "[data-test='order-save']").await;
+    wait_text(&c, "[data-test='banner']", "flucloxacillin is one of the penicillins").await;
+    wait(&c, "[data-test^='check-in-']").await;
+    shot(&c, "19-allergy-class-at-write-up.png").await;
     back(&c).await;
     wait_text(&c, "[aria-label='Willow (first floor)']", "Edith Clarke").await;
 

@@ -211,7 +211,7 @@ pub fn OrderFormScreen() -> impl IntoView {
                     {text("med-name", "Medicine", name, false)}
                     {text("med-strength", "Strength", strength, false)}
                     {text("med-form", "Form (tablets, oral solution...)", form, false)}
-                    {text("med-ingredients", "Active ingredients (commas between)", ingredients, false)}
+                    {text("med-ingredients", "Active ingredients with the amount in one tablet or ml (paracetamol 500mg, codeine 30mg)", ingredients, false)}
                 </div>
                 <div class="form-grid">
                     {text("dose", "Dose", dose, true)}
