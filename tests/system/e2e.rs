@@ -943,7 +943,12 @@ async fn manager_review(data: PathBuf, groups: Groups) {
     }
     click(&c, "[data-test='time-0800']").await;
     click(&c, "[data-test='order-save']").await;
-    wait_text(&c, "[data-test='banner']", "flucloxacillin is one of the penicillins").await;
+    wait_text(
+        &c,
+        "[data-test='banner']",
+        "flucloxacillin is one of the penicillins",
+    )
+    .await;
     wait(&c, "[data-test^='check-in-']").await;
     shot(&c, "19-allergy-class-at-write-up.png").await;
     back(&c).await;

@@ -45,6 +45,14 @@ fn witness(staff: &str) -> WitnessPin {
     }
 }
 
+/// The answers of a senior who has read a warning at check-in.
+fn read(code: FindingCode) -> CheckInAnswers {
+    CheckInAnswers {
+        acknowledged: vec![code],
+        both_intended: None,
+    }
+}
+
 /// Edith Clarke admitted by Ben (a senior), with these allergies (none: no known allergies).
 fn admit(t: &mut Tablet, allergies: &[&str]) -> String {
     let mut d = edith_clarke();
@@ -154,12 +162,24 @@ fn s06_penicillin_allergy_blocks_flucloxacillin() {
         .unwrap()[0]
         .id
         .clone();
-    t.bedside
+    // At check-in the senior reads it again, and says so.
+    let e = t
+        .bedside
         .check_in_order(
             &edith,
             order.as_str(),
             Some(&witness("st-amy")),
             &Default::default(),
+        )
+        .unwrap_err();
+    assert_eq!(codes(&e), [FindingCode::AllergyMatch]);
+    assert_eq!(e.findings[0].severity, Severity::Warn);
+    t.bedside
+        .check_in_order(
+            &edith,
+            order.as_str(),
+            Some(&witness("st-amy")),
+            &read(FindingCode::AllergyMatch),
         )
         .unwrap();
     let e = t
@@ -179,7 +199,7 @@ fn s06_penicillin_allergy_blocks_flucloxacillin() {
         &["amoxicillin 500mg", "clavulanic acid 125mg"],
         &[8],
     );
-    let o = write_up(&mut t, &edith, &coamox, &Default::default());
+    let o = write_up(&mut t, &edith, &coamox, &read(FindingCode::AllergyMatch));
     let e = t
         .bedside
         .record_dose(
@@ -653,10 +673,7 @@ fn s04_duplicate_therapy_warns_at_check_in_and_at_every_dose_unless_both_are_mea
             &edith,
             pending.id.as_str(),
             Some(&witness("st-amy")),
-            &CheckInAnswers {
-                acknowledged: vec![FindingCode::DuplicateTherapy],
-                both_intended: None,
-            },
+            &read(FindingCode::DuplicateTherapy),
         )
         .unwrap();
     let e = t

@@ -571,9 +571,10 @@ fn CheckInButton(order: String, medicine: String, hand_entered: bool) -> impl In
     let asking = RwSignal::new(false);
     let second = RwSignal::new(String::new());
     let second_pin = RwSignal::new(String::new());
-    // A warning the senior answers before it is checked in (duplicate therapy, S4): its
-    // message, and the prescriber's note that both are meant, if they said so.
-    let warning = RwSignal::new(None::<String>);
+    // Warnings the senior reads before it is checked in (duplicate therapy, S4; an allergy
+    // the medicine meets, S6): their messages and codes, and the prescriber's note that two
+    // orders are both meant, if they said so.
+    let warning = RwSignal::new(None::<(String, Vec<FindingCode>)>);
     let note = RwSignal::new(String::new());
     let send = move |order: String| {
         let Some(resident) = app.resident.get_untracked().map(|r| r.id) else {
@@ -583,8 +584,8 @@ fn CheckInButton(order: String, medicine: String, hand_entered: bool) -> impl In
             staff_id: second.get_untracked(),
             pin: second_pin.get_untracked(),
         });
-        let answers = warning.get_untracked().is_some().then(|| CheckInAnswers {
-            acknowledged: vec![FindingCode::DuplicateTherapy],
+        let answers = warning.get_untracked().map(|(_, codes)| CheckInAnswers {
+            acknowledged: codes,
             both_intended: Some(note.get_untracked()).filter(|n| !n.trim().is_empty()),
         });
         busy.set(true);
@@ -605,11 +606,11 @@ fn CheckInButton(order: String, medicine: String, hand_entered: bool) -> impl In
                     app.open_resident(resident);
                 }
                 Err(e)
-                    if e.findings
-                        .iter()
-                        .any(|f| f.code == FindingCode::DuplicateTherapy) =>
+                    if !e.findings.is_empty()
+                        && e.findings.iter().all(|f| f.severity == Severity::Warn) =>
                 {
-                    warning.set(Some(e.message.clone()));
+                    let codes = e.findings.iter().map(|f| f.code).collect();
+                    warning.set(Some((e.message.clone(), codes)));
                 }
                 Err(e) => {
                     second_pin.set(String::new());
@@ -628,15 +629,18 @@ fn CheckInButton(order: String, medicine: String, hand_entered: bool) -> impl In
                 <button class="primary" data-test=format!("check-in-{order}") disabled=move || busy.get()
                     aria-label=format!("Check in {medicine}")
                     on:click=move |_| if hand_entered { asking.set(true) } else { send(o1.clone()) }>"Check in"</button>
-                {let o3 = order.clone(); move || warning.get().map(|message| {
+                {let o3 = order.clone(); move || warning.get().map(|(message, codes)| {
                     let o3 = o3.clone();
+                    let duplicate = codes.contains(&FindingCode::DuplicateTherapy);
                     view! {
-                        <fieldset class="warning duplicate" data-test="duplicate-therapy" role="alert">
-                            <legend>"Same active ingredient as another order"</legend>
+                        <fieldset class="warning duplicate" data-test="check-in-warnings" role="alert">
+                            <legend>"Read before checking it in"</legend>
                             <p>{message}</p>
-                            <label for="both-intended">"What the prescriber said, if both are meant (then no dose will warn)"</label>
-                            <input id="both-intended" data-test="both-intended" prop:value=move || note.get() on:input=move |ev| note.set(event_target_value(&ev))
-                                placeholder="e.g. Dr Patel by phone 10:20: both meant, max 4 g a day"/>
+                            {duplicate.then(|| view! {
+                                <label for="both-intended">"What the prescriber said, if both orders are meant (then no dose will warn of it)"</label>
+                                <input id="both-intended" data-test="both-intended" prop:value=move || note.get() on:input=move |ev| note.set(event_target_value(&ev))
+                                    placeholder="e.g. Dr Patel by phone 10:20: both meant, max 4 g a day"/>
+                            })}
                             <div class="actions">
                                 <button class="secondary" on:click=move |_| warning.set(None)>"Cancel"</button>
                                 <button class="primary" data-test="duplicate-confirm" disabled=move || busy.get() on:click=move |_| send(o3.clone())>"I have read this: check in"</button>

@@ -885,12 +885,28 @@ impl Bedside {
             acknowledged.push(rules::FindingCode::DuplicateTherapy);
         }
         let today = now.with_timezone(&HOME_TZ).date_naive();
-        let by = rules::check_in(&o, &author, second.as_ref(), &orders, today, &acknowledged)
-            .map_err(|f| IpcError {
-                code: ErrorCode::Blocked,
-                message: f.message.clone(),
-                findings: vec![f],
-            })?;
+        let resident = self
+            .store
+            .resident(&ResidentId::new(resident))
+            .map_err(storage)?;
+        let by = rules::check_in(
+            &o,
+            &author,
+            second.as_ref(),
+            &resident,
+            &orders,
+            today,
+            &acknowledged,
+        )
+        .map_err(|f| IpcError {
+            code: ErrorCode::Blocked,
+            message: f
+                .iter()
+                .map(|f| f.message.as_str())
+                .collect::<Vec<_>>()
+                .join(" "),
+            findings: f,
+        })?;
         o.status = medround_domain::order::OrderStatus::Active;
         o.checked_in_by = by;
         o.both_intended = note;

@@ -665,10 +665,20 @@ pub fn build(store: &mut Store, spec: &HomeSpec) -> Result<Built, StoreError> {
             times: times.iter().map(|(h, m)| t(*h, *m)).collect(),
         };
         let mut mine = Vec::new();
-        // Four regular medicines each, spread over the list.
-        for k in 0..4 {
+        // Four regular medicines each, spread over the list; a prescriber would not choose
+        // one the resident's allergies bear on (aspirin for someone allergic to ibuprofen),
+        // so the next in the list is taken instead (S6).
+        let allergies = r.allergies.clone();
+        let mut k = 0;
+        let mut chosen = 0;
+        while chosen < 4 && k < REGULARS.len() * 2 {
             let (med, times, instr) = REGULARS[(i * 3 + k * 5) % REGULARS.len()];
+            k += 1;
+            if !medround_domain::allergen::hits(&allergies, &medicine(med)).is_empty() {
+                continue;
+            }
             mine.push(mk(med, one, "tablet", Route::Oral, daily(times), instr));
+            chosen += 1;
         }
         // Everyone has paracetamol when required, and senna 1 or 2 at night.
         let mut para = mk(

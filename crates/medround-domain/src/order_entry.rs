@@ -418,9 +418,9 @@ mod tests {
         // And check-in then needs a second trained person.
         let senior = staff(Role::Senior);
         assert_eq!(
-            crate::rules::check_in(&o, &senior, None, &[], today(), &[])
-                .unwrap_err()
-                .code,
+            crate::rules::check_in(&o, &senior, None, &resident(), &[], today(), &[]).unwrap_err()
+                [0]
+            .code,
             FindingCode::SecondCheckerNeeded
         );
     }

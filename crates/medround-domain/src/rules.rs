@@ -1356,30 +1356,33 @@ pub fn correct(
 }
 
 /// S16: who may check in an order. A hand-entered order needs a second, different senior.
-/// Another active order with the same active ingredient (duplicate therapy) is a warning the
-/// senior must acknowledge (`acknowledged`); a prescriber's note that both are meant
-/// (`both_intended`) goes on the order and settles it for every dose.
+/// What the senior must read first is refused as warnings until `acknowledged` holds them:
+/// another active order with the same active ingredient (duplicate therapy), and a recorded
+/// allergy the medicine meets (S6), for an order from the pharmacy as for one typed in, since
+/// the system's records meet the rules staff records do. A prescriber's note that two orders
+/// are both meant (`both_intended`) goes on the order and settles it for every dose.
 pub fn check_in(
     order: &Order,
     by: &Staff,
     second: Option<&Staff>,
+    resident: &Resident,
     others: &[Order],
     today: chrono::NaiveDate,
     acknowledged: &[FindingCode],
-) -> Result<Vec<StaffId>, Finding> {
+) -> Result<Vec<StaffId>, Vec<Finding>> {
     if !by.role.is_senior() || !by.active {
-        return Err(Finding::block(
+        return Err(vec![Finding::block(
             Rule::S16,
             FindingCode::RoleNotAllowed,
             "Only a senior carer or manager can check in an order.",
-        ));
+        )]);
     }
     if order.status != OrderStatus::Pending {
-        return Err(Finding::block(
+        return Err(vec![Finding::block(
             Rule::S16,
             FindingCode::OrderNotActive,
             "Only a pending order can be checked in.",
-        ));
+        )]);
     }
     let mut ids = vec![by.id.clone()];
     if order.source == crate::order::OrderSource::HandEntered {
@@ -1393,25 +1396,26 @@ pub fn check_in(
                 ids.push(s.id.clone())
             }
             _ => {
-                return Err(Finding::block(
+                return Err(vec![Finding::block(
                     Rule::S16,
                     FindingCode::SecondCheckerNeeded,
                     "An order typed in by hand needs a second trained person to check it.",
-                ))
+                )])
             }
         }
     }
+    let mut warnings = Vec::new();
     let live = Order {
         status: OrderStatus::Active,
         ..order.clone()
     };
     let dupes = crate::order::duplicates(&live, others, today.max(order.start));
-    if !dupes.is_empty() && !acknowledged.contains(&FindingCode::DuplicateTherapy) {
+    if !dupes.is_empty() {
         let list: Vec<String> = dupes
             .iter()
             .map(|(o, s)| format!("{} (also {s})", o.medicine.label()))
             .collect();
-        return Err(Finding::warn(
+        warnings.push(Finding::warn(
             Rule::S4,
             FindingCode::DuplicateTherapy,
             format!(
@@ -1421,6 +1425,33 @@ pub fn check_in(
                 list.join(" and ")
             ),
         ));
+    }
+    for hit in crate::allergen::hits(&resident.allergies, &order.medicine) {
+        let (code, then) = match hit.strength {
+            crate::allergen::Strength::Block => (
+                FindingCode::AllergyMatch,
+                "Each dose will be blocked unless a prescriber's note overrides it.",
+            ),
+            crate::allergen::Strength::Warn => (
+                FindingCode::AllergyClassWarning,
+                "Each dose will ask the carer to check first.",
+            ),
+        };
+        warnings.push(Finding::warn(
+            Rule::S6,
+            code,
+            format!(
+                "{} is recorded as allergic to {} ({}): {}. {then}",
+                resident.full_name(),
+                hit.allergy.substance,
+                hit.allergy.reaction,
+                hit.reason
+            ),
+        ));
+    }
+    warnings.retain(|w| !acknowledged.contains(&w.code));
+    if !warnings.is_empty() {
+        return Err(warnings);
     }
     Ok(ids)
 }

@@ -1531,39 +1531,63 @@ fn s16_pending_order_checked_in_by_a_senior_hand_entered_by_two() {
             &o,
             &staff("c1", Role::Carer),
             None,
+            &resident(),
             &[],
             day(2026, 1, 5),
             &[]
         )
-        .unwrap_err()
-        .code,
+        .unwrap_err()[0]
+            .code,
         FindingCode::RoleNotAllowed
     );
     assert_eq!(
-        check_in(&o, &senior, None, &[], day(2026, 1, 5), &[]).unwrap(),
+        check_in(&o, &senior, None, &resident(), &[], day(2026, 1, 5), &[]).unwrap(),
         vec![StaffId::new("s1")]
     );
     o.source = OrderSource::HandEntered;
     assert_eq!(
-        check_in(&o, &senior, None, &[], day(2026, 1, 5), &[])
-            .unwrap_err()
+        check_in(&o, &senior, None, &resident(), &[], day(2026, 1, 5), &[]).unwrap_err()[0].code,
+        FindingCode::SecondCheckerNeeded
+    );
+    assert_eq!(
+        check_in(
+            &o,
+            &senior,
+            Some(&senior),
+            &resident(),
+            &[],
+            day(2026, 1, 5),
+            &[]
+        )
+        .unwrap_err()[0]
             .code,
         FindingCode::SecondCheckerNeeded
     );
     assert_eq!(
-        check_in(&o, &senior, Some(&senior), &[], day(2026, 1, 5), &[])
-            .unwrap_err()
-            .code,
-        FindingCode::SecondCheckerNeeded
-    );
-    assert_eq!(
-        check_in(&o, &senior, Some(&other), &[], day(2026, 1, 5), &[])
-            .unwrap()
-            .len(),
+        check_in(
+            &o,
+            &senior,
+            Some(&other),
+            &resident(),
+            &[],
+            day(2026, 1, 5),
+            &[]
+        )
+        .unwrap()
+        .len(),
         2
     );
     o.status = OrderStatus::Active;
-    assert!(check_in(&o, &senior, Some(&other), &[], day(2026, 1, 5), &[]).is_err());
+    assert!(check_in(
+        &o,
+        &senior,
+        Some(&other),
+        &resident(),
+        &[],
+        day(2026, 1, 5),
+        &[]
+    )
+    .is_err());
 }
 
 // --- S17 homely remedies ---------------------------------------------------------------------
@@ -1836,13 +1860,23 @@ fn duplicate_therapy_warns_at_the_dose_and_at_check_in_unless_both_are_meant() {
         .filter(|o| o.id != cocod.id)
         .cloned()
         .collect();
-    let e = check_in(&pending, &senior, None, &others, day(2026, 1, 5), &[]).unwrap_err();
-    assert_eq!(e.code, FindingCode::DuplicateTherapy);
-    assert!(e.message.contains("Paracetamol"), "{}", e.message);
+    let e = check_in(
+        &pending,
+        &senior,
+        None,
+        &w.resident,
+        &others,
+        day(2026, 1, 5),
+        &[],
+    )
+    .unwrap_err();
+    assert_eq!(e[0].code, FindingCode::DuplicateTherapy);
+    assert!(e[0].message.contains("Paracetamol"), "{}", e[0].message);
     assert!(check_in(
         &pending,
         &senior,
         None,
+        &w.resident,
         &others,
         day(2026, 1, 5),
         &[FindingCode::DuplicateTherapy]
