@@ -156,6 +156,16 @@ fn main() {
     let t = Instant::now();
     a.sync_with(&mut server).unwrap();
     let exchange = t.elapsed().as_secs_f64() * 1000.0;
+    let arrived = a.store().administrations_after_mark(before).unwrap().len();
+    // The first check after a fresh open reads every record from disk; the later ones find
+    // the records the rules read already decoded.
+    drop(a);
+    let mut a = Bedside::open(
+        &_da.path().join("data/db"),
+        &_da.path().join("keys/key"),
+        Box::new(ca.clone()),
+    )
+    .unwrap();
     let mut checks = Vec::new();
     for _ in 0..5 {
         a.store()
@@ -165,11 +175,14 @@ fn main() {
         a.check_merged().unwrap();
         checks.push(t.elapsed().as_secs_f64() * 1000.0);
     }
+    let cold = checks[0];
     checks.sort_by(f64::total_cmp);
     let check = checks[checks.len() / 2];
-    println!("checks after a merge of 3 days ({n} doses)  median {check:8.1}  (target <= 200 ms)");
+    println!(
+        "checks after a merge of 3 days ({n} doses, {arrived} residents)  first {cold:8.1}  median {check:8.1}  (target <= 200 ms)"
+    );
     println!(
         "  the exchange that brought them (checks included)      {exchange:8.1}  (checks / exchange {:.2})",
-        check / exchange
+        cold / exchange
     );
 }
