@@ -941,6 +941,9 @@ async fn manager_review(data: PathBuf, groups: Groups) {
     ] {
         type_into(&c, field, text).await;
     }
+    let unit = wait(&c, "[data-test='dose-unit']").await;
+    unit.clear().await.unwrap();
+    unit.send_keys("capsule").await.unwrap();
     click(&c, "[data-test='time-0800']").await;
     click(&c, "[data-test='order-save']").await;
     wait_text(
@@ -950,6 +953,8 @@ async fn manager_review(data: PathBuf, groups: Groups) {
     )
     .await;
     wait(&c, "[data-test^='check-in-']").await;
+    // The shot shows the message, at the top of the chart.
+    c.execute("window.scrollTo(0, 0)", vec![]).await.unwrap();
     shot(&c, "19-allergy-class-at-write-up.png").await;
     back(&c).await;
     wait_text(&c, "[aria-label='Willow (first floor)']", "Edith Clarke").await;

@@ -183,7 +183,8 @@ pub fn OrderFormScreen() -> impl IntoView {
             match res {
                 Ok(done) => {
                     app.open_resident(resident);
-                    app.say(true, done.message);
+                    // Saved, but with an allergy to read: said as a warning, not a success.
+                    app.say(done.warnings.is_empty(), done.message);
                 }
                 Err(e) if e.code == ErrorCode::Blocked => {
                     findings.set(e.findings.clone());

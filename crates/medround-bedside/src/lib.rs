@@ -843,7 +843,7 @@ impl Bedside {
                 "{name} has left the home: their doses stop and they leave the round. Their records are kept, and stay in the review and the audit trail."
             ),
         };
-        Ok(medround_ipc::Done { message })
+        Ok(medround_ipc::Done::said(message))
     }
 
     /// S16: a senior checks in a pending order (from the pharmacy, or typed in by hand, which

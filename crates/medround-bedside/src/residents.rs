@@ -209,10 +209,10 @@ impl Bedside {
             order.medicine.label(),
             r.full_name()
         );
-        for w in warnings {
+        for w in &warnings {
             message.push(' ');
             message.push_str(&w.message);
         }
-        Ok(Done { message })
+        Ok(Done { message, warnings })
     }
 }

@@ -155,12 +155,10 @@ impl Bedside {
         self.store_mut()
             .set_pin(&target.id, pin, Some(&me.id), now)
             .map_err(storage)?;
-        Ok(Done {
-            message: format!(
-                "New PIN set for {}. It works on this tablet now, and on the home's other tablets after their next sync.",
-                target.name
-            ),
-        })
+        Ok(Done::said(format!(
+            "New PIN set for {}. It works on this tablet now, and on the home's other tablets after their next sync.",
+            target.name
+        )))
     }
 
     /// A manager sets how this tablet locks itself: after so many idle minutes, and after each
@@ -193,16 +191,14 @@ impl Bedside {
                 ),
             ])
             .map_err(storage)?;
-        Ok(Done {
-            message: format!(
-                "This tablet now locks after {idle_lock_minutes} idle minute{}{}.",
-                if idle_lock_minutes == 1 { "" } else { "s" },
-                if lock_after_each_resident {
-                    " and after each resident"
-                } else {
-                    ""
-                }
-            ),
-        })
+        Ok(Done::said(format!(
+            "This tablet now locks after {idle_lock_minutes} idle minute{}{}.",
+            if idle_lock_minutes == 1 { "" } else { "s" },
+            if lock_after_each_resident {
+                " and after each resident"
+            } else {
+                ""
+            }
+        )))
     }
 }

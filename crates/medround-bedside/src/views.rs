@@ -254,11 +254,20 @@ pub fn resident(
             continue;
         }
         if base.unavailable.is_some() {
-            // Show recently ended or pending orders once, greyed, with the reason.
+            // Show recently ended or pending orders once, greyed, with the reason, and the
+            // times they are due (a regular order is not "when required" for having no slot).
             if o.status == OrderStatus::Pending
                 || o.end.is_some_and(|e| (today - e).num_days() <= 7)
             {
-                doses.push(base);
+                let mut row = base;
+                row.time = o
+                    .schedule
+                    .times()
+                    .iter()
+                    .map(|t| t.format("%H:%M").to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                doses.push(row);
             }
             continue;
         }

@@ -452,6 +452,20 @@ pub struct ResidentSaved {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Done {
     pub message: String,
+    /// Warnings that stand although the change was made (an allergy the medicine meets, S6),
+    /// said in the message too; the screen shows the message as a warning when there are any.
+    #[serde(default)]
+    pub warnings: Vec<Finding>,
+}
+
+impl Done {
+    /// A change made with nothing to warn of.
+    pub fn said(message: impl Into<String>) -> Done {
+        Done {
+            message: message.into(),
+            warnings: vec![],
+        }
+    }
 }
 
 /// A file saved for the person: a MAR chart (PDF) or the reorder list (CSV).
