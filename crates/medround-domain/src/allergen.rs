@@ -398,9 +398,9 @@ fn words(text: &str) -> String {
 /// in `haystack` as whole words. It allocates nothing: it runs for every allergy at every
 /// dose.
 fn has_phrase(haystack: &str, phrase: &str) -> bool {
-    haystack.match_indices(phrase).any(|(i, _)| {
-        haystack[..i].ends_with(' ') && haystack[i + phrase.len()..].starts_with(' ')
-    })
+    haystack
+        .match_indices(phrase)
+        .any(|(i, _)| haystack[..i].ends_with(' ') && haystack[i + phrase.len()..].starts_with(' '))
 }
 
 /// What the system makes of an allergy's text.

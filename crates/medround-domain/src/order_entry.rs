@@ -302,25 +302,11 @@ pub fn check_order_draft(
     // S6: a prescriber may have chosen it knowingly, so this warns; each dose then blocks
     // unless a prescriber's note overrides it.
     let order = draft.order(&OrderId::new("draft"), &resident.id, today);
-    for hit in crate::allergen::hits(&resident.allergies, &order.medicine) {
-        let then = match hit.strength {
-            crate::allergen::Strength::Block => {
-                "Each dose will be blocked unless a prescriber's note overrides it."
-            }
-            crate::allergen::Strength::Warn => "Each dose will ask the carer to check first.",
-        };
-        out.push(Finding::warn(
-            Rule::S6,
-            FindingCode::AllergyMatch,
-            format!(
-                "{} is recorded as allergic to {} ({}): {}. {then}",
-                resident.full_name(),
-                hit.allergy.substance,
-                hit.allergy.reaction,
-                hit.reason
-            ),
-        ));
-    }
+    out.extend(
+        crate::allergen::hits(&resident.allergies, &order.medicine)
+            .iter()
+            .map(|hit| crate::rules::allergy_warning(resident, hit)),
+    );
     out
 }
 

@@ -1327,32 +1327,46 @@ pub fn correct(
     if !f.is_empty() {
         return Err(f);
     }
-    Ok(Administration {
+    // The dose it voids keeps its place in the stock; what it took goes back in with a
+    // movement of its own (`entail::correction`), which says when and by whom.
+    let mut c = Administration::system(
         id,
-        resident: t.resident.clone(),
-        subject: t.subject.clone(),
-        outcome: OutcomeCode::EnteredInError,
-        quantity: None,
-        note: Some(reason.trim().to_string()),
-        occurred_at: now,
-        recorded_at: now,
-        late_reason: None,
-        retrospective_reason: None,
-        author: author.id.clone(),
+        t.resident.clone(),
+        t.subject.clone(),
+        OutcomeCode::EnteredInError,
+        now,
+        author.id.clone(),
         device,
-        witness: None,
-        product: None,
-        scans: vec![],
-        covert: false,
-        site: None,
-        prn_reason: None,
-        allergy_override: None,
-        acknowledged: vec![],
-        voids: Some(target.clone()),
-        // The dose it voids keeps its place in the stock; the caller books the quantity back
-        // in with a movement, which says when and by whom.
-        from_stock: None,
-    })
+    );
+    c.note = Some(reason.trim().to_string());
+    c.voids = Some(target.clone());
+    Ok(c)
+}
+
+/// S6: what a senior reads, when an order is written up or checked in, of a recorded allergy
+/// the medicine meets, and what it will mean at each dose.
+pub fn allergy_warning(resident: &Resident, hit: &crate::allergen::AllergyHit<'_>) -> Finding {
+    let (code, then) = match hit.strength {
+        crate::allergen::Strength::Block => (
+            FindingCode::AllergyMatch,
+            "Each dose will be blocked unless a prescriber's note overrides it.",
+        ),
+        crate::allergen::Strength::Warn => (
+            FindingCode::AllergyClassWarning,
+            "Each dose will ask the carer to check first.",
+        ),
+    };
+    Finding::warn(
+        Rule::S6,
+        code,
+        format!(
+            "{} is recorded as allergic to {} ({}): {}. {then}",
+            resident.full_name(),
+            hit.allergy.substance,
+            hit.allergy.reaction,
+            hit.reason
+        ),
+    )
 }
 
 /// S16: who may check in an order. A hand-entered order needs a second, different senior.
@@ -1426,29 +1440,11 @@ pub fn check_in(
             ),
         ));
     }
-    for hit in crate::allergen::hits(&resident.allergies, &order.medicine) {
-        let (code, then) = match hit.strength {
-            crate::allergen::Strength::Block => (
-                FindingCode::AllergyMatch,
-                "Each dose will be blocked unless a prescriber's note overrides it.",
-            ),
-            crate::allergen::Strength::Warn => (
-                FindingCode::AllergyClassWarning,
-                "Each dose will ask the carer to check first.",
-            ),
-        };
-        warnings.push(Finding::warn(
-            Rule::S6,
-            code,
-            format!(
-                "{} is recorded as allergic to {} ({}): {}. {then}",
-                resident.full_name(),
-                hit.allergy.substance,
-                hit.allergy.reaction,
-                hit.reason
-            ),
-        ));
-    }
+    warnings.extend(
+        crate::allergen::hits(&resident.allergies, &order.medicine)
+            .iter()
+            .map(|hit| allergy_warning(resident, hit)),
+    );
     warnings.retain(|w| !acknowledged.contains(&w.code));
     if !warnings.is_empty() {
         return Err(warnings);

@@ -290,6 +290,10 @@ impl Central {
         o.status = OrderStatus::Pending;
         o.source = OrderSource::Pharmacy;
         o.checked_in_by.clear();
+        // Where a replacing order's slots begin, and a prescriber's note that two orders are
+        // both meant, are set at check-in by the senior who read them, never sent in.
+        o.slots_after = None;
+        o.both_intended = None;
         let doc_id = format!("resident:{}", o.resident);
         let key = format!("order/{}", o.id);
         let value =
