@@ -581,12 +581,17 @@ fn central_s16_pharmacy_orders_arrive_pending_until_a_senior_checks_them_in(back
     order.id = medround_domain::OrderId::new("ord-pharmacy-1");
     order.instructions = "New from the pharmacy: take with water.".into();
     order.checked_in_by = vec![medround_domain::StaffId::new("st-amy")];
+    // What only a senior sets at check-in cannot be sent in: a start for its slots that would
+    // hide them, or a note that waives the duplicate-therapy warning.
+    order.slots_after = Some("2030-01-01T00:00:00Z".parse().unwrap());
+    order.both_intended = Some("both meant".into());
     let sent = server
         .central
         .submit_order("larch", &serde_json::to_string(&order).unwrap())
         .unwrap();
     assert_eq!(sent.status, medround_domain::order::OrderStatus::Pending);
     assert!(sent.checked_in_by.is_empty());
+    assert!(sent.slots_after.is_none() && sent.both_intended.is_none());
     // Orders for someone who is not in the home, or that are not orders, are refused.
     let mut stranger = order.clone();
     stranger.resident = medround_domain::ResidentId::new("res-99");
