@@ -48,8 +48,55 @@ fn from_api(e: ApiError) -> IpcError {
     IpcError::new(code, e.message)
 }
 
+/// Whether the host of `authority` (what follows `http://`: a host, a port, a path) is this
+/// machine: `localhost`, 127.0.0.0/8 or `[::1]`.
+fn loopback(authority: &str) -> bool {
+    let hostport = authority.split(['/', '?', '#']).next().unwrap_or("");
+    // Credentials in the address ("user@host") are refused by taking them as no host.
+    if hostport.contains('@') {
+        return false;
+    }
+    let host = match hostport.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => hostport.split(':').next().unwrap_or(""),
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+#[cfg(test)]
+#[test]
+fn plain_http_is_refused_off_this_machine() {
+    for ok in [
+        "http://127.0.0.1:8080",
+        "http://127.0.0.1:8080/v1",
+        "http://localhost:9000",
+        "http://[::1]:7000",
+        "https://records.example.org",
+    ] {
+        assert!(Link::build(ok, None, None).is_ok(), "{ok}");
+    }
+    for bad in [
+        "http://records.example.org",
+        "http://192.168.1.20:8080",
+        "http://127.0.0.1.example.org",
+        "http://localhost.evil.example",
+        "http://127.0.0.1@evil.example",
+        "http://[::2]:80",
+        "ftp://records.example.org",
+    ] {
+        let e = Link::build(bad, None, None)
+            .err()
+            .unwrap_or_else(|| panic!("{bad}"));
+        assert_eq!(e.code, ErrorCode::BadInput, "{bad}");
+    }
+}
+
 impl Link {
-    /// `base` is the central record's address, `https://...` (or `http://` for development).
+    /// `base` is the central record's address, `https://...` (or `http://` to this machine,
+    /// for development and tests).
     /// The server's certificate is checked against the public roots, or, when the environment
     /// names one in `MEDROUND_CA_CERT`, against the provider's own certificate authority.
     pub fn new(base: &str) -> Result<Link, IpcError> {
@@ -108,6 +155,17 @@ impl Link {
                 ErrorCode::BadInput,
                 "The server address starts with https:// (for example https://records.example.org).",
             ));
+        }
+        // Plain HTTP carries the credential and the residents' records in clear: only to this
+        // machine (development and tests), as the central record itself serves it.
+        if let Some(rest) = base.strip_prefix("http://") {
+            if !loopback(rest) {
+                return Err(IpcError::new(
+                    ErrorCode::BadInput,
+                    "The server address must start with https://: plain http:// is only for a \
+                     central record on this machine.",
+                ));
+            }
         }
         let mut tls = ureq::tls::TlsConfig::builder();
         if let Some(roots) = roots {

@@ -15,6 +15,7 @@
 //! change is applied once however often it arrives.
 
 pub mod api;
+pub mod bounds;
 pub mod memory;
 pub mod wire;
 
@@ -91,6 +92,11 @@ fn receive(
     let msg = sync::Message::decode(bytes).map_err(|e| SyncError::Refused {
         doc: doc_id.into(),
         reason: e.to_string(),
+    })?;
+    // Automerge trusts what a message claims; a hostile one could crash or stall it.
+    bounds::check(&msg).map_err(|reason| SyncError::Refused {
+        doc: doc_id.into(),
+        reason,
     })?;
     let (mut doc, mut state) = replica.checkout(doc_id)?;
     // A peer that asks for changes by hash does not have them: a bloom-filter false positive
