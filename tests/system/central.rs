@@ -440,6 +440,23 @@ fn central_corrupt_or_hostile_messages_are_refused_and_change_nothing(backend: &
     )
     .unwrap_err();
     assert_eq!(err.code, ErrorCode::SyncRefused, "{}", err.message);
+    // One 100-byte message whose Bloom filter claims entries and no bits: Automerge 0.12
+    // divides by zero on it. Refused with a reason, not a panic, and the home still syncs.
+    let zero_bits = vec![0x42, 0, 0, 1, 0, 3, 5, 0, 7, 0];
+    for doc in ["home", &format!("resident:{}", who::PARKINSONS)] {
+        let env = Envelope {
+            kind: Kind::Request,
+            cursor: 0,
+            flag: false,
+            start: true,
+            docs: vec![(doc.to_string(), zero_bits.clone())],
+        }
+        .encode();
+        let err = link.exchange(&e.credential, &env).unwrap_err();
+        assert_eq!(err.code, ErrorCode::SyncRefused, "{doc}: {}", err.message);
+        assert!(err.message.contains("Bloom filter"), "{}", err.message);
+        assert!(!err.message.contains("panicked"), "{}", err.message);
+    }
     // No credential, or a wrong one.
     assert_eq!(
         link.exchange("wrong", b"x").unwrap_err().code,
