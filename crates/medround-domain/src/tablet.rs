@@ -21,11 +21,11 @@ pub struct Tablet {
     pub enrolled: DateTime<Utc>,
 }
 
-/// Whether a tablet's name is one to keep: not blank, and at most `MAX_NAME_CHARS` characters
-/// (characters, not bytes: "Gŵyr unit" is nine).
+/// Whether a tablet's (or a home's) name is one to keep: not blank, at most `MAX_NAME_CHARS`
+/// characters (characters, not bytes: "Gŵyr unit" is nine), and no control or bidirectional
+/// formatting characters (`text::readable`).
 pub fn valid_name(name: &str) -> bool {
-    let n = name.trim();
-    !n.is_empty() && n.chars().count() <= MAX_NAME_CHARS
+    crate::text::readable(name.trim(), MAX_NAME_CHARS)
 }
 
 impl Tablet {

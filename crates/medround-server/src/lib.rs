@@ -149,9 +149,15 @@ impl Central {
                 "A home id is letters, digits, '-' and '_' only.",
             ));
         }
+        if !medround_domain::tablet::valid_name(name) {
+            return Err(api_error(
+                ApiCode::Malformed,
+                "Give the home a name of up to 100 characters, with no control characters.",
+            ));
+        }
         let home = Home {
             id: id.into(),
-            name: name.into(),
+            name: name.trim().into(),
         };
         match self.storage().add_home(&home, (self.now)()) {
             Ok(()) => Ok(home),
@@ -190,7 +196,7 @@ impl Central {
         if !medround_domain::tablet::valid_name(name) {
             return Err(api_error(
                 ApiCode::Malformed,
-                "Give the tablet a name of up to 100 characters.",
+                "Give the tablet a name of up to 100 characters, with no control characters.",
             ));
         }
         let device = format!("dev-{}", uuid::Uuid::new_v4().simple());
@@ -389,9 +395,22 @@ mod tests {
         // 100 characters, more than 100 bytes: accepted, as the tablet counts it.
         let welsh = "ŵ".repeat(100);
         assert!(enrol(&welsh).is_ok());
-        for bad in ["", "   ", &"ŵ".repeat(101)] {
+        for bad in [
+            "",
+            "   ",
+            &"ŵ".repeat(101),
+            "Tablet\u{0}A",
+            "Tablet \u{1b}[2J",
+            "Tablet \u{202e}A",
+        ] {
             let e = enrol(bad).unwrap_err();
             assert_eq!(e.code, ApiCode::Malformed, "{bad:?}");
         }
+        // A home's name too.
+        for bad in ["", "Larch\u{0}", "Larch \u{202e}House"] {
+            let e = central.add_home("other", bad).unwrap_err();
+            assert_eq!(e.code, ApiCode::Malformed, "{bad:?}");
+        }
+        assert!(central.homes().unwrap().iter().all(|h| h.id != "other"));
     }
 }
