@@ -47,11 +47,30 @@ async fn blocking<T: Send + 'static>(
 ) -> Reply<T> {
     match tokio::task::spawn_blocking(f).await {
         Ok(r) => r.map_err(Failure),
-        Err(e) => Err(Failure(api_error(
-            ApiCode::Unavailable,
-            format!("The central record failed inside: {e}"),
-        ))),
+        // What failed stays in the server's log: a panic's text names code and values that
+        // are no business of the caller, who may be an attacker probing for them.
+        Err(e) => {
+            eprintln!("medround-server: a request failed inside: {e}");
+            Err(Failure(api_error(
+                ApiCode::Unavailable,
+                "The central record could not complete this request, and stored nothing. Try \
+                 again later; tell the provider if it goes on.",
+            )))
+        }
     }
+}
+
+#[cfg(test)]
+#[tokio::test]
+async fn a_request_that_fails_inside_says_nothing_of_why() {
+    let reply: Reply<()> = blocking(|| panic!("secret detail at src/sync/bloom.rs:74")).await;
+    let Failure(e) = reply.unwrap_err();
+    assert_eq!(e.code, ApiCode::Unavailable);
+    assert!(
+        !e.message.contains("secret") && !e.message.contains("bloom"),
+        "{}",
+        e.message
+    );
 }
 
 fn bearer(headers: &HeaderMap) -> Option<String> {
