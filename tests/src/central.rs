@@ -69,6 +69,13 @@ pub struct CentralServer {
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
+/// The central record's clock in tests: fixed, and after every time the tests' tablets reach
+/// (their fake clocks start on 23 November 2026 and move on by weeks at most), so that a record
+/// dated "in the future" is one a test made so on purpose.
+pub fn central_time() -> chrono::DateTime<chrono::Utc> {
+    "2027-06-30T12:00:00Z".parse().expect("valid time")
+}
+
 impl CentralServer {
     /// Starts a server on `backend`, on `addr` (port 0 for any free one).
     pub fn start_at(backend: &Backend, addr: SocketAddr) -> CentralServer {
@@ -92,7 +99,7 @@ impl CentralServer {
         let central = Arc::new(Central::new(
             storage,
             Some(ADMIN_TOKEN),
-            Box::new(chrono::Utc::now),
+            Box::new(central_time),
         ));
         let listener = std::net::TcpListener::bind(addr).expect("bind loopback");
         listener.set_nonblocking(true).expect("nonblocking");

@@ -3,11 +3,32 @@
 //! document chunks, compaction, sync states and the change feed, each home kept apart.
 
 use chrono::{DateTime, Duration, Utc};
-use medround_server::storage::{Changes, Home, Storage, StorageError};
+use medround_server::storage::{Changes, Checkin, Home, Storage, StorageError};
 use medround_tests::central::TestBackend;
 
 fn at(s: &str) -> DateTime<Utc> {
     s.parse().unwrap()
+}
+
+/// Stores one document's changes and sync state, as a request naming only it would.
+fn one(
+    s: &mut dyn Storage,
+    home: &str,
+    device: &str,
+    doc_id: &str,
+    changes: Option<Changes<'_>>,
+    state: &[u8],
+) -> Result<Option<u64>, StorageError> {
+    let stored = s.checkin(
+        home,
+        device,
+        &[Checkin {
+            doc_id,
+            changes,
+            state,
+        }],
+    )?;
+    Ok(stored[0])
 }
 
 fn suite(s: &mut dyn Storage) {
@@ -73,7 +94,8 @@ fn suite(s: &mut dyn Storage) {
 
     // Documents: chunks append and join; a whole save replaces them; homes stay apart.
     assert!(s.document("larch", "home").unwrap().is_none());
-    s.checkin(
+    one(
+        s,
         "larch",
         "dev-1",
         "home",
@@ -81,7 +103,8 @@ fn suite(s: &mut dyn Storage) {
         b"st1",
     )
     .unwrap();
-    s.checkin(
+    one(
+        s,
         "larch",
         "dev-1",
         "home",
@@ -94,7 +117,8 @@ fn suite(s: &mut dyn Storage) {
         Some((b"abcd".to_vec(), 2))
     );
     assert!(s.document("birch", "home").unwrap().is_none());
-    s.checkin(
+    one(
+        s,
         "larch",
         "dev-1",
         "home",
@@ -113,15 +137,16 @@ fn suite(s: &mut dyn Storage) {
     assert!(s.sync_state("dev-3", "home").unwrap().is_none());
     // A sync state alone changes no document and moves nothing in the feed.
     let (_, before, _) = s.changed_since("larch", 0, 100).unwrap();
-    s.checkin("larch", "dev-1", "home", None, b"st4").unwrap();
+    one(s, "larch", "dev-1", "home", None, b"st4").unwrap();
     assert_eq!(s.changed_since("larch", 0, 100).unwrap().1, before);
 
     // The feed: in the order documents last changed, paged, and per home.
     for d in ["resident:r1", "resident:r2", "cycle:r1:700"] {
-        s.checkin("larch", "dev-1", d, Some(Changes::Incremental(b"x")), b"s")
+        one(s, "larch", "dev-1", d, Some(Changes::Incremental(b"x")), b"s")
             .unwrap();
     }
-    s.checkin(
+    one(
+        s,
         "larch",
         "dev-1",
         "resident:r1",

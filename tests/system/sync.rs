@@ -159,7 +159,12 @@ fn s19_a_pin_reset_on_one_tablet_unlocks_the_account_on_the_other() {
     );
     a.bedside
         .store_mut()
-        .set_pin(&ben, "8642", None, monday_morning())
+        .set_pin(
+            &ben,
+            "8642",
+            Some(&medround_domain::StaffId::new("st-claire")),
+            monday_morning(),
+        )
         .unwrap();
     sync(&mut a, &mut server, "tab-a");
     sync(&mut b, &mut server, "tab-b");

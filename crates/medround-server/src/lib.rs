@@ -349,8 +349,10 @@ impl Central {
                 &device.id,
                 &mut live,
                 &mut cache,
+                (self.now)(),
             );
             medround_sync::serve(&mut replica, request)
+                .and_then(|reply| replica.commit().map(|()| reply))
         };
         match result {
             Ok(reply) => {

@@ -1,7 +1,7 @@
 //! The central record on PostgreSQL, for a provider with many homes: the same tables and the
 //! same behaviour as [`crate::sqlite`], checked by the same test suite.
 
-use crate::storage::{Changes, Device, Home, Result, Storage, StorageError};
+use crate::storage::{Checkin, Changes, Device, Home, Result, Storage, StorageError};
 use chrono::{DateTime, Utc};
 use postgres::{Client, NoTls};
 
@@ -249,22 +249,23 @@ impl Storage for PostgresStorage {
         &mut self,
         home: &str,
         device: &str,
-        doc_id: &str,
-        changes: Option<Changes<'_>>,
-        state: &[u8],
-    ) -> Result<Option<u64>> {
+        docs: &[Checkin<'_>],
+    ) -> Result<Vec<Option<u64>>> {
         let mut tx = self.client.transaction()?;
-        let seq = match changes {
-            Some(changes) => Some(put_chunk(&mut tx, home, doc_id, changes)?),
-            None => None,
-        };
-        tx.execute(
-            "INSERT INTO sync_states (device, doc_id, state) VALUES ($1, $2, $3)
-             ON CONFLICT (device, doc_id) DO UPDATE SET state = excluded.state",
-            &[&device, &doc_id, &state],
-        )?;
+        let mut seqs = Vec::with_capacity(docs.len());
+        for d in docs {
+            seqs.push(match d.changes {
+                Some(changes) => Some(put_chunk(&mut tx, home, d.doc_id, changes)?),
+                None => None,
+            });
+            tx.execute(
+                "INSERT INTO sync_states (device, doc_id, state) VALUES ($1, $2, $3)
+                 ON CONFLICT (device, doc_id) DO UPDATE SET state = excluded.state",
+                &[&device, &d.doc_id, &d.state],
+            )?;
+        }
         tx.commit()?;
-        Ok(seq)
+        Ok(seqs)
     }
 
     fn store_changes(&mut self, home: &str, doc_id: &str, changes: Changes<'_>) -> Result<()> {

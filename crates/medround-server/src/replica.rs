@@ -1,10 +1,13 @@
 //! One home's documents as seen by one enrolled device: the central record's side of
 //! `medround_sync::serve`. Every document name is scoped by the home the device belongs to, so a
 //! device can only ever read or write its own home's records; whatever arrives is checked
-//! (`medround_store::check_changes`) before it is kept.
+//! (`medround_store::check_changes`) before it is kept, and what one request brings is stored
+//! whole or not at all.
 
-use crate::storage::{Changes, Storage, StorageError};
+use crate::storage::{Changes, Checkin, Storage, StorageError};
 use automerge::{sync, ActorId, AutoCommit};
+use chrono::{DateTime, Utc};
+use medround_store::{Arrival, Roster};
 use medround_sync::{Feed, Replica, SyncError};
 use std::collections::HashMap;
 
@@ -82,6 +85,17 @@ impl DocCache {
     }
 }
 
+/// A document checked in during a request, kept until the request's end: a request is stored
+/// whole or not at all.
+#[derive(Debug)]
+struct Pending {
+    doc_id: String,
+    /// The changes to store, and whether they are the whole document (compaction).
+    changes: Option<(Vec<u8>, bool)>,
+    state: sync::State,
+    doc: AutoCommit,
+}
+
 #[derive(Debug)]
 pub struct HomeReplica<'a> {
     pub storage: &'a mut dyn Storage,
@@ -95,6 +109,11 @@ pub struct HomeReplica<'a> {
     /// Each checked-out document's feed position, for the cache.
     seqs: HashMap<String, u64>,
     cache: &'a mut DocCache,
+    /// What this request has checked in so far, stored by [`HomeReplica::commit`].
+    pending: Vec<Pending>,
+    /// The home's staff, read once per request (and again when the home document changes).
+    roster: Option<Roster>,
+    now: DateTime<Utc>,
 }
 
 impl<'a> HomeReplica<'a> {
@@ -104,6 +123,7 @@ impl<'a> HomeReplica<'a> {
         device: &'a str,
         live: &'a mut HashMap<String, Live>,
         cache: &'a mut DocCache,
+        now: DateTime<Utc>,
     ) -> HomeReplica<'a> {
         HomeReplica {
             storage,
@@ -114,7 +134,115 @@ impl<'a> HomeReplica<'a> {
             stored_heads: HashMap::new(),
             seqs: HashMap::new(),
             cache,
+            pending: Vec::new(),
+            roster: None,
+            now,
         }
+    }
+
+    /// The stored document, from the cache where its feed position is unchanged.
+    fn stored(&mut self, doc_id: &str) -> Result<Option<AutoCommit>, SyncError> {
+        let seq = self.storage.doc_seq(self.home, doc_id).map_err(storage)?;
+        let cached = seq.and_then(|q| self.cache.take(self.home, doc_id, q));
+        Ok(match (seq, cached) {
+            (Some(q), Some((d, n))) => {
+                self.seqs.insert(doc_id.to_string(), q);
+                self.chunks.insert(doc_id.to_string(), n);
+                Some(d)
+            }
+            _ => match self.storage.document(self.home, doc_id).map_err(storage)? {
+                Some((bytes, n)) => {
+                    if let Some(q) = seq {
+                        self.seqs.insert(doc_id.to_string(), q);
+                    }
+                    self.chunks.insert(doc_id.to_string(), n);
+                    Some(AutoCommit::load(&bytes).map_err(|e| {
+                        SyncError::Storage(
+                            format!("stored document {doc_id} is damaged: {e}").into(),
+                        )
+                    })?)
+                }
+                None => None,
+            },
+        })
+    }
+
+    /// The home's staff as stored, or as checked in earlier in this request.
+    fn roster(&mut self) -> Result<Roster, SyncError> {
+        if let Some(r) = &self.roster {
+            return Ok(r.clone());
+        }
+        let roster = match self.pending.iter().find(|p| p.doc_id == "home") {
+            Some(p) => Roster::of_home(&p.doc),
+            None => match self.stored("home")? {
+                Some(doc) => {
+                    let r = Roster::of_home(&doc);
+                    if let Some(q) = self.seqs.get("home").copied() {
+                        let n = self.chunks.get("home").copied().unwrap_or(0);
+                        self.cache.put(self.home, "home", q, n, doc);
+                    }
+                    r
+                }
+                None => Ok(Roster::default()),
+            },
+        }
+        .map_err(|e| SyncError::Storage(Box::new(e)))?;
+        self.roster = Some(roster.clone());
+        Ok(roster)
+    }
+
+    /// Stores everything this request checked in, in one transaction, then keeps the
+    /// documents loaded and the exchange's states for its next request. Nothing of a request
+    /// that failed part way is stored: its replica is dropped without this.
+    pub fn commit(mut self) -> Result<(), SyncError> {
+        let states: Vec<Vec<u8>> = self.pending.iter().map(|p| p.state.encode()).collect();
+        let items: Vec<Checkin<'_>> = self
+            .pending
+            .iter()
+            .zip(&states)
+            .map(|(p, state)| Checkin {
+                doc_id: &p.doc_id,
+                changes: p.changes.as_ref().map(|(bytes, whole)| {
+                    if *whole {
+                        Changes::Whole(bytes)
+                    } else {
+                        Changes::Incremental(bytes)
+                    }
+                }),
+                state,
+            })
+            .collect();
+        let stored_at = self
+            .storage
+            .checkin(self.home, self.device, &items)
+            .map_err(storage)?;
+        drop(items);
+        for (mut p, stored_at) in std::mem::take(&mut self.pending).into_iter().zip(stored_at) {
+            let mut waiting = None;
+            if !p.doc.get_missing_deps(&[]).is_empty() {
+                waiting = Some(p.doc);
+            } else {
+                // Keep it loaded for the next request, at the feed position it is stored at.
+                let seq = stored_at.or_else(|| self.seqs.get(&p.doc_id).copied());
+                if let Some(seq) = seq {
+                    let had = self.chunks.get(&p.doc_id).copied().unwrap_or(0);
+                    let n = match &p.changes {
+                        Some((_, true)) => 1,
+                        Some((_, false)) => had + 1,
+                        None => had,
+                    };
+                    self.cache.put(self.home, &p.doc_id, seq, n, p.doc);
+                }
+            }
+            self.live.insert(
+                p.doc_id,
+                Live {
+                    state: p.state,
+                    waiting,
+                },
+            );
+        }
+        Ok(())
     }
 }
 
@@ -132,34 +260,15 @@ impl Replica for HomeReplica<'_> {
             doc: doc_id.into(),
             reason: e.to_string(),
         })?;
+        // A document checked in earlier in this request is handed out as it was left.
+        if let Some(i) = self.pending.iter().position(|p| p.doc_id == doc_id) {
+            let p = self.pending.remove(i);
+            return Ok((p.doc, p.state));
+        }
         let waiting = self.live.get_mut(doc_id).and_then(|l| l.waiting.take());
         let mut doc = match waiting {
             Some(d) => d,
-            None => {
-                let seq = self.storage.doc_seq(self.home, doc_id).map_err(storage)?;
-                let cached = seq.and_then(|q| self.cache.take(self.home, doc_id, q));
-                match (seq, cached) {
-                    (Some(q), Some((d, n))) => {
-                        self.seqs.insert(doc_id.to_string(), q);
-                        self.chunks.insert(doc_id.to_string(), n);
-                        d
-                    }
-                    _ => match self.storage.document(self.home, doc_id).map_err(storage)? {
-                        Some((bytes, n)) => {
-                            if let Some(q) = seq {
-                                self.seqs.insert(doc_id.to_string(), q);
-                            }
-                            self.chunks.insert(doc_id.to_string(), n);
-                            AutoCommit::load(&bytes).map_err(|e| {
-                                SyncError::Storage(
-                                    format!("stored document {doc_id} is damaged: {e}").into(),
-                                )
-                            })?
-                        }
-                        None => AutoCommit::new(),
-                    },
-                }
-            }
+            None => self.stored(doc_id)?.unwrap_or_default(),
         };
         doc.set_actor(ActorId::from(b"central".as_slice()));
         self.stored_heads
@@ -185,50 +294,45 @@ impl Replica for HomeReplica<'_> {
         state: sync::State,
         changed: bool,
     ) -> Result<(), SyncError> {
-        let (whole, incremental);
+        let refused = |e: medround_store::StoreError| SyncError::Refused {
+            doc: doc_id.into(),
+            reason: e.to_string(),
+        };
+        // A document handed out twice in one request keeps the changes of the first time.
+        let changed =
+            changed || self.stored_heads.get(doc_id).is_some_and(|h| *h != doc.get_heads());
         let changes = if changed {
             let since = self.stored_heads.get(doc_id).cloned().unwrap_or_default();
-            medround_store::check_changes(doc_id, &mut doc, &since, Some(self.device)).map_err(
-                |e| SyncError::Refused {
-                    doc: doc_id.into(),
-                    reason: e.to_string(),
-                },
-            )?;
+            let roster = if doc_id == "home" {
+                Roster::of_home(&doc).map_err(refused)?
+            } else {
+                self.roster()?
+            };
+            let arrival = Arrival {
+                sender: Some(self.device),
+                now: Some(self.now),
+                roster: &roster,
+            };
+            medround_store::check_changes(doc_id, &mut doc, &since, &arrival).map_err(refused)?;
+            if doc_id == "home" {
+                self.roster = Some(roster);
+            }
             if self.chunks.get(doc_id).copied().unwrap_or(0) >= COMPACT_AFTER_CHUNKS {
-                whole = doc.save();
-                Some(Changes::Whole(&whole))
+                Some((doc.save(), true))
             } else {
                 // What arrived after the stored heads (Automerge's `save_incremental` would
                 // encode a freshly loaded document whole once, only to find its place).
-                incremental = doc.save_after(&since);
-                Some(Changes::Incremental(&incremental))
+                Some((doc.save_after(&since), false))
             }
         } else {
             None
         };
-        let stored_at = self
-            .storage
-            .checkin(self.home, self.device, doc_id, changes, &state.encode())
-            .map_err(storage)?;
-        let mut waiting = None;
-        if !doc.get_missing_deps(&[]).is_empty() {
-            waiting = Some(doc);
-        } else {
-            // Keep it loaded for the next request, at the feed position it is stored at.
-            let seq = stored_at.or_else(|| self.seqs.get(doc_id).copied());
-            if let Some(seq) = seq {
-                let n = match changes {
-                    Some(Changes::Whole(_)) => 1,
-                    Some(Changes::Incremental(_)) => {
-                        self.chunks.get(doc_id).copied().unwrap_or(0) + 1
-                    }
-                    None => self.chunks.get(doc_id).copied().unwrap_or(0),
-                };
-                self.cache.put(self.home, doc_id, seq, n, doc);
-            }
-        }
-        self.live
-            .insert(doc_id.to_string(), Live { state, waiting });
+        self.pending.push(Pending {
+            doc_id: doc_id.to_string(),
+            changes,
+            state,
+            doc,
+        });
         Ok(())
     }
 }
@@ -242,6 +346,10 @@ impl Feed for HomeReplica<'_> {
         self.storage
             .changed_since(self.home, cursor, limit)
             .map_err(storage)
+    }
+
+    fn position(&mut self, doc_id: &str) -> Result<Option<u64>, SyncError> {
+        self.storage.doc_seq(self.home, doc_id).map_err(storage)
     }
 }
 

@@ -1,6 +1,6 @@
 //! The central record on embedded SQLite: one file, WAL, durable commits.
 
-use crate::storage::{Changes, Device, Home, Result, Storage, StorageError};
+use crate::storage::{Checkin, Changes, Device, Home, Result, Storage, StorageError};
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 use std::path::Path;
@@ -236,22 +236,23 @@ impl Storage for SqliteStorage {
         &mut self,
         home: &str,
         device: &str,
-        doc_id: &str,
-        changes: Option<Changes<'_>>,
-        state: &[u8],
-    ) -> Result<Option<u64>> {
+        docs: &[Checkin<'_>],
+    ) -> Result<Vec<Option<u64>>> {
         let tx = self.conn.transaction()?;
-        let seq = match changes {
-            Some(changes) => Some(put_chunk(&tx, home, doc_id, changes)?),
-            None => None,
-        };
-        tx.execute(
-            "INSERT INTO sync_states (device, doc_id, state) VALUES (?1, ?2, ?3)
-             ON CONFLICT (device, doc_id) DO UPDATE SET state = excluded.state",
-            params![device, doc_id, state],
-        )?;
+        let mut seqs = Vec::with_capacity(docs.len());
+        for d in docs {
+            seqs.push(match d.changes {
+                Some(changes) => Some(put_chunk(&tx, home, d.doc_id, changes)?),
+                None => None,
+            });
+            tx.execute(
+                "INSERT INTO sync_states (device, doc_id, state) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (device, doc_id) DO UPDATE SET state = excluded.state",
+                params![device, d.doc_id, d.state],
+            )?;
+        }
         tx.commit()?;
-        Ok(seq)
+        Ok(seqs)
     }
 
     fn store_changes(&mut self, home: &str, doc_id: &str, changes: Changes<'_>) -> Result<()> {

@@ -46,6 +46,14 @@ pub enum Changes<'a> {
     Whole(&'a [u8]),
 }
 
+/// One document's part in what a sync request stores.
+#[derive(Debug, Clone, Copy)]
+pub struct Checkin<'a> {
+    pub doc_id: &'a str,
+    pub changes: Option<Changes<'a>>,
+    pub state: &'a [u8],
+}
+
 pub trait Storage: Send + std::fmt::Debug {
     fn add_home(&mut self, home: &Home, now: DateTime<Utc>) -> Result<()>;
     fn homes(&mut self) -> Result<Vec<Home>>;
@@ -73,17 +81,12 @@ pub trait Storage: Send + std::fmt::Debug {
     /// or `None` if there is no such document.
     fn doc_seq(&mut self, home: &str, doc_id: &str) -> Result<Option<u64>>;
     fn sync_state(&mut self, device: &str, doc_id: &str) -> Result<Option<Vec<u8>>>;
-    /// Stores a document's new changes (if any; the document then moves to the end of the
-    /// home's change feed) and the device's sync state for it, in one transaction. Returns the
+    /// Stores what one sync request brought, in one transaction: each document's new changes
+    /// (if any; the document then moves to the end of the home's change feed) and the
+    /// device's sync state for it. Either all of it is stored or none. Returns, for each, the
     /// document's new feed position when changes were stored.
-    fn checkin(
-        &mut self,
-        home: &str,
-        device: &str,
-        doc_id: &str,
-        changes: Option<Changes<'_>>,
-        state: &[u8],
-    ) -> Result<Option<u64>>;
+    fn checkin(&mut self, home: &str, device: &str, docs: &[Checkin<'_>])
+        -> Result<Vec<Option<u64>>>;
     /// Stores changes the central record made itself (an order from the pharmacy); the
     /// document moves to the end of the home's change feed.
     fn store_changes(&mut self, home: &str, doc_id: &str, changes: Changes<'_>) -> Result<()>;

@@ -4,8 +4,13 @@
 
 use crate::{Item, StoreError};
 use automerge::{AutoCommit, ReadDoc, ScalarValue, Value, ROOT};
+use chrono::{DateTime, Utc};
+use medround_domain::homely::HomelyRemedy;
+use medround_domain::medicine::IngredientLimit;
 use medround_domain::order::Order;
+use medround_domain::staff::Staff;
 use medround_domain::tablet::Tablet;
+use medround_domain::text;
 
 /// What one `(key, value)` of a document is, once checked.
 #[derive(Debug)]
@@ -142,12 +147,52 @@ pub(crate) fn classify<'a>(
             if doc_id != "home" {
                 return Err(misplaced());
             }
-            serde_json::from_str::<serde_json::Value>(json)?;
-            Ok(match kind {
-                "staff" => Entry::Staff(id),
-                "remedy" => Entry::Remedy(id),
-                _ => Entry::Home,
-            })
+            // Each of the home's lists holds its own shape: a staff entry that is not a staff
+            // record would stop every tablet of the home at the sign-in screen.
+            let not = |what: &str| StoreError::Corrupt(format!("{key} is not {what}"));
+            match kind {
+                "staff" => {
+                    let s: Staff = serde_json::from_str(json).map_err(|_| not("a staff record"))?;
+                    if s.id.as_str() != id
+                        || !text::readable(s.name.trim(), 100)
+                        || !text::readable(s.initials.trim(), 8)
+                    {
+                        return Err(not("a staff record"));
+                    }
+                    Ok(Entry::Staff(id))
+                }
+                "remedy" => {
+                    let r: HomelyRemedy =
+                        serde_json::from_str(json).map_err(|_| not("a homely remedy"))?;
+                    if r.id.as_str() != id {
+                        return Err(not("a homely remedy"));
+                    }
+                    Ok(Entry::Remedy(id))
+                }
+                "unit" => {
+                    let u: crate::Unit = serde_json::from_str(json).map_err(|_| not("a unit"))?;
+                    if u.id.as_str() != id || !text::readable(u.name.trim(), 100) {
+                        return Err(not("a unit"));
+                    }
+                    Ok(Entry::Home)
+                }
+                "limit" => {
+                    let l: IngredientLimit =
+                        serde_json::from_str(json).map_err(|_| not("an ingredient limit"))?;
+                    if l.substance.to_lowercase() != id {
+                        return Err(not("an ingredient limit"));
+                    }
+                    Ok(Entry::Home)
+                }
+                _ => {
+                    let name: String =
+                        serde_json::from_str(json).map_err(|_| not("the home's name"))?;
+                    if id != "name" || !text::readable(name.trim(), 100) {
+                        return Err(not("the home's name"));
+                    }
+                    Ok(Entry::Home)
+                }
+            }
         }
         "device" => {
             if doc_id != "home" {
@@ -217,73 +262,318 @@ pub fn check_entry(doc_id: &str, key: &str, json: &str) -> Result<(), StoreError
     classify(doc_id, key, json).map(|_| ())
 }
 
-/// Checks what the changes since `since` wrote: every key they touched, with all its values.
-/// A document only ever holds text at root keys, so a change that reaches inside any other
-/// object is refused. The cost follows the new changes, not the size of the document.
-/// `sender` is the central id of the enrolled tablet the changes came from, where the checker
-/// knows it (the central record): a tablet names only itself, so a `device/` entry must carry
-/// the sender's own central id.
+/// How far past the receiver's clock a record's time may be: tablets' clocks drift a little.
+pub const CLOCK_SKEW_MINUTES: i64 = 10;
+/// The largest value one key may hold. A record, an order or a resident's detail is a few
+/// hundred bytes; a larger value is a device filling the home's storage.
+pub const MAX_VALUE_BYTES: usize = 64 * 1024;
+
+/// The home's staff as its home document holds them: whom a record may name as its author or
+/// witness, and who may reset a PIN. Staff who have left stay on it, since their records stay.
+#[derive(Debug, Clone, Default)]
+pub struct Roster(std::collections::HashMap<String, Staff>);
+
+impl Roster {
+    /// The staff entries of a home document (the empty roster for an empty document).
+    pub fn of_home(doc: &AutoCommit) -> Result<Roster, StoreError> {
+        let mut staff = std::collections::HashMap::new();
+        for k in doc.keys(ROOT) {
+            if let Some(id) = k.strip_prefix("staff/") {
+                if let Some((Value::Scalar(s), _)) = doc.get(ROOT, k.as_str())? {
+                    if let ScalarValue::Str(json) = s.as_ref() {
+                        if let Ok(member) = serde_json::from_str::<Staff>(json) {
+                            staff.insert(id.to_string(), member);
+                        }
+                    }
+                }
+            }
+        }
+        Ok(Roster(staff))
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Staff> {
+        self.0.get(id)
+    }
+}
+
+/// What the receiver of changes knows when it checks them.
+#[derive(Debug, Clone, Copy)]
+pub struct Arrival<'a> {
+    /// The central id of the enrolled tablet the changes came from, where the checker knows it
+    /// (the central record): a tablet names only itself, so a `device/` entry must carry it.
+    pub sender: Option<&'a str>,
+    /// The receiver's time, where its clock is the authority: the central record's. A tablet
+    /// passes none, since its own clock may be wrong and what reaches it has been checked
+    /// against the central record's.
+    pub now: Option<DateTime<Utc>>,
+    /// The home's staff, with any who arrive in the same exchange.
+    pub roster: &'a Roster,
+}
+
+/// Checks what the changes since `since` did, operation by operation, before anything is
+/// stored, and returns the root keys they wrote:
+/// - a document only ever holds text at its root keys, no larger than [`MAX_VALUE_BYTES`], and
+///   nothing is ever deleted;
+/// - a record is only ever added (S9): an operation that replaces a record's value is refused,
+///   and two values for one record's key are allowed only where two tablets wrote the same
+///   system record (a slot closed as missed on both);
+/// - every value has its key's shape, and a resident's profile stays a whole resident;
+/// - a record's author and witness are staff of the home with the role it needs, and its time
+///   is not in the receiver's future;
+/// - a PIN verifier is replaced only by another senior's reset (S19), which it names.
+///
+/// The cost follows the new changes, not the size of the document.
 pub fn check_changes(
     doc_id: &str,
     doc: &mut AutoCommit,
     since: &[automerge::ChangeHash],
-    sender: Option<&str>,
-) -> Result<(), StoreError> {
-    for k in changed_keys(doc_id, doc, since)? {
-        check_key(doc_id, doc, &k, sender)?;
+    arrival: &Arrival<'_>,
+) -> Result<std::collections::BTreeSet<String>, StoreError> {
+    check_doc_id(doc_id)?;
+    let is_cycle = doc_id.starts_with("cycle:");
+    // Each key's new values, and whether one of them replaced a value it had seen.
+    let mut written: std::collections::BTreeMap<String, (Vec<String>, bool)> = Default::default();
+    for change in doc.get_changes(since) {
+        for op in change.decode().operations {
+            let key = match (op.obj, op.key) {
+                (automerge::legacy::ObjectId::Root, automerge::legacy::Key::Map(k)) => k,
+                _ => {
+                    return Err(StoreError::Refused(format!(
+                        "a change to {doc_id} reaches inside an object"
+                    )))
+                }
+            };
+            let json = match op.action {
+                automerge::legacy::OpType::Put(ScalarValue::Str(json)) => json,
+                automerge::legacy::OpType::Delete => {
+                    return Err(StoreError::Refused(format!(
+                        "a change to {doc_id} deletes {key}: nothing is ever deleted (S9)"
+                    )))
+                }
+                _ => return Err(StoreError::Refused(format!("{key} in {doc_id} is not text"))),
+            };
+            if json.len() > MAX_VALUE_BYTES {
+                return Err(StoreError::Refused(format!(
+                    "{key} in {doc_id} is {} bytes, more than a value may hold ({MAX_VALUE_BYTES})",
+                    json.len()
+                )));
+            }
+            let replaces = !op.pred.is_empty();
+            if replaces && is_cycle && key.as_str() != SCHEMA_KEY {
+                return Err(StoreError::Refused(format!(
+                    "a change to {doc_id} rewrites record {key}: records are only ever added, \
+                     and a correction is a new record (S9)"
+                )));
+            }
+            let entry = written.entry(key.to_string()).or_default();
+            entry.0.push(json.to_string());
+            entry.1 |= replaces;
+        }
+    }
+    let mut profile_changed = false;
+    for (key, (values, replaces)) in &written {
+        for json in values {
+            let entry = classify(doc_id, key, json).map_err(|e| match e {
+                StoreError::Corrupt(why) => StoreError::Refused(why),
+                StoreError::Json(e) => StoreError::Refused(format!("{key} in {doc_id}: {e}")),
+                e => e,
+            })?;
+            match entry {
+                Entry::Tablet(t) => {
+                    if arrival.sender.is_some_and(|s| t.central != s) {
+                        return Err(StoreError::Refused(format!(
+                            "{key} names another tablet than the one that sent it"
+                        )));
+                    }
+                }
+                Entry::Record(item, _) => check_record(&item, arrival)?,
+                Entry::Pin(staff) => {
+                    let before = !since.is_empty() && doc.get_at(ROOT, key.as_str(), since)?.is_some();
+                    check_pin(staff, json, *replaces || before || values.len() > 1, arrival)?;
+                }
+                Entry::Profile => profile_changed = true,
+                _ => {}
+            }
+        }
+        if is_cycle && key.as_str() != SCHEMA_KEY {
+            same_record_everywhere(doc_id, doc, key)?;
+        }
+    }
+    if profile_changed {
+        whole_resident(doc_id, doc)?;
+    }
+    Ok(written.into_keys().collect())
+}
+
+/// The values one record's key holds (more than one where devices wrote it concurrently) must
+/// all be the same system record; any other second value is an attempt to replace a record.
+fn same_record_everywhere(doc_id: &str, doc: &AutoCommit, key: &str) -> Result<(), StoreError> {
+    let values = doc.get_all(ROOT, key)?;
+    if values.len() < 2 {
+        return Ok(());
+    }
+    let mut items = Vec::new();
+    for (v, _) in &values {
+        if let Value::Scalar(s) = v {
+            if let ScalarValue::Str(json) = s.as_ref() {
+                items.push(serde_json::from_str::<Item>(json)?);
+            }
+        }
+    }
+    let first = &items[0];
+    if items.iter().all(|i| first.same_system_record(i)) {
+        Ok(())
+    } else {
+        Err(StoreError::Refused(format!(
+            "a change to {doc_id} writes a second, different {key}: records are only ever \
+             added, and a correction is a new record (S9)"
+        )))
+    }
+}
+
+/// A record names staff of the home in the roles it needs, and happened no later than the
+/// receiver's clock allows.
+fn check_record(item: &Item, arrival: &Arrival<'_>) -> Result<(), StoreError> {
+    use medround_domain::outcome::OutcomeCode;
+    let id = item.id();
+    let staff = |who: &str, what: &str| -> Result<&Staff, StoreError> {
+        arrival.roster.get(who).ok_or_else(|| {
+            StoreError::Refused(format!(
+                "record {id} names {who} as its {what}, who is not staff of the home"
+            ))
+        })
+    };
+    let trained = |who: &str, what: &str| -> Result<(), StoreError> {
+        let s = staff(who, what)?;
+        if s.medication_trained && s.role != medround_domain::staff::Role::Auditor {
+            Ok(())
+        } else {
+            Err(StoreError::Refused(format!(
+                "record {id} names {who} as its {what}, who is not medication-trained"
+            )))
+        }
+    };
+    let mut times = vec![item.at()];
+    match item {
+        Item::Administration(a) => {
+            times.push(a.recorded_at);
+            let by_system = matches!(
+                a.outcome,
+                OutcomeCode::Missed | OutcomeCode::Hospital | OutcomeCode::Leave
+            ) && a.author.as_str() == "system";
+            if !by_system {
+                staff(a.author.as_str(), "author")?;
+            }
+            if let Some(w) = &a.witness {
+                trained(w.as_str(), "witness")?;
+                if w == &a.author {
+                    return Err(StoreError::Refused(format!(
+                        "record {id} is witnessed by its own author (S7)"
+                    )));
+                }
+            }
+        }
+        Item::CdEntry(e) => {
+            staff(e.by.as_str(), "author")?;
+            trained(e.witness.as_str(), "witness")?;
+            if e.by == e.witness {
+                return Err(StoreError::Refused(format!(
+                    "register entry {id} is witnessed by its own author (S7)"
+                )));
+            }
+        }
+        Item::PatchRemoval(r) => {
+            staff(r.author.as_str(), "author")?;
+        }
+        Item::PrnFollowUp(r) => {
+            staff(r.author.as_str(), "author")?;
+        }
+        Item::StockMovement(m) => {
+            staff(m.by.as_str(), "author")?;
+        }
+        Item::IncidentAck(k) => {
+            if !staff(k.by.as_str(), "author")?.role.is_senior() {
+                return Err(StoreError::Refused(format!(
+                    "record {id} acknowledges an incident by {}, who is not a senior",
+                    k.by
+                )));
+            }
+        }
+        Item::ResidentEvent(e) => {
+            staff(e.author.as_str(), "author")?;
+        }
+        Item::Incident(_) => {}
+    }
+    if let Some(now) = arrival.now {
+        let latest = now + chrono::Duration::minutes(CLOCK_SKEW_MINUTES);
+        if let Some(t) = times.into_iter().find(|t| *t > latest) {
+            return Err(StoreError::Refused(format!(
+                "record {id} is dated {t}, after the central record's time ({now}): check the \
+                 tablet's clock"
+            )));
+        }
     }
     Ok(())
 }
 
-/// The root keys the changes since `since` wrote, in order. A document only ever holds text at
-/// root keys, so a change that reaches inside any other object is refused.
-pub(crate) fn changed_keys(
-    doc_id: &str,
-    doc: &mut AutoCommit,
-    since: &[automerge::ChangeHash],
-) -> Result<std::collections::BTreeSet<String>, StoreError> {
-    check_doc_id(doc_id)?;
-    let mut keys = std::collections::BTreeSet::new();
-    for change in doc.get_changes(since) {
-        for op in change.decode().operations {
-            match (op.obj, op.key) {
-                (automerge::legacy::ObjectId::Root, automerge::legacy::Key::Map(k)) => {
-                    keys.insert(k.to_string());
-                }
-                _ => {
-                    return Err(StoreError::Corrupt(format!(
-                        "a change to {doc_id} reaches inside an object"
-                    )))
+/// A PIN verifier that replaces another is a reset by another senior of the home (S19), and
+/// names them and the time. The first PIN of a member of staff is set as they join.
+fn check_pin(staff: &str, json: &str, replaces: bool, arrival: &Arrival<'_>) -> Result<(), StoreError> {
+    let v: PinVerifier = serde_json::from_str(json)?;
+    if arrival.roster.get(staff).is_none() {
+        return Err(StoreError::Refused(format!(
+            "a PIN for {staff}, who is not staff of the home"
+        )));
+    }
+    if !replaces {
+        return Ok(());
+    }
+    let refused = |why: &str| {
+        Err(StoreError::Refused(format!(
+            "the PIN of {staff} is replaced {why}: a reset needs another senior (S19)"
+        )))
+    };
+    let (Some(by), Some(at)) = (&v.set_by, v.set_at) else {
+        return refused("without naming who reset it");
+    };
+    if by == staff {
+        return refused("by its owner");
+    }
+    match arrival.roster.get(by) {
+        Some(s) if s.role.is_senior() => {}
+        _ => return refused(&format!("by {by}, who is not a senior of the home")),
+    }
+    if let Some(now) = arrival.now {
+        if at > now + chrono::Duration::minutes(CLOCK_SKEW_MINUTES) {
+            return refused(&format!("with a reset dated {at}, in the future"));
+        }
+    }
+    Ok(())
+}
+
+/// A resident's profile, once changed, is still a whole resident of this document.
+fn whole_resident(doc_id: &str, doc: &AutoCommit) -> Result<(), StoreError> {
+    let mut obj = serde_json::Map::new();
+    for k in doc.keys(ROOT) {
+        if let Some(field) = k.strip_prefix("profile/") {
+            if let Some((Value::Scalar(s), _)) = doc.get(ROOT, k.as_str())? {
+                if let ScalarValue::Str(v) = s.as_ref() {
+                    obj.insert(field.to_string(), serde_json::from_str(v)?);
                 }
             }
         }
     }
-    Ok(keys)
-}
-
-pub(crate) fn check_key(
-    doc_id: &str,
-    doc: &AutoCommit,
-    k: &str,
-    sender: Option<&str>,
-) -> Result<(), StoreError> {
-    for (v, _) in doc.get_all(ROOT, k)? {
-        let json = match &v {
-            Value::Scalar(s) => match s.as_ref() {
-                ScalarValue::Str(json) => json,
-                _ => return Err(StoreError::Corrupt(format!("{k} in {doc_id} is not text"))),
-            },
-            Value::Object(_) => {
-                return Err(StoreError::Corrupt(format!("{k} in {doc_id} is not text")))
-            }
-        };
-        if let (Entry::Tablet(t), Some(sender)) = (classify(doc_id, k, json)?, sender) {
-            if t.central != sender {
-                return Err(StoreError::Corrupt(format!(
-                    "{k} names another tablet than the one that sent it"
-                )));
-            }
-        }
+    let r: medround_domain::resident::Resident =
+        serde_json::from_value(serde_json::Value::Object(obj)).map_err(|e| {
+            StoreError::Refused(format!("{doc_id} is no longer a whole resident: {e}"))
+        })?;
+    if doc_id.strip_prefix("resident:") != Some(r.id.as_str())
+        || !text::readable(r.given_name.trim(), 100)
+        || !text::readable(r.family_name.trim(), 100)
+    {
+        return Err(StoreError::Refused(format!(
+            "{doc_id} holds another resident or an unreadable name"
+        )));
     }
     Ok(())
 }
@@ -291,6 +581,14 @@ pub(crate) fn check_key(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn from<'a>(sender: Option<&'a str>, roster: &'a Roster) -> Arrival<'a> {
+        Arrival {
+            sender,
+            now: None,
+            roster,
+        }
+    }
 
     #[test]
     fn a_tablet_names_only_itself_and_only_in_the_home_document() {
@@ -313,11 +611,12 @@ mod tests {
         let blank = serde_json::to_string(&blank).unwrap();
         assert!(check_entry("home", "device/dev-a", &blank).is_err());
         // Through the central record: only the tablet enrolled as dev-central-1 may write it.
+        let r = Roster::default();
         let mut doc = AutoCommit::new();
         doc.put(ROOT, "device/dev-a", json.as_str()).unwrap();
         doc.commit();
-        assert!(check_changes("home", &mut doc.clone(), &[], Some("dev-central-1")).is_ok());
-        assert!(check_changes("home", &mut doc, &[], Some("dev-central-2")).is_err());
+        assert!(check_changes("home", &mut doc.clone(), &[], &from(Some("dev-central-1"), &r)).is_ok());
+        assert!(check_changes("home", &mut doc, &[], &from(Some("dev-central-2"), &r)).is_err());
     }
 
     #[test]
@@ -341,23 +640,24 @@ mod tests {
     #[test]
     fn only_what_changed_is_checked_and_nothing_may_nest() {
         use automerge::transaction::Transactable;
+        let r = Roster::default();
         let mut doc = AutoCommit::new();
         doc.put(ROOT, "home/name", "\"Larch House\"").unwrap();
         doc.commit();
-        assert!(check_changes("home", &mut doc, &[], None).is_ok());
+        assert!(check_changes("home", &mut doc, &[], &from(None, &r)).is_ok());
         let before = doc.get_heads();
         // A bad value written earlier is not this change's; a bad value now is refused.
         doc.put(ROOT, "unit/rowan", "not json").unwrap();
         doc.commit();
-        assert!(check_changes("home", &mut doc, &before, None).is_err());
+        assert!(check_changes("home", &mut doc, &before, &from(None, &r)).is_err());
         let mut nested = AutoCommit::new();
         let obj = nested
             .put_object(ROOT, "home/name", automerge::ObjType::Map)
             .unwrap();
         nested.put(&obj, "x", "\"y\"").unwrap();
         nested.commit();
-        assert!(check_changes("home", &mut nested, &[], None).is_err());
-        assert!(check_changes("../x", &mut doc, &before, None).is_err());
+        assert!(check_changes("home", &mut nested, &[], &from(None, &r)).is_err());
+        assert!(check_changes("../x", &mut doc, &before, &from(None, &r)).is_err());
     }
 
     #[test]

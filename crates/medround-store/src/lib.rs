@@ -21,7 +21,10 @@ pub mod migrate;
 mod pins;
 pub mod replica;
 
-pub use check::{check_changes, check_doc_id, check_entry, doc_schema, DOC_SCHEMA};
+pub use check::{
+    check_changes, check_doc_id, check_entry, doc_schema, Arrival, Roster, CLOCK_SKEW_MINUTES,
+    DOC_SCHEMA, MAX_VALUE_BYTES,
+};
 pub use key::Key;
 pub use pins::{PinCheck, PinStatus};
 
@@ -72,6 +75,9 @@ pub enum StoreError {
     NotFound(String),
     #[error("A stored document is damaged: {0}")]
     Corrupt(String),
+    /// Changes from another device that break a rule every document keeps.
+    #[error("{0}")]
+    Refused(String),
     #[error("database: {0}")]
     Sqlite(#[from] rusqlite::Error),
     #[error("document: {0}")]
@@ -145,6 +151,25 @@ impl Item {
             Item::CdEntry(r) => Some(r.order.as_str()),
             Item::StockMovement(r) => Some(r.order.as_str()),
             Item::Incident(_) | Item::IncidentAck(_) | Item::ResidentEvent(_) => None,
+        }
+    }
+    /// Whether two values of one record's key are the same system record: two tablets that
+    /// each closed a slot, or each raised an incident, write it under an id derived from what
+    /// it is, and only the device and the time of writing differ.
+    pub fn same_system_record(&self, other: &Item) -> bool {
+        match (self, other) {
+            (Item::Administration(a), Item::Administration(b)) => {
+                a.author.as_str() == "system"
+                    && a.author == b.author
+                    && a.id == b.id
+                    && a.resident == b.resident
+                    && a.subject == b.subject
+                    && a.outcome == b.outcome
+            }
+            (Item::Incident(a), Item::Incident(b)) => {
+                a.id == b.id && a.resident == b.resident && a.kind == b.kind && a.records == b.records
+            }
+            _ => false,
         }
     }
     /// When it happened (for an incident, when it was raised).

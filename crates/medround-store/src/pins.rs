@@ -41,6 +41,13 @@ impl Store {
         set_by: Option<&StaffId>,
         now: DateTime<Utc>,
     ) -> Result<()> {
+        // A PIN already set is replaced only by another senior's reset (S19): the home's other
+        // tablets and the central record refuse any other replacement.
+        if set_by.is_none() && self.verifier(staff)?.is_some() {
+            return Err(StoreError::Refused(format!(
+                "the PIN of {staff} is set already; another senior resets it (S19)"
+            )));
+        }
         // 16 random bytes from the OS, through UUIDv4.
         let salt = SaltString::encode_b64(uuid::Uuid::new_v4().as_bytes())
             .map_err(|e| StoreError::Corrupt(format!("salt: {e}")))?;

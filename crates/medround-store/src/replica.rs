@@ -3,6 +3,7 @@
 //! cannot take (a record that does not parse, a record filed under another resident) is
 //! refused whole, and the document stays as it was.
 
+use crate::check::{Arrival, Roster};
 use crate::{project_entry, project_resident, Store, StoreError};
 use automerge::sync;
 use automerge::AutoCommit;
@@ -189,10 +190,21 @@ impl Replica for StorePeer<'_> {
             .cloned()
             .unwrap_or_default();
         if changed {
-            keys = crate::check::changed_keys(doc_id, &mut doc, &since).map_err(refused)?;
-            for k in &keys {
-                crate::check::check_key(doc_id, &doc, k, None).map_err(refused)?;
+            // The same checks as the central record's, less the clock: this tablet's may be
+            // wrong, and what arrives here has passed the central record's.
+            let roster = if doc_id == "home" {
+                Roster::of_home(&doc)
+            } else {
+                self.store.doc("home").and_then(|h| Roster::of_home(h))
             }
+            .map_err(refused)?;
+            let arrival = Arrival {
+                sender: None,
+                now: None,
+                roster: &roster,
+            };
+            keys = crate::check::check_changes(doc_id, &mut doc, &since, &arrival)
+                .map_err(refused)?;
         }
         let tx = self.store.conn.transaction().map_err(storage)?;
         if changed {

@@ -75,7 +75,18 @@ pub trait Feed {
         cursor: u64,
         limit: usize,
     ) -> Result<(Vec<String>, u64, bool), SyncError>;
+    /// Where `doc_id` stands in the feed, if the replica can say (see [`HOME`]).
+    fn position(&mut self, _doc_id: &str) -> Result<Option<u64>, SyncError> {
+        Ok(None)
+    }
 }
+
+/// The home document holds the staff every record names. It goes first both ways: a tablet
+/// sends it alone until it settles, and the central record puts it at the head of every feed
+/// page while it has changed after the tablet's cursor, so that a record never arrives
+/// before the staff member it names, and the checks of arriving changes can refuse one who is
+/// not staff of the home.
+pub const HOME: &str = "home";
 
 /// Documents per feed page and per batch of local changes in one request.
 pub const PAGE: usize = 200;
@@ -155,6 +166,11 @@ pub fn serve<R: Replica + Feed>(replica: &mut R, request: &[u8]) -> Result<Vec<u
     if req.kind != Kind::Request {
         return Err(SyncError::Malformed("expected a request".into()));
     }
+    // A document is spoken of once per request: a request naming one twice is not a tablet's.
+    let mut named = BTreeSet::new();
+    if let Some((id, _)) = req.docs.iter().find(|(id, _)| !named.insert(id.as_str())) {
+        return Err(SyncError::Malformed(format!("{id} is named twice in one request")));
+    }
     if req.start {
         replica.begin();
     }
@@ -166,7 +182,11 @@ pub fn serve<R: Replica + Feed>(replica: &mut R, request: &[u8]) -> Result<Vec<u
     }
     let (mut cursor, mut more) = (req.cursor, false);
     if req.flag {
-        let (page, next, m) = replica.changed_since(req.cursor, PAGE)?;
+        let (mut page, next, m) = replica.changed_since(req.cursor, PAGE)?;
+        if replica.position(HOME)?.is_some_and(|at| at > req.cursor) {
+            page.retain(|d| d != HOME);
+            page.insert(0, HOME.to_string());
+        }
         for id in page {
             if req.docs.iter().any(|(d, _)| d == &id) {
                 continue;
@@ -223,7 +243,11 @@ pub struct Client {
 impl Client {
     /// `cursor` is the stored feed position; `dirty` the documents written here since the last
     /// completed exchange.
-    pub fn new(cursor: u64, dirty: Vec<String>) -> Client {
+    pub fn new(cursor: u64, mut dirty: Vec<String>) -> Client {
+        if let Some(i) = dirty.iter().position(|d| d == HOME) {
+            let home = dirty.remove(i);
+            dirty.insert(0, home);
+        }
         Client {
             cursor,
             page_cursor: None,
@@ -260,7 +284,8 @@ impl Client {
             self.started = true;
         }
         let mut docs = std::mem::take(&mut self.outgoing);
-        while docs.len() < PAGE {
+        // While the home document is still talking, the rest wait (see `HOME`).
+        while docs.len() < PAGE && !docs.iter().any(|(d, _)| d == HOME) {
             let Some(id) = self.queue.pop_front() else {
                 break;
             };
@@ -276,6 +301,7 @@ impl Client {
                 None => self.progress.settled += 1,
             }
         }
+
         // The feed is asked for once what this tablet wrote is on its way and the last page
         // has settled, so that the cursor never passes a document that is still talking.
         let want_feed = self.queue.is_empty() && self.page_cursor.is_none() && !self.feed_done;
