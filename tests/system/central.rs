@@ -11,7 +11,7 @@ use std::time::Duration;
 
 /// Enrols a tablet with `server_url` using a fresh code for `home`; a tablet that already holds
 /// a home needs its manager signed in.
-fn enrol(t: &mut Tablet, server: &CentralServer, url: &str, home: &str, name: &str) {
+pub(crate) fn enrol(t: &mut Tablet, server: &CentralServer, url: &str, home: &str, name: &str) {
     let code = server.home_with_code(home, "Larch House");
     if !t.bedside.store().staff().unwrap().is_empty() {
         t.bedside.sign_in("st-claire", pin("st-claire")).unwrap();
@@ -19,13 +19,13 @@ fn enrol(t: &mut Tablet, server: &CentralServer, url: &str, home: &str, name: &s
     medround_link::enrol(&mut t.bedside, url, &code, name).expect("enrol");
 }
 
-fn sync(t: &mut Tablet) -> medround_bedside::SyncSummary {
+pub(crate) fn sync(t: &mut Tablet) -> medround_bedside::SyncSummary {
     medround_link::sync(&mut t.bedside, &mut |_| {}).expect("sync")
 }
 
 /// A central record with Larch House: tablet A built the home and sent it up; tablet B was
 /// enrolled afterwards and downloaded it.
-fn larch_house(server: &CentralServer, url: &str) -> (Tablet, Tablet) {
+pub(crate) fn larch_house(server: &CentralServer, url: &str) -> (Tablet, Tablet) {
     let mut a = Tablet::demo(monday_morning());
     enrol(&mut a, server, url, "larch", "Oak unit tablet");
     sync(&mut a);
@@ -50,7 +50,7 @@ fn first_message(doc: &mut automerge::AutoCommit) -> Vec<u8> {
 /// Syncs one hand-made document with the central record as a device would, outside the store
 /// (so nothing checks it on this side). Returns how many keys the document took from the other
 /// side.
-fn push(
+pub(crate) fn push(
     link: &medround_link::Link,
     credential: &str,
     doc_id: &str,
@@ -86,7 +86,7 @@ fn push(
     Ok(doc.keys(automerge::ROOT).count() - before)
 }
 
-fn same_records(a: &Tablet, b: &Tablet) {
+pub(crate) fn same_records(a: &Tablet, b: &Tablet) {
     let (sa, sb) = (a.bedside.store(), b.bedside.store());
     assert_eq!(sa.record_count().unwrap(), sb.record_count().unwrap());
     assert_eq!(sa.residents().unwrap(), sb.residents().unwrap());

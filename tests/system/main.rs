@@ -6,6 +6,7 @@ mod bedside;
 mod central;
 mod crash;
 mod e2e;
+mod hostile;
 mod print;
 mod residents;
 mod review;

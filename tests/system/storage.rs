@@ -142,8 +142,15 @@ fn suite(s: &mut dyn Storage) {
 
     // The feed: in the order documents last changed, paged, and per home.
     for d in ["resident:r1", "resident:r2", "cycle:r1:700"] {
-        one(s, "larch", "dev-1", d, Some(Changes::Incremental(b"x")), b"s")
-            .unwrap();
+        one(
+            s,
+            "larch",
+            "dev-1",
+            d,
+            Some(Changes::Incremental(b"x")),
+            b"s",
+        )
+        .unwrap();
     }
     one(
         s,

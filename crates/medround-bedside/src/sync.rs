@@ -5,9 +5,10 @@
 use crate::{storage, Bedside};
 use chrono::Duration;
 use medround_domain::admission::duplicate_charts;
+use medround_domain::cd::{negative_after_merge, CdEntry};
 use medround_domain::incident::{fnv1a, merge_incidents, Incident, IncidentKind};
 use medround_domain::tablet::Tablet;
-use medround_domain::{RecordId, ResidentId};
+use medround_domain::{OrderId, RecordId, ResidentId};
 use medround_ipc::{ErrorCode, IpcError, SyncStatus};
 use medround_store::replica::Outgoing;
 use medround_store::Item;
@@ -43,7 +44,8 @@ pub struct SyncSummary {
     pub bytes_sent: u64,
     pub bytes_received: u64,
     pub documents_changed: usize,
-    /// Possible double doses found after the merge (S18), raised as incidents.
+    /// Incidents the merge raised: possible double doses (S18), two charts for one person
+    /// (S1), a register below zero (S7).
     pub incidents: Vec<RecordId>,
 }
 
@@ -287,6 +289,9 @@ impl Bedside {
         for (r, earliest) in arrived {
             incidents.extend(self.raise_double_doses(&r, earliest)?);
         }
+        for order in self.store.cd_orders_after_mark(checked).map_err(storage)? {
+            incidents.extend(self.raise_negative_register(&order)?);
+        }
         self.store
             .set_meta(MERGE_CHECKED_TO, &upto.to_string())
             .map_err(storage)?;
@@ -367,6 +372,40 @@ impl Bedside {
                 .map_err(storage)?;
         }
         Ok(raised)
+    }
+
+    /// S7: a register that merged below zero raises its incident (see
+    /// `cd::negative_after_merge`), once.
+    fn raise_negative_register(&mut self, order: &OrderId) -> Result<Option<RecordId>, IpcError> {
+        let entries: Vec<CdEntry> = self
+            .store
+            .items_for_order(order, "cd_entry")
+            .map_err(storage)?
+            .into_iter()
+            .filter_map(|i| match i {
+                Item::CdEntry(e) => Some(e),
+                _ => None,
+            })
+            .collect();
+        let unit = self.store.order(order).map(|o| o.unit).unwrap_or_default();
+        let now = self.clock.now();
+        let Some(incident) = negative_after_merge(&entries, &unit, now, self.store.device()) else {
+            return Ok(None);
+        };
+        if self
+            .store
+            .item(incident.id.as_str())
+            .map_err(storage)?
+            .is_some()
+        {
+            return Ok(None);
+        }
+        let id = incident.id.clone();
+        let resident = incident.resident.clone();
+        self.store
+            .append(&resident, now, &[Item::Incident(incident)])
+            .map_err(storage)?;
+        Ok(Some(id))
     }
 
     /// S1: residents who arrived with one NHS number (the same person admitted on two tablets

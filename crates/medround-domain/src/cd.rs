@@ -90,6 +90,40 @@ pub fn next_balance(current: Qty, movement: &CdMovement, unit: &str) -> Result<Q
     Ok(next)
 }
 
+/// S7 after a merge: entries recorded apart on two tablets can each be right and together take
+/// the register below zero. They stay (each happened), and the register raises an incident for
+/// the senior to count the stock, once: its id comes from the entries, so every tablet that
+/// finds it raises the same one. `entries` are all of one order's register lines.
+pub fn negative_after_merge(
+    entries: &[CdEntry],
+    unit: &str,
+    now: DateTime<Utc>,
+    device: &DeviceId,
+) -> Option<crate::incident::Incident> {
+    use crate::incident::{fnv1a, Incident, IncidentKind};
+    let first = entries.first()?;
+    let total = balance(entries);
+    if !total.is_negative() {
+        return None;
+    }
+    let mut ids: Vec<RecordId> = entries.iter().map(|e| e.id.clone()).collect();
+    ids.sort();
+    Some(Incident {
+        id: RecordId::new(format!("inc-cdneg-{:016x}", fnv1a(&ids))),
+        resident: first.resident.clone(),
+        kind: IncidentKind::CdCountDiscrepancy,
+        records: ids,
+        message: format!(
+            "The register for {} stands at {total} {unit} after records from more than one \
+             tablet met: below zero, which cannot be. Count the stock with a witness and record \
+             the count.",
+            first.drug
+        ),
+        raised_at: now,
+        device: device.clone(),
+    })
+}
+
 /// A count that disagrees with the balance: the warning that opens an incident (S7).
 pub fn count_discrepancy(current: Qty, counted: Qty, unit: &str) -> Option<Finding> {
     (current != counted).then(|| {
@@ -127,6 +161,55 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(err.code, FindingCode::CdBalanceNegative);
+    }
+
+    #[test]
+    fn s07_a_register_below_zero_after_a_merge_raises_one_incident() {
+        let at: DateTime<Utc> = "2026-11-23T08:00:00Z".parse().unwrap();
+        let line = |id: &str, movement: CdMovement| CdEntry {
+            id: RecordId::new(id),
+            resident: ResidentId::new("r1"),
+            order: OrderId::new("o1"),
+            drug: "Morphine sulfate 10mg/5ml oral solution".into(),
+            movement,
+            balance_after: Qty::ZERO,
+            at,
+            by: StaffId::new("a"),
+            witness: StaffId::new("b"),
+            device: DeviceId::new("t1"),
+        };
+        let received = line(
+            "cd-1",
+            CdMovement::Received {
+                qty: Qty::whole(280),
+                from: "pharmacy".into(),
+            },
+        );
+        let destroyed = |id: &str, qty| {
+            line(
+                id,
+                CdMovement::Destroyed {
+                    qty: Qty::whole(qty),
+                },
+            )
+        };
+        let dev = DeviceId::new("t2");
+        // Two tablets each destroyed what they saw in stock: right apart, below zero together.
+        assert!(
+            negative_after_merge(&[received.clone(), destroyed("cd-2", 280)], "ml", at, &dev)
+                .is_none()
+        );
+        let both = [received, destroyed("cd-2", 280), destroyed("cd-3", 280)];
+        let i = negative_after_merge(&both, "ml", at, &dev).expect("an incident");
+        assert_eq!(i.kind, crate::incident::IncidentKind::CdCountDiscrepancy);
+        assert!(i.message.contains("-280"), "{}", i.message);
+        // Every tablet raises the same one, whatever order it holds the lines in.
+        let mut reversed = both.to_vec();
+        reversed.reverse();
+        assert_eq!(
+            negative_after_merge(&reversed, "ml", at, &dev).unwrap().id,
+            i.id
+        );
     }
 
     #[test]

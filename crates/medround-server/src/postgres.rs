@@ -1,7 +1,7 @@
 //! The central record on PostgreSQL, for a provider with many homes: the same tables and the
 //! same behaviour as [`crate::sqlite`], checked by the same test suite.
 
-use crate::storage::{Checkin, Changes, Device, Home, Result, Storage, StorageError};
+use crate::storage::{Changes, Checkin, Device, Home, Result, Storage, StorageError};
 use chrono::{DateTime, Utc};
 use postgres::{Client, NoTls};
 

@@ -299,8 +299,11 @@ impl Replica for HomeReplica<'_> {
             reason: e.to_string(),
         };
         // A document handed out twice in one request keeps the changes of the first time.
-        let changed =
-            changed || self.stored_heads.get(doc_id).is_some_and(|h| *h != doc.get_heads());
+        let changed = changed
+            || self
+                .stored_heads
+                .get(doc_id)
+                .is_some_and(|h| *h != doc.get_heads());
         let changes = if changed {
             let since = self.stored_heads.get(doc_id).cloned().unwrap_or_default();
             let roster = if doc_id == "home" {

@@ -1,6 +1,6 @@
 //! The central record on embedded SQLite: one file, WAL, durable commits.
 
-use crate::storage::{Checkin, Changes, Device, Home, Result, Storage, StorageError};
+use crate::storage::{Changes, Checkin, Device, Home, Result, Storage, StorageError};
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 use std::path::Path;

@@ -85,8 +85,12 @@ pub trait Storage: Send + std::fmt::Debug {
     /// (if any; the document then moves to the end of the home's change feed) and the
     /// device's sync state for it. Either all of it is stored or none. Returns, for each, the
     /// document's new feed position when changes were stored.
-    fn checkin(&mut self, home: &str, device: &str, docs: &[Checkin<'_>])
-        -> Result<Vec<Option<u64>>>;
+    fn checkin(
+        &mut self,
+        home: &str,
+        device: &str,
+        docs: &[Checkin<'_>],
+    ) -> Result<Vec<Option<u64>>>;
     /// Stores changes the central record made itself (an order from the pharmacy); the
     /// document moves to the end of the home's change feed.
     fn store_changes(&mut self, home: &str, doc_id: &str, changes: Changes<'_>) -> Result<()>;

@@ -350,7 +350,11 @@ pub fn check_changes(
                         "a change to {doc_id} deletes {key}: nothing is ever deleted (S9)"
                     )))
                 }
-                _ => return Err(StoreError::Refused(format!("{key} in {doc_id} is not text"))),
+                _ => {
+                    return Err(StoreError::Refused(format!(
+                        "{key} in {doc_id} is not text"
+                    )))
+                }
             };
             if json.len() > MAX_VALUE_BYTES {
                 return Err(StoreError::Refused(format!(
@@ -379,17 +383,21 @@ pub fn check_changes(
                 e => e,
             })?;
             match entry {
-                Entry::Tablet(t) => {
-                    if arrival.sender.is_some_and(|s| t.central != s) {
-                        return Err(StoreError::Refused(format!(
-                            "{key} names another tablet than the one that sent it"
-                        )));
-                    }
+                Entry::Tablet(t) if arrival.sender.is_some_and(|s| t.central != s) => {
+                    return Err(StoreError::Refused(format!(
+                        "{key} names another tablet than the one that sent it"
+                    )));
                 }
                 Entry::Record(item, _) => check_record(&item, arrival)?,
                 Entry::Pin(staff) => {
-                    let before = !since.is_empty() && doc.get_at(ROOT, key.as_str(), since)?.is_some();
-                    check_pin(staff, json, *replaces || before || values.len() > 1, arrival)?;
+                    let before =
+                        !since.is_empty() && doc.get_at(ROOT, key.as_str(), since)?.is_some();
+                    check_pin(
+                        staff,
+                        json,
+                        *replaces || before || values.len() > 1,
+                        arrival,
+                    )?;
                 }
                 Entry::Profile => profile_changed = true,
                 _ => {}
@@ -518,7 +526,12 @@ fn check_record(item: &Item, arrival: &Arrival<'_>) -> Result<(), StoreError> {
 
 /// A PIN verifier that replaces another is a reset by another senior of the home (S19), and
 /// names them and the time. The first PIN of a member of staff is set as they join.
-fn check_pin(staff: &str, json: &str, replaces: bool, arrival: &Arrival<'_>) -> Result<(), StoreError> {
+fn check_pin(
+    staff: &str,
+    json: &str,
+    replaces: bool,
+    arrival: &Arrival<'_>,
+) -> Result<(), StoreError> {
     let v: PinVerifier = serde_json::from_str(json)?;
     if arrival.roster.get(staff).is_none() {
         return Err(StoreError::Refused(format!(
@@ -615,7 +628,13 @@ mod tests {
         let mut doc = AutoCommit::new();
         doc.put(ROOT, "device/dev-a", json.as_str()).unwrap();
         doc.commit();
-        assert!(check_changes("home", &mut doc.clone(), &[], &from(Some("dev-central-1"), &r)).is_ok());
+        assert!(check_changes(
+            "home",
+            &mut doc.clone(),
+            &[],
+            &from(Some("dev-central-1"), &r)
+        )
+        .is_ok());
         assert!(check_changes("home", &mut doc, &[], &from(Some("dev-central-2"), &r)).is_err());
     }
 

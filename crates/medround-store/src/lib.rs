@@ -167,7 +167,10 @@ impl Item {
                     && a.outcome == b.outcome
             }
             (Item::Incident(a), Item::Incident(b)) => {
-                a.id == b.id && a.resident == b.resident && a.kind == b.kind && a.records == b.records
+                a.id == b.id
+                    && a.resident == b.resident
+                    && a.kind == b.kind
+                    && a.records == b.records
             }
             _ => false,
         }
@@ -1318,6 +1321,18 @@ impl Store {
     }
 
     /// The controlled-drug register balance of one order (S7): the sum of its entries.
+    /// The orders with controlled-drug register lines projected after `mark`: what a merge
+    /// brought, for the register's check after a merge (S7).
+    pub fn cd_orders_after_mark(&self, mark: i64) -> Result<Vec<OrderId>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT DISTINCT order_id FROM p_records
+             WHERE rowid > ?1 AND kind = 'cd_entry' AND order_id IS NOT NULL ORDER BY order_id",
+        )?;
+        let rows = stmt.query_map([mark], |r| r.get::<_, String>(0))?;
+        rows.map(|r| r.map(OrderId::new).map_err(StoreError::from))
+            .collect()
+    }
+
     pub fn cd_balance(&self, order: &OrderId) -> Result<Qty> {
         Ok(Qty::milli(self.conn.query_row(
             "SELECT COALESCE(SUM(qty), 0) FROM p_records WHERE order_id = ?1 AND kind = 'cd_entry'",

@@ -203,8 +203,8 @@ impl Replica for StorePeer<'_> {
                 now: None,
                 roster: &roster,
             };
-            keys = crate::check::check_changes(doc_id, &mut doc, &since, &arrival)
-                .map_err(refused)?;
+            keys =
+                crate::check::check_changes(doc_id, &mut doc, &since, &arrival).map_err(refused)?;
         }
         let tx = self.store.conn.transaction().map_err(storage)?;
         if changed {
