@@ -10,7 +10,7 @@ use medround_domain::rules::DoseAttempt;
 use medround_domain::{OrderId, ResidentId};
 use medround_ipc::DoseRow;
 use medround_store::Item;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 pub mod central;
 pub mod postgres;
@@ -56,6 +56,40 @@ impl Tablet {
         t
     }
 
+    /// Copies the tablet's database, closed, to `to`: a backup as a home would take one.
+    pub fn backup(self, to: &Path) -> Tablet {
+        self.close_and(|data| copy_dir(data, to))
+    }
+
+    /// Puts back the database from a backup at `from`, as a home restoring a tablet would.
+    pub fn restore(self, from: &Path) -> Tablet {
+        self.close_and(|data| {
+            std::fs::remove_dir_all(data).expect("remove the database");
+            copy_dir(from, data);
+        })
+    }
+
+    fn close_and(self, f: impl FnOnce(&Path)) -> Tablet {
+        let Tablet {
+            bedside,
+            clock,
+            dir,
+        } = self;
+        drop(bedside);
+        f(&dir.path().join("data"));
+        let bedside = Bedside::open(
+            &dir.path().join("data/medround.db"),
+            &dir.path().join("keys/medround.key"),
+            Box::new(clock.clone()),
+        )
+        .expect("reopen tablet");
+        Tablet {
+            bedside,
+            clock,
+            dir,
+        }
+    }
+
     /// Closes the app and opens it again on the same files (the clock carries on).
     pub fn restart(self) -> Tablet {
         let Tablet {
@@ -75,6 +109,14 @@ impl Tablet {
             clock,
             dir,
         }
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("create the copy's folder");
+    for entry in std::fs::read_dir(from).expect("read the folder") {
+        let entry = entry.expect("a file");
+        std::fs::copy(entry.path(), to.join(entry.file_name())).expect("copy a file");
     }
 }
 

@@ -708,6 +708,59 @@ fn central_admin_endpoints_need_the_admin_token(backend: &Backend) {
     assert_eq!(resp.body_mut().read_to_string().unwrap(), "ok");
 }
 
+/// A tablet restored from its own backup is brought back to everything it lost on its next
+/// sync: the doses it recorded and sent after the backup, and what other tablets recorded.
+/// Doses it records after the restore, before that sync, reach the home as well.
+fn central_a_tablet_restored_from_its_backup_gets_back_what_it_lost(backend: &Backend) {
+    let server = CentralServer::start_on(backend);
+    let (a, mut b) = larch_house(&server, &server.url());
+    let kept = tempfile::tempdir().unwrap();
+    let mut a = a.backup(kept.path());
+    a.bedside.sign_in("st-amy", pin("st-amy")).unwrap();
+    // A dose on a chart nobody touches afterwards: only the central record and tablet B hold
+    // it once tablet A is restored.
+    let (resident, medicine) = ["res-02", "res-03", "res-05", "res-06", "res-08", "res-09"]
+        .into_iter()
+        .find_map(|r| {
+            let v = a.bedside.open_resident(r).ok()?;
+            a.bedside.leave_resident();
+            v.doses
+                .into_iter()
+                .find(|d| {
+                    d.unavailable.is_none()
+                        && d.outcome.is_none()
+                        && d.controlled.is_none()
+                        && !d.variable
+                        && !d.needs_site
+                        && !d.patch
+                })
+                .map(|d| (r, d.medicine))
+        })
+        .expect("a dose due this morning");
+    let lost = give(&mut a, resident, &medicine, 0, None, false);
+    sync(&mut a);
+    let on_b = give(&mut b, who::PARKINSONS, "Furosemide", 0, None, false);
+    sync(&mut b);
+    let mut a = a.restore(kept.path());
+    assert!(a.bedside.store().item(&lost).unwrap().is_none(), "restored");
+    // Used before it syncs: a dose recorded on the restored tablet.
+    a.bedside.sign_in("st-dev", pin("st-dev")).unwrap();
+    let after = give(&mut a, who::PARKINSONS, "Amlodipine", 3, None, false);
+    sync(&mut a);
+    sync(&mut b);
+    for id in [&lost, &on_b, &after] {
+        assert!(a.bedside.store().item(id).unwrap().is_some(), "{id} on A");
+        assert!(b.bedside.store().item(id).unwrap().is_some(), "{id} on B");
+    }
+    same_records(&a, &b);
+    // The resident's chart on A shows the dose as given again, not as due.
+    let v = a.bedside.open_resident(resident).unwrap();
+    assert!(v
+        .doses
+        .iter()
+        .any(|d| d.medicine == medicine && d.outcome.is_some()));
+}
+
 /// A tablet offline for 30 days, recording every day (and closing windows as MISSED), while
 /// another keeps syncing: when it reconnects nothing is lost and nothing is doubled.
 fn central_a_tablet_offline_for_30_days_syncs_without_loss_or_duplicates(backend: &Backend) {
@@ -831,4 +884,5 @@ on_both_backends!(
     central_a_resident_admitted_on_a_tablet_gets_orders_from_the_pharmacy,
     central_admin_endpoints_need_the_admin_token,
     central_a_tablet_offline_for_30_days_syncs_without_loss_or_duplicates,
+    central_a_tablet_restored_from_its_backup_gets_back_what_it_lost,
 );

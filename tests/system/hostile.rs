@@ -55,6 +55,13 @@ fn a_given_dose(t: &Tablet) -> (Administration, String) {
     panic!("the demo history has given doses");
 }
 
+fn hex_bytes(hex: &str) -> Vec<u8> {
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+        .collect()
+}
+
 fn put(doc: &mut AutoCommit, key: &str, value: &str) {
     doc.put(ROOT, key, value).unwrap();
     doc.commit();
@@ -211,6 +218,28 @@ pub(crate) fn hostile_records_are_only_ever_added_by_staff_of_the_home(backend: 
     assert_eq!(e.code, ErrorCode::SyncRefused, "{}", e.message);
     assert!(e.message.contains("staff record"), "{}", e.message);
 
+    // A valid record written as tablet B (its actor, bound to it at enrolment), or as the
+    // central record itself: a device writes only as itself.
+    for (actor, because) in [
+        (
+            ActorId::from(hex_bytes(&b.bedside.actor())),
+            "written as another tablet",
+        ),
+        (
+            ActorId::from(b"central".as_slice()),
+            "written as the central record",
+        ),
+    ] {
+        let mut doc = copy_of(&mut a, &doc_id);
+        doc.set_actor(actor);
+        put(
+            &mut doc,
+            "administration/adm-as-b",
+            &record_json(&fresh("adm-as-b")),
+        );
+        refused(push(&link, &cred, &doc_id, &mut doc), because);
+    }
+
     // Tablet B, and a new tablet, have the home as tablet A has it: the dose as given, by its
     // author, and none of the records above.
     sync(&mut b);
@@ -222,7 +251,13 @@ pub(crate) fn hostile_records_are_only_ever_added_by_staff_of_the_home(backend: 
             Some(Item::Administration(held)) => assert_eq!(held, dose),
             other => panic!("{other:?}"),
         }
-        for id in ["adm-stranger", "adm-2099", "adm-tomorrow", "adm-valid"] {
+        for id in [
+            "adm-stranger",
+            "adm-2099",
+            "adm-tomorrow",
+            "adm-valid",
+            "adm-as-b",
+        ] {
             assert!(s.item(id).unwrap().is_none(), "{id}");
         }
         assert!(s.staff_member("st-evil").unwrap().is_none());

@@ -27,6 +27,8 @@ fn one(
             changes,
             state,
         }],
+        &[],
+        at("2026-11-23T08:00:00Z"),
     )?;
     Ok(stored[0])
 }
@@ -60,30 +62,56 @@ fn suite(s: &mut dyn Storage) {
     s.add_code("birch", "h3", now + Duration::hours(24))
         .unwrap();
     let d1 = s
-        .enrol("h1", "dev-1", "Oak", "tok-1", now)
+        .enrol("h1", "dev-1", "Oak", "tok-1", Some("aa01"), now)
         .unwrap()
         .unwrap();
     assert_eq!(d1.home, "larch");
     assert!(s
-        .enrol("h1", "dev-x", "Again", "tok-x", now)
+        .enrol("h1", "dev-x", "Again", "tok-x", None, now)
         .unwrap()
         .is_none());
     assert!(s
-        .enrol("h2", "dev-y", "Late", "tok-y", now + Duration::hours(2))
+        .enrol(
+            "h2",
+            "dev-y",
+            "Late",
+            "tok-y",
+            None,
+            now + Duration::hours(2)
+        )
         .unwrap()
         .is_none());
     assert!(s
-        .enrol("nope", "dev-z", "?", "tok-z", now)
+        .enrol("nope", "dev-z", "?", "tok-z", None, now)
         .unwrap()
         .is_none());
     let d3 = s
-        .enrol("h3", "dev-3", "Birch tab", "tok-3", now)
+        .enrol("h3", "dev-3", "Birch tab", "tok-3", None, now)
         .unwrap()
         .unwrap();
     assert_eq!(d3.home, "birch");
     assert_eq!(s.device_by_token("tok-1").unwrap().unwrap().id, "dev-1");
     assert!(s.device_by_token("tok-y").unwrap().is_none());
     assert_eq!(s.devices().unwrap().len(), 2);
+
+    // An actor is bound to one device: at enrolment, or claimed with the first changes a
+    // device sends; another device cannot enrol with it.
+    assert_eq!(s.actor_owner("aa01").unwrap().as_deref(), Some("dev-1"));
+    assert!(s.actor_owner("bb02").unwrap().is_none());
+    one(s, "birch", "dev-3", "resident:r9", None, b"s").unwrap();
+    assert!(s
+        .checkin("birch", "dev-3", &[], &["bb02".to_string()], now)
+        .is_ok());
+    assert_eq!(s.actor_owner("bb02").unwrap().as_deref(), Some("dev-3"));
+    // A feed position below the furthest reported, at the start of an exchange, is a store
+    // that went back: the device's sync states are forgotten.
+    assert!(!s.note_cursor("dev-3", 10, true).unwrap());
+    assert!(!s.note_cursor("dev-3", 12, false).unwrap());
+    assert!(!s.note_cursor("dev-3", 11, false).unwrap(), "mid-exchange");
+    assert!(s.sync_state("dev-3", "resident:r9").unwrap().is_some());
+    assert!(s.note_cursor("dev-3", 4, true).unwrap());
+    assert!(s.sync_state("dev-3", "resident:r9").unwrap().is_none());
+    assert!(!s.note_cursor("dev-3", 4, true).unwrap(), "once");
 
     // Revocation is immediate and stays.
     assert!(s.revoke("dev-3", now + Duration::hours(1)).unwrap());

@@ -148,6 +148,11 @@ impl Bedside {
         }
     }
 
+    /// The Automerge actor this tablet writes with now (hex), which enrolment binds to it.
+    pub fn actor(&self) -> String {
+        self.store.actor()
+    }
+
     /// Keeps what enrolment gave this tablet. A tablet holding another home's records cannot
     /// be enrolled in this one: its records would go to the wrong home.
     pub fn set_enrolment(

@@ -217,10 +217,16 @@ impl Link {
     }
 
     /// Exchanges a one-time code for this tablet's own credential.
-    pub fn enrol(&self, code: &str, device_name: &str) -> Result<Enrolment, IpcError> {
+    pub fn enrol(
+        &self,
+        code: &str,
+        device_name: &str,
+        actor: Option<&str>,
+    ) -> Result<Enrolment, IpcError> {
         let body = serde_json::to_vec(&EnrolRequest {
             code: code.into(),
             device_name: device_name.into(),
+            actor: actor.map(str::to_string),
         })
         .map_err(offline)?;
         let resp = self
@@ -355,7 +361,9 @@ pub fn enrol_via(
     device_name: &str,
 ) -> Result<Enrolment, IpcError> {
     bedside.with(|b| b.may_enrol())?;
-    let e = link.enrol(code, device_name)?;
+    // The central record binds the actor the tablet writes with to this device alone.
+    let actor = bedside.with(|b| b.actor());
+    let e = link.enrol(code, device_name, Some(&actor))?;
     bedside.with(|b| b.set_enrolment(link.base(), &e, link.ca.as_deref(), device_name))?;
     Ok(e)
 }

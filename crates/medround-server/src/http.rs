@@ -106,7 +106,7 @@ async fn enrol(
             format!("The enrolment request is not understood: {e}"),
         )
     })?;
-    let e = blocking(move || c.enrol(&req.code, &req.device_name)).await?;
+    let e = blocking(move || c.enrol(&req.code, &req.device_name, req.actor.as_deref())).await?;
     Ok(Json(e).into_response())
 }
 

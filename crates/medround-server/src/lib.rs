@@ -191,8 +191,27 @@ impl Central {
         }
     }
 
-    pub fn enrol(&self, code: &str, device_name: &str) -> Result<Enrolment, ApiError> {
+    pub fn enrol(
+        &self,
+        code: &str,
+        device_name: &str,
+        actor: Option<&str>,
+    ) -> Result<Enrolment, ApiError> {
         let name = device_name.trim();
+        // An actor is at most 64 bytes, in hex; never one of the central record's own.
+        if let Some(a) = actor {
+            let ok = automerge::ActorId::try_from(a).is_ok_and(|id| {
+                !id.to_bytes().is_empty()
+                    && id.to_bytes().len() <= 64
+                    && !id.to_bytes().starts_with(b"central")
+            });
+            if !ok {
+                return Err(api_error(
+                    ApiCode::Malformed,
+                    "The tablet's writer id is not one the central record accepts.",
+                ));
+            }
+        }
         if !medround_domain::tablet::valid_name(name) {
             return Err(api_error(
                 ApiCode::Malformed,
@@ -211,9 +230,17 @@ impl Central {
                 &device,
                 name,
                 &hash_secret(&credential),
+                actor,
                 (self.now)(),
             )
-            .map_err(unavailable)?
+            .map_err(|e| match e {
+                StorageError::ActorTaken(_) => api_error(
+                    ApiCode::Malformed,
+                    "This tablet's writer id belongs to another device. Update the app and \
+                     enrol again.",
+                ),
+                e => unavailable(e),
+            })?
             .ok_or_else(|| {
                 api_error(
                     ApiCode::BadCode,
@@ -337,6 +364,27 @@ impl Central {
     /// One sync step for an authenticated device: the request envelope in, the reply out. The
     /// device's home scopes every document it names.
     pub fn sync(&self, device: &Device, request: &[u8]) -> Result<Vec<u8>, ApiError> {
+        // A device whose store went back (restored from a backup, or replaced) starts its
+        // exchange from an older feed position than it has reported before: the central record
+        // forgets what it believed the device had, so that it gets back everything it lacks.
+        use medround_sync::wire::Envelope;
+        if let Some((cursor, start)) = Envelope::cursor_and_start(request) {
+            let restored = self
+                .storage()
+                .note_cursor(&device.id, cursor, start)
+                .map_err(unavailable)?;
+            if restored {
+                eprintln!(
+                    "medround-server: {} ({}) starts from an older store than it had; it is \
+                     brought back to everything",
+                    device.id, device.name
+                );
+                self.live
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .remove(&device.id);
+            }
+        }
         let mut live_all = self.live.lock().unwrap_or_else(|p| p.into_inner());
         let mut live = live_all.remove(&device.id).unwrap_or_default();
         drop(live_all);
@@ -356,6 +404,13 @@ impl Central {
         };
         match result {
             Ok(reply) => {
+                // The feed position this reply brings the device to, once its documents
+                // settle: a later exchange starting from before it comes from an older store.
+                if let Some((cursor, _)) = Envelope::cursor_and_start(&reply) {
+                    self.storage()
+                        .note_cursor(&device.id, cursor, false)
+                        .map_err(unavailable)?;
+                }
                 self.live
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())
@@ -392,7 +447,7 @@ mod tests {
         central.add_home("larch", "Larch House").unwrap();
         let enrol = |name: &str| {
             let (code, _) = central.issue_code("larch").unwrap();
-            central.enrol(&code, name)
+            central.enrol(&code, name, None)
         };
         // 100 characters, more than 100 bytes: accepted, as the tablet counts it.
         let welsh = "ŵ".repeat(100);

@@ -6,7 +6,10 @@ use chrono::{DateTime, Utc};
 use postgres::{Client, NoTls};
 
 /// Forward-only migrations, tracked in the table `medround_schema`.
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/postgres/0001_central.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/postgres/0001_central.sql"),
+    include_str!("../migrations/postgres/0002_devices_answer_for_their_changes.sql"),
+];
 
 pub struct PostgresStorage {
     client: Client,
@@ -149,9 +152,18 @@ impl Storage for PostgresStorage {
         device_id: &str,
         name: &str,
         token_hash: &str,
+        actor: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<Option<Device>> {
         let mut tx = self.client.transaction()?;
+        if let Some(actor) = actor {
+            if tx
+                .query_opt("SELECT device FROM actors WHERE actor = $1", &[&actor])?
+                .is_some()
+            {
+                return Err(StorageError::ActorTaken(actor.into()));
+            }
+        }
         // FOR UPDATE: two tablets racing with one code cannot both spend it.
         let Some(row) = tx.query_opt(
             "SELECT home FROM enrolment_codes
@@ -170,6 +182,12 @@ impl Storage for PostgresStorage {
             "INSERT INTO devices (id, home, name, token_hash, enrolled) VALUES ($1, $2, $3, $4, $5)",
             &[&device_id, &home, &name, &token_hash, &now],
         )?;
+        if let Some(actor) = actor {
+            tx.execute(
+                "INSERT INTO actors (actor, device, bound) VALUES ($1, $2, $3)",
+                &[&actor, &device_id, &now],
+            )?;
+        }
         tx.commit()?;
         Ok(Some(Device {
             id: device_id.into(),
@@ -250,8 +268,16 @@ impl Storage for PostgresStorage {
         home: &str,
         device: &str,
         docs: &[Checkin<'_>],
+        claims: &[String],
+        now: DateTime<Utc>,
     ) -> Result<Vec<Option<u64>>> {
         let mut tx = self.client.transaction()?;
+        for actor in claims {
+            tx.execute(
+                "INSERT INTO actors (actor, device, bound) VALUES ($1, $2, $3)",
+                &[actor, &device, &now],
+            )?;
+        }
         let mut seqs = Vec::with_capacity(docs.len());
         for d in docs {
             seqs.push(match d.changes {
@@ -266,6 +292,36 @@ impl Storage for PostgresStorage {
         }
         tx.commit()?;
         Ok(seqs)
+    }
+
+    fn note_cursor(&mut self, device: &str, cursor: u64, start: bool) -> Result<bool> {
+        let mut tx = self.client.transaction()?;
+        let seen: i64 = tx
+            .query_one(
+                "SELECT cursor_seen FROM devices WHERE id = $1 FOR UPDATE",
+                &[&device],
+            )?
+            .get(0);
+        let cursor = cursor as i64;
+        let restored = start && cursor < seen;
+        if restored {
+            tx.execute("DELETE FROM sync_states WHERE device = $1", &[&device])?;
+        }
+        if restored || cursor > seen {
+            tx.execute(
+                "UPDATE devices SET cursor_seen = $2 WHERE id = $1",
+                &[&device, &cursor],
+            )?;
+        }
+        tx.commit()?;
+        Ok(restored)
+    }
+
+    fn actor_owner(&mut self, actor: &str) -> Result<Option<String>> {
+        Ok(self
+            .client
+            .query_opt("SELECT device FROM actors WHERE actor = $1", &[&actor])?
+            .map(|r| r.get(0)))
     }
 
     fn store_changes(&mut self, home: &str, doc_id: &str, changes: Changes<'_>) -> Result<()> {

@@ -114,6 +114,10 @@ pub struct HomeReplica<'a> {
     /// The home's staff, read once per request (and again when the home document changes).
     roster: Option<Roster>,
     now: DateTime<Utc>,
+    /// Actors seen in this request, and the device each is bound to (none yet: this one
+    /// claims it at commit).
+    owners: HashMap<String, Option<String>>,
+    claims: Vec<String>,
 }
 
 impl<'a> HomeReplica<'a> {
@@ -137,6 +141,8 @@ impl<'a> HomeReplica<'a> {
             pending: Vec::new(),
             roster: None,
             now,
+            owners: HashMap::new(),
+            claims: Vec::new(),
         }
     }
 
@@ -191,6 +197,53 @@ impl<'a> HomeReplica<'a> {
         Ok(roster)
     }
 
+    /// Each new change is written by an actor of this device's: the one bound to it at
+    /// enrolment, or one no device has sent before (changes the tablet wrote before it was
+    /// enrolled), which it then claims. An actor of another device's, or of the central
+    /// record's own, is refused: a device cannot write as another.
+    fn check_actors(
+        &mut self,
+        doc_id: &str,
+        doc: &mut AutoCommit,
+        since: &[automerge::ChangeHash],
+    ) -> Result<(), SyncError> {
+        let actors: std::collections::BTreeSet<automerge::ActorId> = doc
+            .get_changes(since)
+            .iter()
+            .map(|c| c.actor_id().clone())
+            .collect();
+        for actor in actors {
+            if actor.to_bytes().starts_with(b"central") {
+                return Err(SyncError::Refused {
+                    doc: doc_id.into(),
+                    reason: "a change written as the central record itself was refused".into(),
+                });
+            }
+            let hex = actor.to_hex_string();
+            let owner = match self.owners.get(&hex) {
+                Some(o) => o.clone(),
+                None => {
+                    let o = self.storage.actor_owner(&hex).map_err(storage)?;
+                    self.owners.insert(hex.clone(), o.clone());
+                    if o.is_none() {
+                        self.claims.push(hex.clone());
+                    }
+                    o
+                }
+            };
+            if owner.as_deref().is_some_and(|o| o != self.device) {
+                return Err(SyncError::Refused {
+                    doc: doc_id.into(),
+                    reason: format!(
+                        "a change written as another tablet (actor {hex}) was refused: each \
+                         tablet writes as itself"
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+
     /// Stores everything this request checked in, in one transaction, then keeps the
     /// documents loaded and the exchange's states for its next request. Nothing of a request
     /// that failed part way is stored: its replica is dropped without this.
@@ -214,7 +267,7 @@ impl<'a> HomeReplica<'a> {
             .collect();
         let stored_at = self
             .storage
-            .checkin(self.home, self.device, &items)
+            .checkin(self.home, self.device, &items, &self.claims, self.now)
             .map_err(storage)?;
         drop(items);
         for (mut p, stored_at) in std::mem::take(&mut self.pending).into_iter().zip(stored_at) {
@@ -317,6 +370,7 @@ impl Replica for HomeReplica<'_> {
                 roster: &roster,
             };
             medround_store::check_changes(doc_id, &mut doc, &since, &arrival).map_err(refused)?;
+            self.check_actors(doc_id, &mut doc, &since)?;
             if doc_id == "home" {
                 self.roster = Some(roster);
             }

@@ -6,7 +6,10 @@ use rusqlite::{params, Connection, OptionalExtension};
 use std::path::Path;
 
 /// Forward-only migrations, tracked in `PRAGMA user_version`.
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/sqlite/0001_central.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/sqlite/0001_central.sql"),
+    include_str!("../migrations/sqlite/0002_devices_answer_for_their_changes.sql"),
+];
 
 #[derive(Debug)]
 pub struct SqliteStorage {
@@ -145,9 +148,21 @@ impl Storage for SqliteStorage {
         device_id: &str,
         name: &str,
         token_hash: &str,
+        actor: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<Option<Device>> {
         let tx = self.conn.transaction()?;
+        if let Some(actor) = actor {
+            if tx
+                .query_row("SELECT device FROM actors WHERE actor = ?1", [actor], |r| {
+                    r.get::<_, String>(0)
+                })
+                .optional()?
+                .is_some()
+            {
+                return Err(StorageError::ActorTaken(actor.into()));
+            }
+        }
         let home: Option<String> = tx
             .query_row(
                 "SELECT home FROM enrolment_codes
@@ -167,6 +182,12 @@ impl Storage for SqliteStorage {
             "INSERT INTO devices (id, home, name, token_hash, enrolled) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![device_id, home, name, token_hash, ts(now)],
         )?;
+        if let Some(actor) = actor {
+            tx.execute(
+                "INSERT INTO actors (actor, device, bound) VALUES (?1, ?2, ?3)",
+                params![actor, device_id, ts(now)],
+            )?;
+        }
         tx.commit()?;
         Ok(Some(Device {
             id: device_id.into(),
@@ -237,8 +258,16 @@ impl Storage for SqliteStorage {
         home: &str,
         device: &str,
         docs: &[Checkin<'_>],
+        claims: &[String],
+        now: DateTime<Utc>,
     ) -> Result<Vec<Option<u64>>> {
         let tx = self.conn.transaction()?;
+        for actor in claims {
+            tx.execute(
+                "INSERT INTO actors (actor, device, bound) VALUES (?1, ?2, ?3)",
+                params![actor, device, ts(now)],
+            )?;
+        }
         let mut seqs = Vec::with_capacity(docs.len());
         for d in docs {
             seqs.push(match d.changes {
@@ -253,6 +282,36 @@ impl Storage for SqliteStorage {
         }
         tx.commit()?;
         Ok(seqs)
+    }
+
+    fn note_cursor(&mut self, device: &str, cursor: u64, start: bool) -> Result<bool> {
+        let tx = self.conn.transaction()?;
+        let seen: i64 = tx.query_row(
+            "SELECT cursor_seen FROM devices WHERE id = ?1",
+            [device],
+            |r| r.get(0),
+        )?;
+        let cursor = cursor as i64;
+        let restored = start && cursor < seen;
+        if restored {
+            tx.execute("DELETE FROM sync_states WHERE device = ?1", [device])?;
+        }
+        if restored || cursor > seen {
+            tx.execute(
+                "UPDATE devices SET cursor_seen = ?2 WHERE id = ?1",
+                params![device, cursor],
+            )?;
+        }
+        tx.commit()?;
+        Ok(restored)
+    }
+
+    fn actor_owner(&mut self, actor: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT device FROM actors WHERE actor = ?1")?
+            .query_row([actor], |r| r.get(0))
+            .optional()?)
     }
 
     fn store_changes(&mut self, home: &str, doc_id: &str, changes: Changes<'_>) -> Result<()> {

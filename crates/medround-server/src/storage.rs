@@ -16,6 +16,8 @@ pub enum StorageError {
     NoHome(String),
     #[error("home {0} already exists")]
     HomeExists(String),
+    #[error("actor {0} is bound to another device")]
+    ActorTaken(String),
     #[error("{0}")]
     Other(String),
 }
@@ -59,16 +61,25 @@ pub trait Storage: Send + std::fmt::Debug {
     fn homes(&mut self) -> Result<Vec<Home>>;
     /// Keeps a one-time enrolment code (its hash) for `home` until `expires`.
     fn add_code(&mut self, home: &str, code_hash: &str, expires: DateTime<Utc>) -> Result<()>;
-    /// Spends a code and enrols the device, in one transaction. `None` when the code is
-    /// unknown, already used or expired at `now`.
+    /// Spends a code and enrols the device, binding `actor` to it, in one transaction. `None`
+    /// when the code is unknown, already used or expired at `now`; `ActorTaken` when the actor
+    /// is another device's.
     fn enrol(
         &mut self,
         code_hash: &str,
         device_id: &str,
         name: &str,
         token_hash: &str,
+        actor: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<Option<Device>>;
+    /// Notes the change-feed position a device reports. At the start of an exchange, a
+    /// position below the furthest it has reported means its store went back (restored from
+    /// a backup, or replaced): its sync states are then forgotten, so that everything it lacks
+    /// is found again, and `true` is returned.
+    fn note_cursor(&mut self, device: &str, cursor: u64, start: bool) -> Result<bool>;
+    /// The device an actor is bound to, if any.
+    fn actor_owner(&mut self, actor: &str) -> Result<Option<String>>;
     fn device_by_token(&mut self, token_hash: &str) -> Result<Option<Device>>;
     /// Revokes a device at once. Returns false when there is no such device.
     fn revoke(&mut self, device_id: &str, now: DateTime<Utc>) -> Result<bool>;
@@ -84,12 +95,16 @@ pub trait Storage: Send + std::fmt::Debug {
     /// Stores what one sync request brought, in one transaction: each document's new changes
     /// (if any; the document then moves to the end of the home's change feed) and the
     /// device's sync state for it. Either all of it is stored or none. Returns, for each, the
-    /// document's new feed position when changes were stored.
+    /// document's new feed position when changes were stored. `claims` are actors first seen
+    /// in this request (changes the tablet wrote before it was enrolled), bound to `device` in
+    /// the same transaction.
     fn checkin(
         &mut self,
         home: &str,
         device: &str,
         docs: &[Checkin<'_>],
+        claims: &[String],
+        now: DateTime<Utc>,
     ) -> Result<Vec<Option<u64>>>;
     /// Stores changes the central record made itself (an order from the pharmacy); the
     /// document moves to the end of the home's change feed.

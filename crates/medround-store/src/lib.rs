@@ -370,6 +370,13 @@ pub(crate) struct Reference {
 pub struct Store {
     conn: Connection,
     device: DeviceId,
+    /// The Automerge actor this store writes with: a fresh one each time it is opened. A store
+    /// restored from a backup would otherwise write its next changes with sequence numbers it
+    /// had already used for changes the central record holds, and Automerge refuses two
+    /// changes with one actor and sequence number (`DuplicateSeqNumber`): the records written
+    /// between the restore and the next sync would never sync. The central record binds every
+    /// actor to the one device that sends it.
+    actor: ActorId,
     docs: HashMap<String, AutoCommit>,
     chunks: HashMap<String, u32>,
     /// Documents with more than `COMPACT_AFTER_CHUNKS` chunks, to be saved whole by
@@ -446,9 +453,11 @@ impl Store {
                 DeviceId::new(d)
             }
         };
+        let actor = ActorId::random();
         Ok(Store {
             conn,
             device,
+            actor,
             docs: HashMap::new(),
             chunks: HashMap::new(),
             to_compact: Default::default(),
@@ -509,6 +518,11 @@ impl Store {
         Ok(())
     }
 
+    /// The actor this store writes with, in hex.
+    pub fn actor(&self) -> String {
+        self.actor.to_hex_string()
+    }
+
     pub fn set_meta(&self, key: &str, value: &str) -> Result<()> {
         self.settings.borrow_mut().remove(key);
         self.conn.execute(
@@ -543,7 +557,7 @@ impl Store {
             };
             // A document of a newer shape is not read at all (see `DOC_SCHEMA`).
             check::readable(doc_id, doc_schema(&doc)?)?;
-            doc.set_actor(ActorId::from(self.device.as_str().as_bytes()));
+            doc.set_actor(self.actor.clone());
             self.saved_heads.insert(doc_id.to_string(), doc.get_heads());
             self.docs.insert(doc_id.to_string(), doc);
             self.chunks.insert(doc_id.to_string(), n);

@@ -16,6 +16,10 @@ pub struct EnrolRequest {
     pub code: String,
     /// What the manager will see in the device list ("Oak unit tablet").
     pub device_name: String,
+    /// The Automerge actor (hex, a fresh random one) the tablet will write with from now on:
+    /// the central record binds it to the device, and refuses it from any other.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor: Option<String>,
 }
 
 /// What a tablet keeps after enrolling: the credential is shown nowhere and sent only to the

@@ -81,6 +81,16 @@ impl Envelope {
         out
     }
 
+    /// The feed position and the start flag of an envelope, read from its fixed header alone
+    /// (the rest is not checked).
+    pub fn cursor_and_start(bytes: &[u8]) -> Option<(u64, bool)> {
+        if bytes.len() < 14 || &bytes[..3] != MAGIC || bytes[3] != VERSION {
+            return None;
+        }
+        let cursor = u64::from_be_bytes(bytes[5..13].try_into().ok()?);
+        Some((cursor, bytes[13] & 2 == 2))
+    }
+
     pub fn decode(bytes: &[u8]) -> Result<Envelope, SyncError> {
         if bytes.len() > MAX_ENVELOPE {
             return Err(SyncError::Malformed("the message is too large".into()));
