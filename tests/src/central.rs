@@ -3,7 +3,7 @@
 //! truncate what passes.
 
 use medround_server::storage::Storage;
-use medround_server::Central;
+use medround_server::{Central, Limits};
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -23,11 +23,15 @@ pub enum Backend {
 
 impl Backend {
     pub fn open(&self) -> Box<dyn Storage> {
-        let name = match self {
+        medround_server::open_storage(&self.name()).expect("open central storage")
+    }
+
+    /// What `medround-server --database` takes for it.
+    pub fn name(&self) -> String {
+        match self {
             Backend::Sqlite(p) => p.to_string_lossy().into_owned(),
             Backend::Postgres(url) => url.clone(),
-        };
-        medround_server::open_storage(&name).expect("open central storage")
+        }
     }
 }
 
@@ -79,7 +83,13 @@ pub fn central_time() -> chrono::DateTime<chrono::Utc> {
 impl CentralServer {
     /// Starts a server on `backend`, on `addr` (port 0 for any free one).
     pub fn start_at(backend: &Backend, addr: SocketAddr) -> CentralServer {
-        CentralServer::start_with(backend, addr, None)
+        CentralServer::start_with(backend, addr, None, Limits::default())
+    }
+
+    /// Starts a server on `backend` with other limits than the central record's own (small
+    /// ones, to reach them in a test).
+    pub fn start_limited(backend: &Backend, limits: Limits) -> CentralServer {
+        CentralServer::start_with(backend, "127.0.0.1:0".parse().expect("addr"), None, limits)
     }
 
     /// Starts a server that speaks HTTPS with `tls`.
@@ -87,20 +97,27 @@ impl CentralServer {
         backend: &Backend,
         tls: Arc<medround_server::tls::ServerConfig>,
     ) -> CentralServer {
-        CentralServer::start_with(backend, "127.0.0.1:0".parse().expect("addr"), Some(tls))
+        CentralServer::start_with(
+            backend,
+            "127.0.0.1:0".parse().expect("addr"),
+            Some(tls),
+            Limits::default(),
+        )
     }
 
     fn start_with(
         backend: &Backend,
         addr: SocketAddr,
         tls: Option<Arc<medround_server::tls::ServerConfig>>,
+        limits: Limits,
     ) -> CentralServer {
         let storage = backend.open();
-        let central = Arc::new(Central::new(
-            storage,
-            Some(ADMIN_TOKEN),
-            Box::new(central_time),
-        ));
+        let name = backend.name();
+        let central = Arc::new(
+            Central::new(storage, Some(ADMIN_TOKEN), Box::new(central_time))
+                .with_connections(Box::new(move || medround_server::open_storage(&name)), 8)
+                .with_limits(limits),
+        );
         let listener = std::net::TcpListener::bind(addr).expect("bind loopback");
         listener.set_nonblocking(true).expect("nonblocking");
         let addr = listener.local_addr().expect("local addr");

@@ -43,7 +43,7 @@ fn from_api(e: ApiError) -> IpcError {
         ApiCode::Unauthorised => ErrorCode::NotEnrolled,
         ApiCode::Malformed | ApiCode::Refused => ErrorCode::SyncRefused,
         ApiCode::Forbidden | ApiCode::NotFound => ErrorCode::NotAllowed,
-        ApiCode::Unavailable => ErrorCode::Offline,
+        ApiCode::Unavailable | ApiCode::Limited => ErrorCode::Offline,
     };
     IpcError::new(code, e.message)
 }

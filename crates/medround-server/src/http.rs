@@ -2,7 +2,6 @@
 //! [`Central`] on a blocking thread (storage commits wait for the disk).
 
 use crate::{api_error, Central};
-use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -28,8 +27,16 @@ impl IntoResponse for Failure {
             ApiCode::Refused => StatusCode::UNPROCESSABLE_ENTITY,
             ApiCode::NotFound => StatusCode::NOT_FOUND,
             ApiCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiCode::Limited if self.0.retry_after.is_some() => StatusCode::TOO_MANY_REQUESTS,
+            ApiCode::Limited => StatusCode::PAYLOAD_TOO_LARGE,
         };
-        (status, Json(self.0)).into_response()
+        let retry = self.0.retry_after;
+        let mut resp = (status, Json(self.0)).into_response();
+        if let Some(secs) = retry {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from(secs));
+        }
+        resp
     }
 }
 
@@ -110,7 +117,13 @@ async fn enrol(
     Ok(Json(e).into_response())
 }
 
-async fn sync(State(c): State<Arc<Central>>, headers: HeaderMap, body: Bytes) -> Reply<Response> {
+/// A sync request: the credential is checked before a byte of the body is read, and the body
+/// is then read within the size and time the central record allows.
+async fn sync(
+    State(c): State<Arc<Central>>,
+    headers: HeaderMap,
+    body: axum::body::Body,
+) -> Reply<Response> {
     let token = bearer(&headers);
     let encoding = headers
         .get(header::CONTENT_ENCODING)
@@ -127,8 +140,38 @@ async fn sync(State(c): State<Arc<Central>>, headers: HeaderMap, body: Bytes) ->
                 .trim()
                 .eq_ignore_ascii_case(GZIP)
         });
+    let device = {
+        let c = c.clone();
+        blocking(move || c.authenticate(token.as_deref())).await?
+    };
+    let limits = c.limits();
+    let body = match tokio::time::timeout(
+        limits.body_timeout,
+        axum::body::to_bytes(body, limits.max_request_bytes),
+    )
+    .await
+    {
+        Ok(Ok(body)) => body,
+        Ok(Err(_)) => {
+            return Err(Failure(api_error(
+                ApiCode::Limited,
+                format!(
+                    "The sync message is larger than the central record takes in one request \
+                     ({} MB); nothing was stored.",
+                    limits.max_request_bytes / (1024 * 1024)
+                ),
+            )))
+        }
+        Err(_) => {
+            return Err(Failure(api_error(
+                ApiCode::Unavailable,
+                "The sync message arrived too slowly and was dropped; nothing was stored. Try \
+                 again on a better connection.",
+            )))
+        }
+    };
+    c.charge(&device, body.len() as u64, 0)?;
     let reply = blocking(move || {
-        let device = c.authenticate(token.as_deref())?;
         let request = match encoding.as_deref() {
             None | Some("identity") => body.to_vec(),
             Some(GZIP) => gunzip(&body, MAX_BODY as u64).map_err(|e| {
@@ -241,9 +284,7 @@ pub async fn serve_tls(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let listener = crate::tls::TlsListener::new(listener, tls)?;
-    axum::serve(listener, router(central))
-        .with_graceful_shutdown(shutdown)
-        .await
+    serve_bounded(listener, central, shutdown).await
 }
 
 /// Serves until the listener fails or `shutdown` resolves.
@@ -252,7 +293,49 @@ pub async fn serve(
     central: Arc<Central>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(central))
-        .with_graceful_shutdown(shutdown)
-        .await
+    serve_bounded(listener, central, shutdown).await
+}
+
+/// How long a stopping server waits for the requests under way.
+const STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Serves the router on `listener` within the central record's [`crate::Limits`]: at most
+/// `max_connections` connections at once (the rest wait in the listen queue, so a flood of
+/// idle or slow clients cannot take every file descriptor), and each request's headers within
+/// `header_timeout` (a client that sends them slowly is disconnected). Bodies are bounded by
+/// the handlers, after the credential is checked.
+async fn serve_bounded<L: axum::serve::Listener>(
+    mut listener: L,
+    central: Arc<Central>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    let limits = central.limits();
+    let app = router(central);
+    let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let slot = tokio::select! {
+            slot = slots.clone().acquire_owned() => slot.expect("never closed"),
+            () = &mut shutdown => break,
+        };
+        let (io, _) = tokio::select! {
+            accepted = listener.accept() => accepted,
+            () = &mut shutdown => break,
+        };
+        let service = hyper_util::service::TowerToHyperService::new(app.clone());
+        tokio::spawn(async move {
+            let connection = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(limits.header_timeout)
+                .serve_connection(TokioIo::new(io), service);
+            // A connection that ends badly (reset, timed out) concerns only its client.
+            let _ = connection.await;
+            drop(slot);
+        });
+    }
+    // Let the requests under way finish, for a while.
+    let all = u32::try_from(limits.max_connections).unwrap_or(u32::MAX);
+    let _ = tokio::time::timeout(STOP_GRACE, slots.acquire_many(all)).await;
+    Ok(())
 }

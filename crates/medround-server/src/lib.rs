@@ -21,7 +21,7 @@ use medround_sync::SyncError;
 use replica::HomeReplica;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use storage::{Changes, Device, Home, Storage, StorageError};
 
 /// Opens the storage `database` names: a `postgres://` (or `postgresql://`) URL, or else the
@@ -36,24 +36,114 @@ pub fn open_storage(database: &str) -> Result<Box<dyn Storage>, StorageError> {
     }
 }
 
+/// What the central record allows, so that no client, enrolled or not, can exhaust it. A
+/// home's real day is about 2,000 records: a tablet sends about 1 MB of them (a tenth of that
+/// gzipped) and creates a few documents, so each limit is far above honest use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Connections served at once; more wait to be accepted (below the common limit of 1,024
+    /// open files, which the database needs some of).
+    pub max_connections: usize,
+    /// A request's headers must have arrived within this.
+    pub header_timeout: std::time::Duration,
+    /// A sync request's body must have arrived within this once its credential is checked.
+    pub body_timeout: std::time::Duration,
+    /// The largest sync request body, as sent (gzipped).
+    pub max_request_bytes: usize,
+    /// What one device may send in a day (UTC), in bytes as sent.
+    pub daily_bytes: u64,
+    /// New documents one device may create in a day (a year-old home of 120 residents, sent
+    /// up by its first tablet, is about 3,300).
+    pub daily_new_documents: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_connections: 512,
+            header_timeout: std::time::Duration::from_secs(10),
+            body_timeout: std::time::Duration::from_secs(120),
+            max_request_bytes: 32 * 1024 * 1024,
+            daily_bytes: 512 * 1024 * 1024,
+            daily_new_documents: 10_000,
+        }
+    }
+}
+
+/// What one device has sent on one day.
+#[derive(Debug, Clone, Copy, Default)]
+struct Usage {
+    day: Option<chrono::NaiveDate>,
+    bytes: u64,
+    new_documents: u64,
+}
+
 /// How long an enrolment code can be used.
 pub const CODE_LIFETIME_HOURS: i64 = 24;
+
+/// Opens another connection to the central record's storage.
+pub type Opener = Box<dyn Fn() -> Result<Box<dyn Storage>, StorageError> + Send + Sync>;
+
+/// A storage connection taken from the pool, given back when dropped.
+struct Lease<'a> {
+    central: &'a Central,
+    storage: Option<Box<dyn Storage>>,
+}
+
+impl std::ops::Deref for Lease<'_> {
+    type Target = Box<dyn Storage>;
+    fn deref(&self) -> &Self::Target {
+        self.storage.as_ref().expect("held until dropped")
+    }
+}
+
+impl std::ops::DerefMut for Lease<'_> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        self.storage.as_mut().expect("held until dropped")
+    }
+}
+
+impl Drop for Lease<'_> {
+    fn drop(&mut self) {
+        if let Some(s) = self.storage.take() {
+            self.central
+                .pool
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(s);
+            self.central.returned.notify_one();
+        }
+    }
+}
 
 /// Where the central record gets the time from (tests pass a fixed one).
 pub type Now = Box<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 
 /// The central record's service.
 pub struct Central {
-    storage: Mutex<Box<dyn Storage>>,
+    /// Connections to the storage not in use; a request takes one for as long as it needs it.
+    pool: Mutex<Vec<Box<dyn Storage>>>,
+    returned: std::sync::Condvar,
+    /// Opens another connection when every one is in use, up to `max_connections`: one home's
+    /// long exchange then holds one connection, and the other homes' syncs go on beside it.
+    open: Option<Opener>,
+    connections: Mutex<usize>,
+    max_connections: usize,
     /// Sync states of exchanges under way, by device: they carry what each side has already
     /// sent, which the stored state (the shared heads) does not.
     live: Mutex<HashMap<String, HashMap<String, replica::Live>>>,
     admin_token_hash: Option<String>,
     now: Now,
-    cache: Mutex<replica::DocCache>,
+    /// Each home's loaded documents, locked for one sync step at a time: one home's steps run
+    /// in turn, while other homes' run beside them.
+    homes: Mutex<HashMap<String, Arc<Mutex<replica::DocCache>>>>,
     /// This process's Automerge actor for the changes the central record makes itself; one per
     /// process, so two servers on one database never reuse a sequence number.
     actor: String,
+    limits: Limits,
+    /// Each device's use today. Kept in memory: a restart forgets it, which at worst allows a
+    /// device a second day's worth.
+    usage: Mutex<HashMap<String, Usage>>,
 }
 
 impl std::fmt::Debug for Central {
@@ -66,6 +156,7 @@ pub fn api_error(code: ApiCode, message: impl Into<String>) -> ApiError {
     ApiError {
         code,
         message: message.into(),
+        retry_after: None,
     }
 }
 
@@ -121,18 +212,118 @@ fn normalise_code(code: &str) -> String {
 impl Central {
     pub fn new(storage: Box<dyn Storage>, admin_token: Option<&str>, now: Now) -> Central {
         Central {
-            storage: Mutex::new(storage),
+            pool: Mutex::new(vec![storage]),
+            returned: std::sync::Condvar::new(),
+            open: None,
+            connections: Mutex::new(1),
+            max_connections: 1,
             live: Mutex::new(HashMap::new()),
             admin_token_hash: admin_token.map(hash_secret),
             now,
-            cache: Mutex::new(replica::DocCache::default()),
+            homes: Mutex::new(HashMap::new()),
             actor: format!("central-{}", uuid::Uuid::new_v4().simple()),
+            limits: Limits::default(),
+            usage: Mutex::new(HashMap::new()),
         }
     }
 
-    fn storage(&self) -> std::sync::MutexGuard<'_, Box<dyn Storage>> {
-        // A panic in an earlier request cannot have left a half-written transaction behind.
-        self.storage.lock().unwrap_or_else(|p| p.into_inner())
+    /// The same service, opening up to `max` connections to its storage with `open` as
+    /// requests need them (one is the single connection given to `new`).
+    pub fn with_connections(mut self, open: Opener, max: usize) -> Central {
+        self.open = Some(open);
+        self.max_connections = max.max(1);
+        self
+    }
+
+    /// The same service with other limits (tests use small ones).
+    pub fn with_limits(mut self, limits: Limits) -> Central {
+        self.limits = limits;
+        self
+    }
+
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// Counts what a device sends against its day, refusing what would go past it with the
+    /// seconds until the day ends.
+    pub fn charge(&self, device: &Device, bytes: u64, new_documents: u64) -> Result<(), ApiError> {
+        let now = (self.now)();
+        let today = now.date_naive();
+        let mut usage = self.usage.lock().unwrap_or_else(|p| p.into_inner());
+        let u = usage.entry(device.id.clone()).or_default();
+        if u.day != Some(today) {
+            *u = Usage {
+                day: Some(today),
+                ..Usage::default()
+            };
+        }
+        let over = u.bytes + bytes > self.limits.daily_bytes
+            || u.new_documents + new_documents > self.limits.daily_new_documents;
+        if over {
+            let midnight = (today + Duration::days(1))
+                .and_hms_opt(0, 0, 0)
+                .expect("midnight")
+                .and_utc();
+            eprintln!(
+                "medround-server: {} ({}) reached its daily limit",
+                device.id, device.name
+            );
+            return Err(ApiError {
+                code: ApiCode::Limited,
+                message: "This tablet has sent more today than the central record takes from \
+                          one device in a day; nothing of this request was stored. It will \
+                          sync again after midnight (UTC); if it keeps happening, tell the \
+                          provider."
+                    .into(),
+                retry_after: Some((midnight - now).num_seconds().max(1) as u64),
+            });
+        }
+        u.bytes += bytes;
+        u.new_documents += new_documents;
+        Ok(())
+    }
+
+    /// A connection to the storage: an idle one, a new one while fewer than the most are
+    /// open, or else the next one returned. A panic in an earlier request cannot have left a
+    /// half-written transaction behind (each write is one transaction), so a poisoned lock is
+    /// taken as it is.
+    fn storage(&self) -> Lease<'_> {
+        let mut pool = self.pool.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            if let Some(s) = pool.pop() {
+                return Lease {
+                    central: self,
+                    storage: Some(s),
+                };
+            }
+            if let Some(open) = &self.open {
+                let mut n = self.connections.lock().unwrap_or_else(|p| p.into_inner());
+                if *n < self.max_connections {
+                    match open() {
+                        Ok(s) => {
+                            *n += 1;
+                            return Lease {
+                                central: self,
+                                storage: Some(s),
+                            };
+                        }
+                        Err(e) => eprintln!("medround-server: another connection: {e}"),
+                    }
+                }
+            }
+            pool = self.returned.wait(pool).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+
+    /// The lock of one home's sync steps, and its loaded documents.
+    fn home(&self, home: &str) -> Arc<Mutex<replica::DocCache>> {
+        self.homes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(home.to_string())
+            .or_default()
+            .clone()
     }
 
     pub fn is_admin(&self, token: Option<&str>) -> bool {
@@ -389,8 +580,9 @@ impl Central {
         let mut live = live_all.remove(&device.id).unwrap_or_default();
         drop(live_all);
         let result = {
+            let home = self.home(&device.home);
+            let mut cache = home.lock().unwrap_or_else(|p| p.into_inner());
             let mut storage = self.storage();
-            let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
             let mut replica = HomeReplica::new(
                 &mut **storage,
                 &device.home,
@@ -399,8 +591,13 @@ impl Central {
                 &mut cache,
                 (self.now)(),
             );
-            medround_sync::serve(&mut replica, request)
-                .and_then(|reply| replica.commit().map(|()| reply))
+            match medround_sync::serve(&mut replica, request) {
+                Ok(reply) => match self.charge(device, 0, replica.new_documents()) {
+                    Ok(()) => replica.commit().map(|()| reply),
+                    Err(limited) => return Err(limited),
+                },
+                Err(e) => Err(e),
+            }
         };
         match result {
             Ok(reply) => {

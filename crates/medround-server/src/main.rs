@@ -92,12 +92,18 @@ fn central(a: &Args) -> anyhow::Result<Central> {
     let admin = std::env::var("MEDROUND_ADMIN_TOKEN")
         .ok()
         .filter(|t| !t.is_empty());
-    Ok(Central::new(
-        storage,
-        admin.as_deref(),
-        Box::new(chrono::Utc::now),
-    ))
+    let database = a.database.clone();
+    Ok(
+        Central::new(storage, admin.as_deref(), Box::new(chrono::Utc::now)).with_connections(
+            Box::new(move || medround_server::open_storage(&database)),
+            STORAGE_CONNECTIONS,
+        ),
+    )
 }
+
+/// Connections to the storage at most: one home's long exchange holds one, and the rest serve
+/// the other homes meanwhile.
+const STORAGE_CONNECTIONS: usize = 8;
 
 fn main() -> anyhow::Result<()> {
     let a = args()?;

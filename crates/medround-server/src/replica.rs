@@ -118,6 +118,8 @@ pub struct HomeReplica<'a> {
     /// claims it at commit).
     owners: HashMap<String, Option<String>>,
     claims: Vec<String>,
+    /// Documents the home did not have when this request named them.
+    absent: std::collections::BTreeSet<String>,
 }
 
 impl<'a> HomeReplica<'a> {
@@ -143,6 +145,7 @@ impl<'a> HomeReplica<'a> {
             now,
             owners: HashMap::new(),
             claims: Vec::new(),
+            absent: Default::default(),
         }
     }
 
@@ -244,6 +247,14 @@ impl<'a> HomeReplica<'a> {
         Ok(())
     }
 
+    /// How many documents this request creates.
+    pub fn new_documents(&self) -> u64 {
+        self.pending
+            .iter()
+            .filter(|p| p.changes.is_some() && self.absent.contains(&p.doc_id))
+            .count() as u64
+    }
+
     /// Stores everything this request checked in, in one transaction, then keeps the
     /// documents loaded and the exchange's states for its next request. Nothing of a request
     /// that failed part way is stored: its replica is dropped without this.
@@ -321,7 +332,13 @@ impl Replica for HomeReplica<'_> {
         let waiting = self.live.get_mut(doc_id).and_then(|l| l.waiting.take());
         let mut doc = match waiting {
             Some(d) => d,
-            None => self.stored(doc_id)?.unwrap_or_default(),
+            None => match self.stored(doc_id)? {
+                Some(d) => d,
+                None => {
+                    self.absent.insert(doc_id.to_string());
+                    AutoCommit::new()
+                }
+            },
         };
         doc.set_actor(ActorId::from(b"central".as_slice()));
         self.stored_heads

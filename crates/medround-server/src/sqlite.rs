@@ -151,7 +151,9 @@ impl Storage for SqliteStorage {
         actor: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<Option<Device>> {
-        let tx = self.conn.transaction()?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         if let Some(actor) = actor {
             if tx
                 .query_row("SELECT device FROM actors WHERE actor = ?1", [actor], |r| {
@@ -261,7 +263,9 @@ impl Storage for SqliteStorage {
         claims: &[String],
         now: DateTime<Utc>,
     ) -> Result<Vec<Option<u64>>> {
-        let tx = self.conn.transaction()?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         for actor in claims {
             tx.execute(
                 "INSERT INTO actors (actor, device, bound) VALUES (?1, ?2, ?3)",
@@ -285,7 +289,9 @@ impl Storage for SqliteStorage {
     }
 
     fn note_cursor(&mut self, device: &str, cursor: u64, start: bool) -> Result<bool> {
-        let tx = self.conn.transaction()?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let seen: i64 = tx.query_row(
             "SELECT cursor_seen FROM devices WHERE id = ?1",
             [device],
@@ -315,7 +321,9 @@ impl Storage for SqliteStorage {
     }
 
     fn store_changes(&mut self, home: &str, doc_id: &str, changes: Changes<'_>) -> Result<()> {
-        let tx = self.conn.transaction()?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         put_chunk(&tx, home, doc_id, changes)?;
         tx.commit()?;
         Ok(())

@@ -50,12 +50,18 @@ pub enum ApiCode {
     NotFound,
     /// The central record could not store or read; try again later.
     Unavailable,
+    /// The device has sent more than a day allows, or too large a request; the message says
+    /// which, and a rate says when to try again (`Retry-After`).
+    Limited,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApiError {
     pub code: ApiCode,
     pub message: String,
+    /// For a rate: the seconds until the device may try again (also the `Retry-After` header).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after: Option<u64>,
 }
 
 /// Sync bodies travel gzipped both ways (`Content-Encoding: gzip`, asked for with

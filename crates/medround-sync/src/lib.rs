@@ -166,6 +166,12 @@ pub fn serve<R: Replica + Feed>(replica: &mut R, request: &[u8]) -> Result<Vec<u
     if req.kind != Kind::Request {
         return Err(SyncError::Malformed("expected a request".into()));
     }
+    if req.docs.len() > PAGE {
+        return Err(SyncError::Malformed(format!(
+            "a request names {} documents; a tablet sends at most {PAGE}",
+            req.docs.len()
+        )));
+    }
     // A document is spoken of once per request: a request naming one twice is not a tablet's.
     let mut named = BTreeSet::new();
     if let Some((id, _)) = req.docs.iter().find(|(id, _)| !named.insert(id.as_str())) {
