@@ -3,6 +3,7 @@
 //! `medround_tests`.
 
 mod bedside;
+mod bounds;
 mod central;
 mod crash;
 mod e2e;

@@ -68,6 +68,18 @@ fn loopback(authority: &str) -> bool {
 
 #[cfg(test)]
 #[test]
+fn a_tablet_over_its_day_is_told_it_syncs_later_and_keeps_its_records() {
+    let e = from_api(ApiError {
+        code: ApiCode::Limited,
+        message: "It will sync again after midnight (UTC).".into(),
+        retry_after: Some(3600),
+    });
+    assert_eq!(e.code, ErrorCode::Offline);
+    assert!(e.message.contains("after midnight"), "{}", e.message);
+}
+
+#[cfg(test)]
+#[test]
 fn plain_http_is_refused_off_this_machine() {
     for ok in [
         "http://127.0.0.1:8080",

@@ -316,8 +316,10 @@ impl Central {
         }
     }
 
-    /// The lock of one home's sync steps, and its loaded documents.
-    fn home(&self, home: &str) -> Arc<Mutex<replica::DocCache>> {
+    /// The lock of one home's sync steps, and its loaded documents: whoever holds it holds
+    /// that home's syncs, and only that home's (the provider's maintenance, and the tests that
+    /// show one home's long exchange does not stop another's).
+    pub fn home(&self, home: &str) -> Arc<Mutex<replica::DocCache>> {
         self.homes
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -634,6 +636,48 @@ impl Central {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_devices_day_is_bounded_in_bytes_and_new_documents_and_starts_again_at_midnight() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = sqlite::SqliteStorage::open(&dir.path().join("central.db")).unwrap();
+        let clock = Arc::new(Mutex::new(
+            "2026-11-23T23:00:00Z".parse::<DateTime<Utc>>().unwrap(),
+        ));
+        let c = clock.clone();
+        let central = Central::new(
+            Box::new(storage),
+            None,
+            Box::new(move || *c.lock().unwrap()),
+        )
+        .with_limits(Limits {
+            daily_bytes: 1000,
+            daily_new_documents: 10,
+            ..Limits::default()
+        });
+        let device = Device {
+            id: "dev-1".into(),
+            home: "larch".into(),
+            name: "Oak".into(),
+            enrolled: *clock.lock().unwrap(),
+            revoked: None,
+        };
+        central.charge(&device, 600, 6).unwrap();
+        central.charge(&device, 400, 4).unwrap();
+        for (bytes, docs) in [(1, 0), (0, 1)] {
+            let e = central.charge(&device, bytes, docs).unwrap_err();
+            assert_eq!(e.code, ApiCode::Limited);
+            assert_eq!(e.retry_after, Some(3600), "an hour to midnight");
+        }
+        // Another device has its own day; this one's starts again after midnight.
+        let other = Device {
+            id: "dev-2".into(),
+            ..device.clone()
+        };
+        central.charge(&other, 1000, 10).unwrap();
+        *clock.lock().unwrap() += Duration::hours(2);
+        central.charge(&device, 1000, 10).unwrap();
+    }
 
     #[test]
     fn a_tablet_name_is_counted_in_characters_and_must_not_be_blank() {
