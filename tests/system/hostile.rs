@@ -202,6 +202,20 @@ pub(crate) fn hostile_records_are_only_ever_added_by_staff_of_the_home(backend: 
         );
     }
 
+    // A note that reads on screen as something other than what is stored.
+    let mut reversed = fresh("adm-reversed");
+    reversed.note = Some("Given \u{202e}desufer".into());
+    let mut doc = copy_of(&mut a, &doc_id);
+    put(
+        &mut doc,
+        "administration/adm-reversed",
+        &record_json(&reversed),
+    );
+    refused(
+        push(&link, &cred, &doc_id, &mut doc),
+        "hides or reorders text",
+    );
+
     // One request holding a valid new record and a staff entry that is not staff: neither
     // is stored.
     let valid = fresh("adm-valid");
@@ -257,6 +271,7 @@ pub(crate) fn hostile_records_are_only_ever_added_by_staff_of_the_home(backend: 
             "adm-tomorrow",
             "adm-valid",
             "adm-as-b",
+            "adm-reversed",
         ] {
             assert!(s.item(id).unwrap().is_none(), "{id}");
         }

@@ -1227,16 +1227,16 @@ fn make_record(
         subject: a.subject.clone(),
         outcome: a.outcome,
         quantity,
-        note: a.note.clone().filter(|n| !n.trim().is_empty()),
+        note: plain_text(&a.note),
         occurred_at,
         recorded_at: ctx.now,
         late_reason: if late && a.outcome.is_taken() {
-            a.late_reason.clone()
+            plain_text(&a.late_reason)
         } else {
             None
         },
         retrospective_reason: if retrospective {
-            a.retrospective_reason.clone()
+            plain_text(&a.retrospective_reason)
         } else {
             None
         },
@@ -1246,8 +1246,8 @@ fn make_record(
         product,
         scans: a.scans.clone(),
         covert: a.covert,
-        site: a.site.clone().filter(|s| !s.trim().is_empty()),
-        prn_reason: a.prn_reason.clone().filter(|s| !s.trim().is_empty()),
+        site: plain_text(&a.site),
+        prn_reason: plain_text(&a.prn_reason),
         allergy_override: a.allergy_override.clone().filter(|s| !s.trim().is_empty()),
         acknowledged: a.acknowledged.clone(),
         voids: None,
@@ -1567,3 +1567,10 @@ pub fn change_presence(
 #[cfg(test)]
 #[path = "rules_tests.rs"]
 pub(crate) mod tests;
+
+/// Typed text as the record keeps it: without formatting characters, and none if blank.
+fn plain_text(s: &Option<String>) -> Option<String> {
+    s.as_deref()
+        .map(crate::text::plain)
+        .filter(|t| !t.trim().is_empty())
+}

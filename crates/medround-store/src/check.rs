@@ -356,6 +356,13 @@ pub fn check_changes(
                     )))
                 }
             };
+            if let Some(c) = text::unreadable_in_json(&json) {
+                return Err(StoreError::Refused(format!(
+                    "{key} in {doc_id} holds the character U+{:04X}, which hides or reorders \
+                     text on screen",
+                    u32::from(c)
+                )));
+            }
             if json.len() > MAX_VALUE_BYTES {
                 return Err(StoreError::Refused(format!(
                     "{key} in {doc_id} is {} bytes, more than a value may hold ({MAX_VALUE_BYTES})",

@@ -595,6 +595,26 @@ impl Store {
     }
 
     fn write_changes_inner(&mut self, changes: &[Change<'_>]) -> Result<()> {
+        // What this tablet writes meets the rule every device's changes meet on arrival
+        // (`check::check_changes`): otherwise the central record would refuse it later, and
+        // the tablet could never sync again.
+        for (doc_id, _, entries) in changes {
+            for (k, v) in entries.iter() {
+                if let Some(c) = medround_domain::text::unreadable_in_json(v) {
+                    return Err(StoreError::Refused(format!(
+                        "{k} in {doc_id} holds the character U+{:04X}, which hides or reorders \
+                         text on screen; take it out and save again",
+                        u32::from(c)
+                    )));
+                }
+                if v.len() > check::MAX_VALUE_BYTES {
+                    return Err(StoreError::Refused(format!(
+                        "{k} is too long to keep ({} bytes)",
+                        v.len()
+                    )));
+                }
+            }
+        }
         let mut chunks = Vec::with_capacity(changes.len());
         for (doc_id, now, entries) in changes {
             let doc = self.doc(doc_id)?;
