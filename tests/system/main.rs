@@ -7,6 +7,7 @@ mod bounds;
 mod central;
 mod crash;
 mod e2e;
+mod fuzz;
 mod hostile;
 mod print;
 mod residents;
