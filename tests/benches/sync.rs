@@ -33,6 +33,9 @@ struct Day {
     /// The next day's doses synced to a central record just restarted, so that every
     /// document is read from its storage rather than found loaded.
     cold_ms: f64,
+    /// The central record's checks of the day's changes, timed on the same changes.
+    check_ms: f64,
+    changes: usize,
 }
 
 /// A tablet with `history_days` of history, enrolled with its own central record and synced.
@@ -93,6 +96,10 @@ fn prepare(history_days: i64) -> Bench {
 impl Bench {
     /// A day's doses recorded, then synced; the first day's figures are kept whole.
     fn day(&mut self) {
+        let heads = self
+            .first
+            .is_none()
+            .then(|| medround_tests::checks::heads(&mut self.t));
         let t = &mut self.t;
         let before = t.bedside.store().record_count().unwrap();
         medround_tests::record_round(&mut t.bedside, &t.clock, self.next, DOSES);
@@ -119,6 +126,8 @@ impl Bench {
         let mut gz = GzEncoder::new(Vec::new(), flate2::Compression::default());
         gz.write_all(&json).unwrap();
         let gz = gz.finish().unwrap();
+        let (check, changes) =
+            medround_tests::checks::check_time(t, heads.as_ref().expect("taken on the first day"));
         let again = medround_link::sync(&mut t.bedside, &mut |_| {}).unwrap();
         self.first = Some(Day {
             ms,
@@ -132,6 +141,8 @@ impl Bench {
             again_trips: again.round_trips,
             again_bytes: again.bytes_sent + again.bytes_received,
             cold_ms: 0.0,
+            check_ms: check.as_secs_f64() * 1000.0,
+            changes,
         });
     }
 
@@ -166,6 +177,13 @@ fn print_day(label: &str, d: &Day) {
     println!(
         "  day synced to the server          {:7.1} ms  (median of 3 days; target <= 1000 ms)",
         d.ms
+    );
+    println!(
+        "  checks of the day's changes       {:7.1} ms  ({} changes; {:.1}% of the day's \
+         sync; target <= 20%)",
+        d.check_ms,
+        d.changes,
+        100.0 * d.check_ms / d.ms
     );
     println!("  round trips                       {}", d.round_trips);
     println!(

@@ -13,6 +13,7 @@ use medround_store::Item;
 use std::path::{Path, PathBuf};
 
 pub mod central;
+pub mod checks;
 pub mod postgres;
 pub mod storm;
 
