@@ -81,6 +81,16 @@ struct Usage {
 /// How long an enrolment code can be used.
 pub const CODE_LIFETIME_HOURS: i64 = 24;
 
+/// Homes whose documents stay loaded between requests.
+const CACHED_HOMES: usize = 16;
+
+/// Each home's sync lock with its loaded documents, and the homes in the order last synced.
+#[derive(Debug, Default)]
+struct HomeLocks {
+    locks: HashMap<String, Arc<Mutex<replica::DocCache>>>,
+    recent: std::collections::VecDeque<String>,
+}
+
 /// Opens another connection to the central record's storage.
 pub type Opener = Box<dyn Fn() -> Result<Box<dyn Storage>, StorageError> + Send + Sync>;
 
@@ -136,7 +146,7 @@ pub struct Central {
     now: Now,
     /// Each home's loaded documents, locked for one sync step at a time: one home's steps run
     /// in turn, while other homes' run beside them.
-    homes: Mutex<HashMap<String, Arc<Mutex<replica::DocCache>>>>,
+    homes: Mutex<HomeLocks>,
     /// This process's Automerge actor for the changes the central record makes itself; one per
     /// process, so two servers on one database never reuse a sequence number.
     actor: String,
@@ -220,7 +230,7 @@ impl Central {
             live: Mutex::new(HashMap::new()),
             admin_token_hash: admin_token.map(hash_secret),
             now,
-            homes: Mutex::new(HashMap::new()),
+            homes: Mutex::new(HomeLocks::default()),
             actor: format!("central-{}", uuid::Uuid::new_v4().simple()),
             limits: Limits::default(),
             usage: Mutex::new(HashMap::new()),
@@ -320,12 +330,23 @@ impl Central {
     /// that home's syncs, and only that home's (the provider's maintenance, and the tests that
     /// show one home's long exchange does not stop another's).
     pub fn home(&self, home: &str) -> Arc<Mutex<replica::DocCache>> {
-        self.homes
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .entry(home.to_string())
-            .or_default()
-            .clone()
+        let mut homes = self.homes.lock().unwrap_or_else(|p| p.into_inner());
+        let lock = homes.locks.entry(home.to_string()).or_default().clone();
+        homes.recent.retain(|h| h != home);
+        homes.recent.push_back(home.to_string());
+        // Only the homes synced most recently keep documents loaded, so that a provider's
+        // memory does not grow with its number of homes; a home's lock itself stays.
+        while homes.recent.len() > CACHED_HOMES {
+            let Some(old) = homes.recent.pop_front() else {
+                break;
+            };
+            if let Some(cache) = homes.locks.get(&old) {
+                if let Ok(mut c) = cache.try_lock() {
+                    *c = replica::DocCache::default();
+                }
+            }
+        }
+        lock
     }
 
     pub fn is_admin(&self, token: Option<&str>) -> bool {
@@ -336,7 +357,7 @@ impl Central {
     }
 
     pub fn add_home(&self, id: &str, name: &str) -> Result<Home, ApiError> {
-        if medround_store::check_doc_id(&format!("resident:{id}")).is_err() {
+        if medround_record::check_doc_id(&format!("resident:{id}")).is_err() {
             return Err(api_error(
                 ApiCode::Malformed,
                 "A home id is letters, digits, '-' and '_' only.",
@@ -524,7 +545,7 @@ impl Central {
         let key = format!("order/{}", o.id);
         let value =
             serde_json::to_string(&o).map_err(|e| api_error(ApiCode::Malformed, e.to_string()))?;
-        medround_store::check_entry(&doc_id, &key, &value)
+        medround_record::check_entry(&doc_id, &key, &value)
             .map_err(|e| api_error(ApiCode::Malformed, e.to_string()))?;
         let mut storage = self.storage();
         let (bytes, _) = storage

@@ -1,13 +1,13 @@
 //! One home's documents as seen by one enrolled device: the central record's side of
 //! `medround_sync::serve`. Every document name is scoped by the home the device belongs to, so a
 //! device can only ever read or write its own home's records; whatever arrives is checked
-//! (`medround_store::check_changes`) before it is kept, and what one request brings is stored
+//! (`medround_record::check_changes`) before it is kept, and what one request brings is stored
 //! whole or not at all.
 
 use crate::storage::{Changes, Checkin, Storage, StorageError};
 use automerge::{sync, ActorId, AutoCommit};
 use chrono::{DateTime, Utc};
-use medround_store::{Arrival, Roster};
+use medround_record::{Arrival, Roster};
 use medround_sync::{Feed, Replica, SyncError};
 use std::collections::HashMap;
 
@@ -320,7 +320,7 @@ impl Replica for HomeReplica<'_> {
     }
 
     fn checkout(&mut self, doc_id: &str) -> Result<(AutoCommit, sync::State), SyncError> {
-        medround_store::check_doc_id(doc_id).map_err(|e| SyncError::Refused {
+        medround_record::check_doc_id(doc_id).map_err(|e| SyncError::Refused {
             doc: doc_id.into(),
             reason: e.to_string(),
         })?;
@@ -364,7 +364,7 @@ impl Replica for HomeReplica<'_> {
         state: sync::State,
         changed: bool,
     ) -> Result<(), SyncError> {
-        let refused = |e: medround_store::StoreError| SyncError::Refused {
+        let refused = |e: medround_record::RecordError| SyncError::Refused {
             doc: doc_id.into(),
             reason: e.to_string(),
         };
@@ -386,7 +386,7 @@ impl Replica for HomeReplica<'_> {
                 now: Some(self.now),
                 roster: &roster,
             };
-            medround_store::check_changes(doc_id, &mut doc, &since, &arrival).map_err(refused)?;
+            medround_record::check_changes(doc_id, &mut doc, &since, &arrival).map_err(refused)?;
             self.check_actors(doc_id, &mut doc, &since)?;
             if doc_id == "home" {
                 self.roster = Some(roster);

@@ -15,41 +15,41 @@
 //! Every key sits directly under the document root, named `<kind>/<id>`. Nested maps created by
 //! two devices at once would conflict and hide one device's contents; flat keys never do.
 
-mod check;
 mod key;
 pub mod migrate;
 mod pins;
 pub mod replica;
 
-pub use check::{
-    check_changes, check_doc_id, check_entry, doc_schema, Arrival, Roster, CLOCK_SKEW_MINUTES,
-    DOC_SCHEMA, MAX_VALUE_BYTES,
-};
 pub use key::Key;
+/// The record model and the checks of arriving changes live in `medround-record`, which the
+/// central record shares; the store re-exports what its callers name.
+pub use medround_record::check;
+pub use medround_record::{
+    check_changes, check_doc_id, check_entry, doc_schema, Arrival, Item, RecordError, Roster, Unit,
+    CLOCK_SKEW_MINUTES, DOC_SCHEMA, MAX_VALUE_BYTES,
+};
 pub use pins::{PinCheck, PinStatus};
 
 use automerge::{
     transaction::Transactable, ActorId, AutoCommit, ReadDoc, ScalarValue, Value, ROOT,
 };
 use chrono::{DateTime, NaiveDate, Utc};
-use medround_domain::cd::CdEntry;
 use medround_domain::homely::HomelyRemedy;
 use medround_domain::incident::{Incident, IncidentAck};
 use medround_domain::medicine::IngredientLimit;
 use medround_domain::order::Order;
 use medround_domain::outcome::OutcomeCode;
 use medround_domain::qty::Qty;
-use medround_domain::record::{Administration, PatchRemoval, PrnFollowUp, ResidentEvent};
+use medround_domain::record::{Administration, ResidentEvent};
 use medround_domain::resident::Resident;
 use medround_domain::review::DoseFact;
 use medround_domain::schedule::HOME_TZ;
 use medround_domain::staff::Staff;
-use medround_domain::stock::StockMovement;
 use medround_domain::tablet::Tablet;
-use medround_domain::{DeviceId, OrderId, RecordId, ResidentId, StaffId, UnitId};
+use medround_domain::{DeviceId, OrderId, RecordId, ResidentId, StaffId};
 use rusqlite::types::Type;
 use rusqlite::{params, Connection, OptionalExtension};
-use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use serde::de::DeserializeOwned;
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -90,140 +90,57 @@ pub enum StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
-/// One replicated record appended to a resident's cycle document.
-// Items are built one at a time and written at once; boxing the large variant would buy nothing.
-#[allow(clippy::large_enum_variant)]
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", content = "record", rename_all = "snake_case")]
-pub enum Item {
-    Administration(Administration),
-    PatchRemoval(PatchRemoval),
-    PrnFollowUp(PrnFollowUp),
-    CdEntry(CdEntry),
-    StockMovement(StockMovement),
-    Incident(Incident),
-    IncidentAck(IncidentAck),
-    /// Admitted, details changed, gone, back or reconciled (document version 3).
-    ResidentEvent(ResidentEvent),
+impl From<RecordError> for StoreError {
+    fn from(e: RecordError) -> StoreError {
+        match e {
+            RecordError::DocumentTooNew { doc, version, app } => {
+                StoreError::DocumentTooNew { doc, version, app }
+            }
+            RecordError::Corrupt(why) => StoreError::Corrupt(why),
+            RecordError::Refused(why) => StoreError::Refused(why),
+            RecordError::Automerge(e) => StoreError::Automerge(e),
+            RecordError::Json(e) => StoreError::Json(e),
+        }
+    }
 }
 
-impl Item {
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Item::Administration(_) => "administration",
-            Item::PatchRemoval(_) => "patch_removal",
-            Item::PrnFollowUp(_) => "prn_follow_up",
-            Item::CdEntry(_) => "cd_entry",
-            Item::StockMovement(_) => "stock_movement",
-            Item::Incident(_) => "incident",
-            Item::IncidentAck(_) => "incident_ack",
-            Item::ResidentEvent(_) => "resident_event",
-        }
+/// The columns the review and the MAR read without decoding the record: (slot, outcome,
+/// late, author, the record it refers to).
+fn columns(item: &Item) -> Columns<'_> {
+    match item {
+        Item::Administration(a) => Columns {
+            slot_at: a.subject.slot().map(|(_, at)| ts(at)),
+            outcome: Some(a.outcome.code()),
+            late: a.is_late(),
+            author: Some(a.author.as_str()),
+            recorded_at: Some(ts(a.recorded_at)),
+            refers_to: a.voids.as_ref().map(|v| v.as_str()),
+            qty: a.from_stock.map_or(0, |q| -q.as_milli()),
+        },
+        Item::StockMovement(m) => Columns {
+            qty: m.delta.as_milli(),
+            ..Columns::default()
+        },
+        Item::CdEntry(e) => Columns {
+            qty: e.movement.delta().as_milli(),
+            ..Columns::default()
+        },
+        Item::IncidentAck(k) => Columns {
+            author: Some(k.by.as_str()),
+            refers_to: Some(k.incident.as_str()),
+            ..Columns::default()
+        },
+        Item::ResidentEvent(e) => Columns {
+            author: Some(e.author.as_str()),
+            ..Columns::default()
+        },
+        _ => Columns::default(),
     }
-    pub fn id(&self) -> &str {
-        match self {
-            Item::Administration(r) => r.id.as_str(),
-            Item::PatchRemoval(r) => r.id.as_str(),
-            Item::PrnFollowUp(r) => r.id.as_str(),
-            Item::CdEntry(r) => r.id.as_str(),
-            Item::StockMovement(r) => r.id.as_str(),
-            Item::Incident(r) => r.id.as_str(),
-            Item::IncidentAck(r) => r.id.as_str(),
-            Item::ResidentEvent(r) => r.id.as_str(),
-        }
-    }
-    fn resident(&self) -> Option<&ResidentId> {
-        match self {
-            Item::Administration(r) => Some(&r.resident),
-            Item::PatchRemoval(r) => Some(&r.resident),
-            Item::CdEntry(r) => Some(&r.resident),
-            Item::Incident(r) => Some(&r.resident),
-            Item::IncidentAck(r) => Some(&r.resident),
-            Item::ResidentEvent(r) => Some(&r.resident),
-            Item::PrnFollowUp(_) | Item::StockMovement(_) => None,
-        }
-    }
-    fn order(&self) -> Option<&str> {
-        match self {
-            Item::Administration(r) => r.subject.order().map(|o| o.as_str()),
-            Item::PatchRemoval(r) => Some(r.order.as_str()),
-            Item::PrnFollowUp(_) => None,
-            Item::CdEntry(r) => Some(r.order.as_str()),
-            Item::StockMovement(r) => Some(r.order.as_str()),
-            Item::Incident(_) | Item::IncidentAck(_) | Item::ResidentEvent(_) => None,
-        }
-    }
-    /// Whether two values of one record's key are the same system record: two tablets that
-    /// each closed a slot, or each raised an incident, write it under an id derived from what
-    /// it is, and only the device and the time of writing differ.
-    pub fn same_system_record(&self, other: &Item) -> bool {
-        match (self, other) {
-            (Item::Administration(a), Item::Administration(b)) => {
-                a.author.as_str() == "system"
-                    && a.author == b.author
-                    && a.id == b.id
-                    && a.resident == b.resident
-                    && a.subject == b.subject
-                    && a.outcome == b.outcome
-            }
-            (Item::Incident(a), Item::Incident(b)) => {
-                a.id == b.id
-                    && a.resident == b.resident
-                    && a.kind == b.kind
-                    && a.records == b.records
-            }
-            _ => false,
-        }
-    }
-    /// When it happened (for an incident, when it was raised).
-    pub fn at(&self) -> DateTime<Utc> {
-        match self {
-            Item::Administration(r) => r.occurred_at,
-            Item::PatchRemoval(r) => r.occurred_at,
-            Item::PrnFollowUp(r) => r.occurred_at,
-            Item::CdEntry(r) => r.at,
-            Item::StockMovement(r) => r.at,
-            Item::Incident(r) => r.raised_at,
-            Item::IncidentAck(r) => r.at,
-            Item::ResidentEvent(r) => r.at,
-        }
-    }
-    /// The columns the review and the MAR read without decoding the record: (slot, outcome,
-    /// late, author, the record it refers to).
-    fn columns(&self) -> Columns<'_> {
-        match self {
-            Item::Administration(a) => Columns {
-                slot_at: a.subject.slot().map(|(_, at)| ts(at)),
-                outcome: Some(a.outcome.code()),
-                late: a.is_late(),
-                author: Some(a.author.as_str()),
-                recorded_at: Some(ts(a.recorded_at)),
-                refers_to: a.voids.as_ref().map(|v| v.as_str()),
-                qty: a.from_stock.map_or(0, |q| -q.as_milli()),
-            },
-            Item::StockMovement(m) => Columns {
-                qty: m.delta.as_milli(),
-                ..Columns::default()
-            },
-            Item::CdEntry(e) => Columns {
-                qty: e.movement.delta().as_milli(),
-                ..Columns::default()
-            },
-            Item::IncidentAck(k) => Columns {
-                author: Some(k.by.as_str()),
-                refers_to: Some(k.incident.as_str()),
-                ..Columns::default()
-            },
-            Item::ResidentEvent(e) => Columns {
-                author: Some(e.author.as_str()),
-                ..Columns::default()
-            },
-            _ => Columns::default(),
-        }
-    }
-    fn json(&self) -> Result<String> {
-        Ok(serde_json::to_string(self)?)
-    }
+}
+
+/// A record as its document holds it.
+fn item_json(item: &Item) -> Result<String> {
+    Ok(serde_json::to_string(item)?)
 }
 
 /// The columns of `p_records` beyond the record's kind, id and time (migration 0005).
@@ -237,13 +154,6 @@ struct Columns<'a> {
     refers_to: Option<&'a str>,
     /// Thousandths a stock movement, dose or register entry changes the level by.
     qty: i64,
-}
-
-/// Unit of the home (a floor or wing).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Unit {
-    pub id: UnitId,
-    pub name: String,
 }
 
 /// A resident's homely-remedy records since a time (S17), from the partial index
@@ -937,7 +847,7 @@ impl Store {
         let cycle = cycle_of(now.with_timezone(&HOME_TZ).date_naive());
         let record = (
             format!("cycle:{}:{cycle}", r.id),
-            vec![(format!("{}/{}", item.kind(), item.id()), item.json()?)],
+            vec![(format!("{}/{}", item.kind(), item.id()), item_json(&item)?)],
         );
         let changes: Vec<Change<'_>> = [&profile, &record]
             .into_iter()
@@ -1071,7 +981,7 @@ impl Store {
                     if !seen.insert(it.id().to_string()) || stmt.exists([it.id()])? {
                         return Err(StoreError::Duplicate(it.id().to_string()));
                     }
-                    entries.push((format!("{}/{}", it.kind(), it.id()), it.json()?));
+                    entries.push((format!("{}/{}", it.kind(), it.id()), item_json(it)?));
                 }
                 let cycle = cycle_of(now.with_timezone(&HOME_TZ).date_naive());
                 changes.push((format!("cycle:{resident}:{cycle}"), *now, entries));
@@ -1533,7 +1443,7 @@ fn project_entry(
         check::Entry::Profile => {} // projected as a whole by project_resident
         check::Entry::Schema => {}  // read from the document itself
         check::Entry::Record(item, resident) => {
-            let c = item.columns();
+            let c = columns(&item);
             tx.prepare_cached(
                 "INSERT INTO p_records (id, kind, resident, order_id, at, doc_id, json,
                                         slot_at, outcome, late, author, recorded_at, refers_to, qty)

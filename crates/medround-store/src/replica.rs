@@ -193,9 +193,9 @@ impl Replica for StorePeer<'_> {
             // The same checks as the central record's, less the clock: this tablet's may be
             // wrong, and what arrives here has passed the central record's.
             let roster = if doc_id == "home" {
-                Roster::of_home(&doc)
+                Roster::of_home(&doc).map_err(StoreError::from)
             } else {
-                self.store.doc("home").and_then(|h| Roster::of_home(h))
+                self.store.doc("home").and_then(|h| Ok(Roster::of_home(h)?))
             }
             .map_err(refused)?;
             let arrival = Arrival {
@@ -203,8 +203,8 @@ impl Replica for StorePeer<'_> {
                 now: None,
                 roster: &roster,
             };
-            keys =
-                crate::check::check_changes(doc_id, &mut doc, &since, &arrival).map_err(refused)?;
+            keys = crate::check::check_changes(doc_id, &mut doc, &since, &arrival)
+                .map_err(|e| refused(e.into()))?;
         }
         let tx = self.store.conn.transaction().map_err(storage)?;
         if changed {

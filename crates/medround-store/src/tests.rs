@@ -1,5 +1,6 @@
 use super::*;
 use chrono::NaiveTime;
+use medround_domain::UnitId;
 use medround_domain::medicine::{Ingredient, Medicine};
 use medround_domain::order::*;
 use medround_domain::outcome::OutcomeCode;
@@ -1199,7 +1200,7 @@ fn a_version_1_document_reads_the_same_and_takes_the_current_version_with_its_ne
     let (at, cycle) = later();
     let old = Item::Administration(admin("a-old", "r1", "2027-01-12T08:00:00Z"));
     let mut v1 = automerge::AutoCommit::new();
-    v1.put(ROOT, "administration/a-old", old.json().unwrap().as_str())
+    v1.put(ROOT, "administration/a-old", item_json(&old).unwrap().as_str())
         .unwrap();
     v1.commit();
     store_as_only_chunk(&s, &cycle, &mut v1);
@@ -1267,14 +1268,14 @@ fn a_document_of_a_newer_shape_is_refused_and_nothing_is_written() {
     // What arrives is checked the same way, on a tablet and on the central record.
     assert!(matches!(
         check_entry(&cycle, "schema", &newer),
-        Err(StoreError::DocumentTooNew { .. })
+        Err(RecordError::DocumentTooNew { .. })
     ));
     assert!(check_entry(&cycle, "schema", &DOC_SCHEMA.to_string()).is_ok());
     for bad in ["0", "\"2\"", "two", "-1"] {
         assert!(
             matches!(
                 check_entry(&cycle, "schema", bad),
-                Err(StoreError::Corrupt(_))
+                Err(RecordError::Corrupt(_))
             ),
             "{bad}"
         );

@@ -2,7 +2,7 @@
 //! checks before it is stored: on a tablet as it is projected, on the central record before it
 //! is kept. They read no database, so the server can run them on its own storage.
 
-use crate::{Item, StoreError};
+use crate::{Item, RecordError};
 use automerge::{AutoCommit, ReadDoc, ScalarValue, Value, ROOT};
 use chrono::{DateTime, Utc};
 use medround_domain::homely::HomelyRemedy;
@@ -14,7 +14,7 @@ use medround_domain::text;
 
 /// What one `(key, value)` of a document is, once checked.
 #[derive(Debug)]
-pub(crate) enum Entry<'a> {
+pub enum Entry<'a> {
     /// `home/*`, `unit/*`, `limit/*` in the home document.
     Home,
     /// `device/*` in the home document: a tablet's name.
@@ -56,7 +56,7 @@ pub const DOC_SCHEMA: u32 = 4;
 
 /// A document's shape version: the largest of its `schema` values (two tablets may write it
 /// at once), or 1 for a document from before versions were written.
-pub fn doc_schema(doc: &AutoCommit) -> Result<u32, StoreError> {
+pub fn doc_schema(doc: &AutoCommit) -> Result<u32, RecordError> {
     let mut version = 1;
     for (v, _) in doc.get_all(ROOT, SCHEMA_KEY)? {
         if let Value::Scalar(s) = &v {
@@ -69,9 +69,9 @@ pub fn doc_schema(doc: &AutoCommit) -> Result<u32, StoreError> {
 }
 
 /// Refuses a document whose shape version is newer than this build reads.
-pub(crate) fn readable(doc_id: &str, version: u32) -> Result<(), StoreError> {
+pub fn readable(doc_id: &str, version: u32) -> Result<(), RecordError> {
     if version > DOC_SCHEMA {
-        return Err(StoreError::DocumentTooNew {
+        return Err(RecordError::DocumentTooNew {
             doc: doc_id.to_string(),
             version,
             app: DOC_SCHEMA,
@@ -80,10 +80,10 @@ pub(crate) fn readable(doc_id: &str, version: u32) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn parse_schema(json: &str) -> Result<u32, StoreError> {
+fn parse_schema(json: &str) -> Result<u32, RecordError> {
     match serde_json::from_str::<u32>(json) {
         Ok(v) if v >= 1 => Ok(v),
-        _ => Err(StoreError::Corrupt(format!(
+        _ => Err(RecordError::Corrupt(format!(
             "{json:?} is not a document version"
         ))),
     }
@@ -92,7 +92,7 @@ fn parse_schema(json: &str) -> Result<u32, StoreError> {
 /// What the home document keeps of a PIN: whose it is and its Argon2id hash, and who set it
 /// when another senior reset it (S19). PINs set before that was kept say nothing of it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub(crate) struct PinVerifier {
+pub struct PinVerifier {
     pub staff: String,
     pub hash: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -102,7 +102,7 @@ pub(crate) struct PinVerifier {
 }
 
 /// The shapes a document id may take: `home`, `resident:<id>`, `cycle:<resident>:<n>`.
-pub fn check_doc_id(doc_id: &str) -> Result<(), StoreError> {
+pub fn check_doc_id(doc_id: &str) -> Result<(), RecordError> {
     let ok_id = |s: &str| {
         !s.is_empty()
             && s.len() <= 64
@@ -124,20 +124,16 @@ pub fn check_doc_id(doc_id: &str) -> Result<(), StoreError> {
     if ok {
         Ok(())
     } else {
-        Err(StoreError::Corrupt(format!(
+        Err(RecordError::Corrupt(format!(
             "{doc_id:?} is not a document name"
         )))
     }
 }
 
 /// Checks one entry against the document it sits in.
-pub(crate) fn classify<'a>(
-    doc_id: &'a str,
-    key: &'a str,
-    json: &str,
-) -> Result<Entry<'a>, StoreError> {
+pub fn classify<'a>(doc_id: &'a str, key: &'a str, json: &str) -> Result<Entry<'a>, RecordError> {
     let (kind, id) = key.split_once('/').unwrap_or((key, ""));
-    let misplaced = || StoreError::Corrupt(format!("{key} does not belong in {doc_id}"));
+    let misplaced = || RecordError::Corrupt(format!("{key} does not belong in {doc_id}"));
     match kind {
         SCHEMA_KEY if id.is_empty() => {
             readable(doc_id, parse_schema(json)?)?;
@@ -149,7 +145,7 @@ pub(crate) fn classify<'a>(
             }
             // Each of the home's lists holds its own shape: a staff entry that is not a staff
             // record would stop every tablet of the home at the sign-in screen.
-            let not = |what: &str| StoreError::Corrupt(format!("{key} is not {what}"));
+            let not = |what: &str| RecordError::Corrupt(format!("{key} is not {what}"));
             match kind {
                 "staff" => {
                     let s: Staff = serde_json::from_str(json).map_err(|_| not("a staff record"))?;
@@ -200,7 +196,9 @@ pub(crate) fn classify<'a>(
             }
             let t: Tablet = serde_json::from_str(json)?;
             if t.id.as_str() != id || !t.name_is_valid() {
-                return Err(StoreError::Corrupt(format!("{key} is not a tablet's name")));
+                return Err(RecordError::Corrupt(format!(
+                    "{key} is not a tablet's name"
+                )));
             }
             Ok(Entry::Tablet(Box::new(t)))
         }
@@ -210,7 +208,7 @@ pub(crate) fn classify<'a>(
             }
             let v: PinVerifier = serde_json::from_str(json)?;
             if v.staff != id || !v.hash.starts_with("$argon2id$") {
-                return Err(StoreError::Corrupt(format!("{key} is not a PIN verifier")));
+                return Err(RecordError::Corrupt(format!("{key} is not a PIN verifier")));
             }
             Ok(Entry::Pin(id))
         }
@@ -234,7 +232,7 @@ pub(crate) fn classify<'a>(
             // A record lives under its own kind and id, in its own resident's document: a
             // record that claims otherwise (a damaged or hostile sync) is refused.
             if item.kind() != kind || item.id() != id {
-                return Err(StoreError::Corrupt(format!(
+                return Err(RecordError::Corrupt(format!(
                     "{key} holds record {}",
                     item.id()
                 )));
@@ -244,10 +242,10 @@ pub(crate) fn classify<'a>(
                 .and_then(|r| r.rsplit_once(':'))
                 .map(|(r, _)| r)
                 .ok_or_else(|| {
-                    StoreError::Corrupt(format!("record {key} outside a cycle document"))
+                    RecordError::Corrupt(format!("record {key} outside a cycle document"))
                 })?;
             if item.resident().is_some_and(|r| r.as_str() != resident) {
-                return Err(StoreError::Corrupt(format!(
+                return Err(RecordError::Corrupt(format!(
                     "{key} belongs to another resident than {doc_id}"
                 )));
             }
@@ -258,7 +256,7 @@ pub(crate) fn classify<'a>(
 
 /// Checks one `(key, value)` of a document: the value parses as what its key says, and sits in
 /// the right document.
-pub fn check_entry(doc_id: &str, key: &str, json: &str) -> Result<(), StoreError> {
+pub fn check_entry(doc_id: &str, key: &str, json: &str) -> Result<(), RecordError> {
     classify(doc_id, key, json).map(|_| ())
 }
 
@@ -275,7 +273,7 @@ pub struct Roster(std::collections::HashMap<String, Staff>);
 
 impl Roster {
     /// The staff entries of a home document (the empty roster for an empty document).
-    pub fn of_home(doc: &AutoCommit) -> Result<Roster, StoreError> {
+    pub fn of_home(doc: &AutoCommit) -> Result<Roster, RecordError> {
         let mut staff = std::collections::HashMap::new();
         for k in doc.keys(ROOT) {
             if let Some(id) = k.strip_prefix("staff/") {
@@ -328,7 +326,7 @@ pub fn check_changes(
     doc: &mut AutoCommit,
     since: &[automerge::ChangeHash],
     arrival: &Arrival<'_>,
-) -> Result<std::collections::BTreeSet<String>, StoreError> {
+) -> Result<std::collections::BTreeSet<String>, RecordError> {
     check_doc_id(doc_id)?;
     let is_cycle = doc_id.starts_with("cycle:");
     // Each key's new values, and whether one of them replaced a value it had seen.
@@ -338,7 +336,7 @@ pub fn check_changes(
             let key = match (op.obj, op.key) {
                 (automerge::legacy::ObjectId::Root, automerge::legacy::Key::Map(k)) => k,
                 _ => {
-                    return Err(StoreError::Refused(format!(
+                    return Err(RecordError::Refused(format!(
                         "a change to {doc_id} reaches inside an object"
                     )))
                 }
@@ -346,32 +344,32 @@ pub fn check_changes(
             let json = match op.action {
                 automerge::legacy::OpType::Put(ScalarValue::Str(json)) => json,
                 automerge::legacy::OpType::Delete => {
-                    return Err(StoreError::Refused(format!(
+                    return Err(RecordError::Refused(format!(
                         "a change to {doc_id} deletes {key}: nothing is ever deleted (S9)"
                     )))
                 }
                 _ => {
-                    return Err(StoreError::Refused(format!(
+                    return Err(RecordError::Refused(format!(
                         "{key} in {doc_id} is not text"
                     )))
                 }
             };
             if let Some(c) = text::unreadable_in_json(&json) {
-                return Err(StoreError::Refused(format!(
+                return Err(RecordError::Refused(format!(
                     "{key} in {doc_id} holds the character U+{:04X}, which hides or reorders \
                      text on screen",
                     u32::from(c)
                 )));
             }
             if json.len() > MAX_VALUE_BYTES {
-                return Err(StoreError::Refused(format!(
+                return Err(RecordError::Refused(format!(
                     "{key} in {doc_id} is {} bytes, more than a value may hold ({MAX_VALUE_BYTES})",
                     json.len()
                 )));
             }
             let replaces = !op.pred.is_empty();
             if replaces && is_cycle && key.as_str() != SCHEMA_KEY {
-                return Err(StoreError::Refused(format!(
+                return Err(RecordError::Refused(format!(
                     "a change to {doc_id} rewrites record {key}: records are only ever added, \
                      and a correction is a new record (S9)"
                 )));
@@ -385,13 +383,13 @@ pub fn check_changes(
     for (key, (values, replaces)) in &written {
         for json in values {
             let entry = classify(doc_id, key, json).map_err(|e| match e {
-                StoreError::Corrupt(why) => StoreError::Refused(why),
-                StoreError::Json(e) => StoreError::Refused(format!("{key} in {doc_id}: {e}")),
+                RecordError::Corrupt(why) => RecordError::Refused(why),
+                RecordError::Json(e) => RecordError::Refused(format!("{key} in {doc_id}: {e}")),
                 e => e,
             })?;
             match entry {
                 Entry::Tablet(t) if arrival.sender.is_some_and(|s| t.central != s) => {
-                    return Err(StoreError::Refused(format!(
+                    return Err(RecordError::Refused(format!(
                         "{key} names another tablet than the one that sent it"
                     )));
                 }
@@ -422,7 +420,7 @@ pub fn check_changes(
 
 /// The values one record's key holds (more than one where devices wrote it concurrently) must
 /// all be the same system record; any other second value is an attempt to replace a record.
-fn same_record_everywhere(doc_id: &str, doc: &AutoCommit, key: &str) -> Result<(), StoreError> {
+fn same_record_everywhere(doc_id: &str, doc: &AutoCommit, key: &str) -> Result<(), RecordError> {
     let values = doc.get_all(ROOT, key)?;
     if values.len() < 2 {
         return Ok(());
@@ -439,7 +437,7 @@ fn same_record_everywhere(doc_id: &str, doc: &AutoCommit, key: &str) -> Result<(
     if items.iter().all(|i| first.same_system_record(i)) {
         Ok(())
     } else {
-        Err(StoreError::Refused(format!(
+        Err(RecordError::Refused(format!(
             "a change to {doc_id} writes a second, different {key}: records are only ever \
              added, and a correction is a new record (S9)"
         )))
@@ -448,22 +446,22 @@ fn same_record_everywhere(doc_id: &str, doc: &AutoCommit, key: &str) -> Result<(
 
 /// A record names staff of the home in the roles it needs, and happened no later than the
 /// receiver's clock allows.
-fn check_record(item: &Item, arrival: &Arrival<'_>) -> Result<(), StoreError> {
+fn check_record(item: &Item, arrival: &Arrival<'_>) -> Result<(), RecordError> {
     use medround_domain::outcome::OutcomeCode;
     let id = item.id();
-    let staff = |who: &str, what: &str| -> Result<&Staff, StoreError> {
+    let staff = |who: &str, what: &str| -> Result<&Staff, RecordError> {
         arrival.roster.get(who).ok_or_else(|| {
-            StoreError::Refused(format!(
+            RecordError::Refused(format!(
                 "record {id} names {who} as its {what}, who is not staff of the home"
             ))
         })
     };
-    let trained = |who: &str, what: &str| -> Result<(), StoreError> {
+    let trained = |who: &str, what: &str| -> Result<(), RecordError> {
         let s = staff(who, what)?;
         if s.medication_trained && s.role != medround_domain::staff::Role::Auditor {
             Ok(())
         } else {
-            Err(StoreError::Refused(format!(
+            Err(RecordError::Refused(format!(
                 "record {id} names {who} as its {what}, who is not medication-trained"
             )))
         }
@@ -482,7 +480,7 @@ fn check_record(item: &Item, arrival: &Arrival<'_>) -> Result<(), StoreError> {
             if let Some(w) = &a.witness {
                 trained(w.as_str(), "witness")?;
                 if w == &a.author {
-                    return Err(StoreError::Refused(format!(
+                    return Err(RecordError::Refused(format!(
                         "record {id} is witnessed by its own author (S7)"
                     )));
                 }
@@ -492,7 +490,7 @@ fn check_record(item: &Item, arrival: &Arrival<'_>) -> Result<(), StoreError> {
             staff(e.by.as_str(), "author")?;
             trained(e.witness.as_str(), "witness")?;
             if e.by == e.witness {
-                return Err(StoreError::Refused(format!(
+                return Err(RecordError::Refused(format!(
                     "register entry {id} is witnessed by its own author (S7)"
                 )));
             }
@@ -508,7 +506,7 @@ fn check_record(item: &Item, arrival: &Arrival<'_>) -> Result<(), StoreError> {
         }
         Item::IncidentAck(k) => {
             if !staff(k.by.as_str(), "author")?.role.is_senior() {
-                return Err(StoreError::Refused(format!(
+                return Err(RecordError::Refused(format!(
                     "record {id} acknowledges an incident by {}, who is not a senior",
                     k.by
                 )));
@@ -522,7 +520,7 @@ fn check_record(item: &Item, arrival: &Arrival<'_>) -> Result<(), StoreError> {
     if let Some(now) = arrival.now {
         let latest = now + chrono::Duration::minutes(CLOCK_SKEW_MINUTES);
         if let Some(t) = times.into_iter().find(|t| *t > latest) {
-            return Err(StoreError::Refused(format!(
+            return Err(RecordError::Refused(format!(
                 "record {id} is dated {t}, after the central record's time ({now}): check the \
                  tablet's clock"
             )));
@@ -538,10 +536,10 @@ fn check_pin(
     json: &str,
     replaces: bool,
     arrival: &Arrival<'_>,
-) -> Result<(), StoreError> {
+) -> Result<(), RecordError> {
     let v: PinVerifier = serde_json::from_str(json)?;
     if arrival.roster.get(staff).is_none() {
-        return Err(StoreError::Refused(format!(
+        return Err(RecordError::Refused(format!(
             "a PIN for {staff}, who is not staff of the home"
         )));
     }
@@ -549,7 +547,7 @@ fn check_pin(
         return Ok(());
     }
     let refused = |why: &str| {
-        Err(StoreError::Refused(format!(
+        Err(RecordError::Refused(format!(
             "the PIN of {staff} is replaced {why}: a reset needs another senior (S19)"
         )))
     };
@@ -572,7 +570,7 @@ fn check_pin(
 }
 
 /// A resident's profile, once changed, is still a whole resident of this document.
-fn whole_resident(doc_id: &str, doc: &AutoCommit) -> Result<(), StoreError> {
+fn whole_resident(doc_id: &str, doc: &AutoCommit) -> Result<(), RecordError> {
     let mut obj = serde_json::Map::new();
     for k in doc.keys(ROOT) {
         if let Some(field) = k.strip_prefix("profile/") {
@@ -585,13 +583,13 @@ fn whole_resident(doc_id: &str, doc: &AutoCommit) -> Result<(), StoreError> {
     }
     let r: medround_domain::resident::Resident =
         serde_json::from_value(serde_json::Value::Object(obj)).map_err(|e| {
-            StoreError::Refused(format!("{doc_id} is no longer a whole resident: {e}"))
+            RecordError::Refused(format!("{doc_id} is no longer a whole resident: {e}"))
         })?;
     if doc_id.strip_prefix("resident:") != Some(r.id.as_str())
         || !text::readable(r.given_name.trim(), 100)
         || !text::readable(r.family_name.trim(), 100)
     {
-        return Err(StoreError::Refused(format!(
+        return Err(RecordError::Refused(format!(
             "{doc_id} holds another resident or an unreadable name"
         )));
     }
