@@ -55,6 +55,10 @@ pub struct Limits {
     /// New documents one device may create in a day (a year-old home of 120 residents, sent
     /// up by its first tablet, is about 3,300).
     pub daily_new_documents: u64,
+    /// How long one sync step may run: checked between documents, so that no message, however
+    /// crafted, holds a home (or a storage connection) for longer. A step that runs past it
+    /// stores nothing and is answered "try again".
+    pub step_budget: std::time::Duration,
 }
 
 impl Default for Limits {
@@ -66,6 +70,7 @@ impl Default for Limits {
             max_request_bytes: 32 * 1024 * 1024,
             daily_bytes: 512 * 1024 * 1024,
             daily_new_documents: 10_000,
+            step_budget: std::time::Duration::from_secs(30),
         }
     }
 }
@@ -613,7 +618,8 @@ impl Central {
                 &mut live,
                 &mut cache,
                 (self.now)(),
-            );
+            )
+            .with_deadline(std::time::Instant::now() + self.limits.step_budget);
             match medround_sync::serve(&mut replica, request) {
                 Ok(reply) => match self.charge(device, 0, replica.new_documents()) {
                     Ok(()) => replica.commit().map(|()| reply),
@@ -657,6 +663,53 @@ impl Central {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_sync_step_past_its_time_budget_stores_nothing_and_says_try_again() {
+        use automerge::sync::SyncDoc;
+        let dir = tempfile::tempdir().unwrap();
+        let open = |budget: u64| {
+            let storage = sqlite::SqliteStorage::open(&dir.path().join("central.db")).unwrap();
+            let now: DateTime<Utc> = "2026-11-23T08:00:00Z".parse().unwrap();
+            Central::new(Box::new(storage), None, Box::new(move || now)).with_limits(Limits {
+                step_budget: std::time::Duration::from_millis(budget),
+                ..Limits::default()
+            })
+        };
+        let central = open(0);
+        central.add_home("larch", "Larch House").unwrap();
+        let (code, _) = central.issue_code("larch").unwrap();
+        let e = central.enrol(&code, "Oak", None).unwrap();
+        let device = central.authenticate(Some(&e.credential)).unwrap();
+        let mut doc = AutoCommit::new();
+        doc.put(ROOT, "home/name", "\"Larch House\"").unwrap();
+        doc.commit();
+        let mut state = automerge::sync::State::new();
+        let msg = doc
+            .sync()
+            .generate_sync_message(&mut state)
+            .unwrap()
+            .encode();
+        let request = medround_sync::wire::Envelope {
+            kind: medround_sync::wire::Kind::Request,
+            cursor: 0,
+            flag: true,
+            start: true,
+            docs: vec![("home".into(), msg)],
+        }
+        .encode();
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        let err = central.sync(&device, &request).unwrap_err();
+        assert_eq!(err.code, ApiCode::Unavailable, "{}", err.message);
+        assert!(central
+            .storage()
+            .document("larch", "home")
+            .unwrap()
+            .is_none());
+        drop(central);
+        let central = open(30_000);
+        assert!(central.sync(&device, &request).is_ok());
+    }
 
     #[test]
     fn a_devices_day_is_bounded_in_bytes_and_new_documents_and_starts_again_at_midnight() {

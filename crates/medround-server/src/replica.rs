@@ -120,6 +120,8 @@ pub struct HomeReplica<'a> {
     claims: Vec<String>,
     /// Documents the home did not have when this request named them.
     absent: std::collections::BTreeSet<String>,
+    /// When this step must have finished by (see `Limits::step_budget`).
+    deadline: Option<std::time::Instant>,
 }
 
 impl<'a> HomeReplica<'a> {
@@ -146,7 +148,14 @@ impl<'a> HomeReplica<'a> {
             owners: HashMap::new(),
             claims: Vec::new(),
             absent: Default::default(),
+            deadline: None,
         }
+    }
+
+    /// Stops the step with an error, storing nothing, if it runs past `deadline`.
+    pub fn with_deadline(mut self, deadline: std::time::Instant) -> HomeReplica<'a> {
+        self.deadline = Some(deadline);
+        self
     }
 
     /// The stored document, from the cache where its feed position is unchanged.
@@ -324,6 +333,11 @@ impl Replica for HomeReplica<'_> {
             doc: doc_id.into(),
             reason: e.to_string(),
         })?;
+        if self.deadline.is_some_and(|d| std::time::Instant::now() > d) {
+            return Err(SyncError::Storage(
+                "the sync step ran past its time budget; nothing of it was stored".into(),
+            ));
+        }
         // A document checked in earlier in this request is handed out as it was left.
         if let Some(i) = self.pending.iter().position(|p| p.doc_id == doc_id) {
             let p = self.pending.remove(i);

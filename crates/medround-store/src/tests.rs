@@ -1,6 +1,5 @@
 use super::*;
 use chrono::NaiveTime;
-use medround_domain::UnitId;
 use medround_domain::medicine::{Ingredient, Medicine};
 use medround_domain::order::*;
 use medround_domain::outcome::OutcomeCode;
@@ -8,6 +7,7 @@ use medround_domain::qty::Qty;
 use medround_domain::record::Subject;
 use medround_domain::resident::{Allergy, Presence};
 use medround_domain::staff::Role;
+use medround_domain::UnitId;
 
 fn now() -> DateTime<Utc> {
     "2026-11-20T08:00:00Z".parse().unwrap()
@@ -1200,8 +1200,12 @@ fn a_version_1_document_reads_the_same_and_takes_the_current_version_with_its_ne
     let (at, cycle) = later();
     let old = Item::Administration(admin("a-old", "r1", "2027-01-12T08:00:00Z"));
     let mut v1 = automerge::AutoCommit::new();
-    v1.put(ROOT, "administration/a-old", item_json(&old).unwrap().as_str())
-        .unwrap();
+    v1.put(
+        ROOT,
+        "administration/a-old",
+        item_json(&old).unwrap().as_str(),
+    )
+    .unwrap();
     v1.commit();
     store_as_only_chunk(&s, &cycle, &mut v1);
     drop(s);
