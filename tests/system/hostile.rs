@@ -283,6 +283,38 @@ pub(crate) fn hostile_records_are_only_ever_added_by_staff_of_the_home(backend: 
     push(&link, &cred, &doc_id, &mut cycle).expect("a valid record is taken");
     sync(&mut b);
     assert!(b.bedside.store().item("adm-valid").unwrap().is_some());
+    // The audit trail names, for every change of the document, the tablet that sent it: the
+    // valid record's change is tablet A's, whose credential sent it, whatever actor it chose.
+    let senders: Vec<medround_server::ChangeSender> = {
+        let agent: ureq::Agent = ureq::Agent::config_builder().build().into();
+        let url = format!(
+            "{}/admin/v1/homes/larch/documents/{doc_id}/changes",
+            server.url()
+        );
+        let mut resp = agent
+            .get(url)
+            .header(
+                "Authorization",
+                format!("Bearer {}", medround_tests::central::ADMIN_TOKEN),
+            )
+            .call()
+            .unwrap();
+        serde_json::from_slice(&resp.body_mut().read_to_vec().unwrap()).unwrap()
+    };
+    let (on_a, on_b) = (
+        a.bedside.enrolment().unwrap().unwrap().device,
+        b.bedside.enrolment().unwrap().unwrap().device,
+    );
+    assert!(senders.len() > 1);
+    assert!(
+        senders
+            .iter()
+            .all(|c| c.device.as_ref().is_some_and(|d| *d == on_a || *d == on_b)),
+        "{senders:?}"
+    );
+    let hostile_actor = cycle.get_actor().to_hex_string();
+    let sent = senders.iter().find(|c| c.actor == hostile_actor).unwrap();
+    assert_eq!(sent.device.as_ref(), Some(&on_a));
 }
 
 /// S19 through the central record: an enrolled device cannot take over a PIN, and cannot put

@@ -97,6 +97,10 @@ pub fn router(central: Arc<Central>) -> Router {
         .route("/admin/v1/homes", get(homes).post(add_home))
         .route("/admin/v1/homes/{home}/enrolment-codes", post(issue_code))
         .route("/admin/v1/homes/{home}/orders", post(submit_order))
+        .route(
+            "/admin/v1/homes/{home}/documents/{doc}/changes",
+            get(change_senders),
+        )
         .route("/admin/v1/devices", get(devices))
         .route("/admin/v1/devices/{device}/revoke", post(revoke))
         .layer(DefaultBodyLimit::max(MAX_BODY))
@@ -259,6 +263,16 @@ async fn submit_order(
     admin(&c, &headers)?;
     let o = blocking(move || c.submit_order(&home, &body)).await?;
     Ok((StatusCode::CREATED, Json(o)).into_response())
+}
+
+/// The audit trail of one document: which enrolled device sent each change.
+async fn change_senders(
+    State(c): State<Arc<Central>>,
+    headers: HeaderMap,
+    Path((home, doc)): Path<(String, String)>,
+) -> Reply<Response> {
+    admin(&c, &headers)?;
+    Ok(Json(blocking(move || c.change_senders(&home, &doc)).await?).into_response())
 }
 
 async fn devices(State(c): State<Arc<Central>>, headers: HeaderMap) -> Reply<Response> {

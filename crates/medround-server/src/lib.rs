@@ -55,6 +55,11 @@ pub struct Limits {
     /// New documents one device may create in a day (a year-old home of 120 residents, sent
     /// up by its first tablet, is about 3,300).
     pub daily_new_documents: u64,
+    /// What all of one home's devices may send in a day together, in bytes as sent, and the
+    /// new documents they may create: a home with many tablets, each within its own day, still
+    /// cannot take the whole central record.
+    pub home_daily_bytes: u64,
+    pub home_daily_new_documents: u64,
     /// How long one sync step may run: checked between documents, so that no message, however
     /// crafted, holds a home (or a storage connection) for longer. A step that runs past it
     /// stores nothing and is answered "try again".
@@ -70,6 +75,8 @@ impl Default for Limits {
             max_request_bytes: 32 * 1024 * 1024,
             daily_bytes: 512 * 1024 * 1024,
             daily_new_documents: 10_000,
+            home_daily_bytes: 2 * 1024 * 1024 * 1024,
+            home_daily_new_documents: 40_000,
             step_budget: std::time::Duration::from_secs(30),
         }
     }
@@ -85,6 +92,19 @@ struct Usage {
 
 /// How long an enrolment code can be used.
 pub const CODE_LIFETIME_HOURS: i64 = 24;
+
+/// One change of a document and who sent it (`Central::change_senders`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ChangeSender {
+    pub hash: String,
+    /// The Automerge actor that wrote it, in hex.
+    pub actor: String,
+    pub seq: u64,
+    /// The time the writer gave it (seconds since 1970, as Automerge keeps it).
+    pub time: i64,
+    /// The enrolled device it came from; none for the central record's own changes.
+    pub device: Option<String>,
+}
 
 /// Homes whose documents stay loaded between requests.
 const CACHED_HOMES: usize = 16;
@@ -266,36 +286,54 @@ impl Central {
         let now = (self.now)();
         let today = now.date_naive();
         let mut usage = self.usage.lock().unwrap_or_else(|p| p.into_inner());
-        let u = usage.entry(device.id.clone()).or_default();
-        if u.day != Some(today) {
-            *u = Usage {
-                day: Some(today),
-                ..Usage::default()
-            };
+        // A device's day and its home's day, each counted on its own key.
+        let keys = [
+            (
+                device.id.clone(),
+                self.limits.daily_bytes,
+                self.limits.daily_new_documents,
+            ),
+            (
+                format!("home:{}", device.home),
+                self.limits.home_daily_bytes,
+                self.limits.home_daily_new_documents,
+            ),
+        ];
+        let mut over = false;
+        for (key, max_bytes, max_docs) in &keys {
+            let u = usage.entry(key.clone()).or_default();
+            if u.day != Some(today) {
+                *u = Usage {
+                    day: Some(today),
+                    ..Usage::default()
+                };
+            }
+            over |= u.bytes + bytes > *max_bytes || u.new_documents + new_documents > *max_docs;
         }
-        let over = u.bytes + bytes > self.limits.daily_bytes
-            || u.new_documents + new_documents > self.limits.daily_new_documents;
         if over {
             let midnight = (today + Duration::days(1))
                 .and_hms_opt(0, 0, 0)
                 .expect("midnight")
                 .and_utc();
             eprintln!(
-                "medround-server: {} ({}) reached its daily limit",
-                device.id, device.name
+                "medround-server: {} ({}) of {} reached a daily limit",
+                device.id, device.name, device.home
             );
             return Err(ApiError {
                 code: ApiCode::Limited,
-                message: "This tablet has sent more today than the central record takes from \
-                          one device in a day; nothing of this request was stored. It will \
-                          sync again after midnight (UTC); if it keeps happening, tell the \
+                message: "This tablet, or its home, has sent more today than the central record \
+                          takes in a day; nothing of this request was stored. It will sync \
+                          again after midnight (UTC); if it keeps happening, tell the \
                           provider."
                     .into(),
                 retry_after: Some((midnight - now).num_seconds().max(1) as u64),
             });
         }
-        u.bytes += bytes;
-        u.new_documents += new_documents;
+        for (key, _, _) in &keys {
+            let u = usage.entry(key.clone()).or_default();
+            u.bytes += bytes;
+            u.new_documents += new_documents;
+        }
         Ok(())
     }
 
@@ -576,6 +614,42 @@ impl Central {
         Ok(o)
     }
 
+    /// The audit trail of one document: each change with the enrolled device that sent it
+    /// (none for the central record's own, an order from the pharmacy), in the order Automerge
+    /// applies them.
+    pub fn change_senders(&self, home: &str, doc_id: &str) -> Result<Vec<ChangeSender>, ApiError> {
+        medround_record::check_doc_id(doc_id)
+            .map_err(|e| api_error(ApiCode::Malformed, e.to_string()))?;
+        let mut storage = self.storage();
+        let (bytes, _) = storage
+            .document(home, doc_id)
+            .map_err(unavailable)?
+            .ok_or_else(|| api_error(ApiCode::NotFound, format!("{home} has no {doc_id}.")))?;
+        let mut doc = AutoCommit::load(&bytes)
+            .map_err(|e| unavailable(StorageError::Other(format!("{doc_id} is damaged: {e}"))))?;
+        let mut owners: HashMap<String, Option<String>> = HashMap::new();
+        let mut out = Vec::new();
+        for change in doc.get_changes(&[]) {
+            let actor = change.actor_id().to_hex_string();
+            let device = match owners.get(&actor) {
+                Some(d) => d.clone(),
+                None => {
+                    let d = storage.actor_owner(&actor).map_err(unavailable)?;
+                    owners.insert(actor.clone(), d.clone());
+                    d
+                }
+            };
+            out.push(ChangeSender {
+                hash: change.hash().to_string(),
+                actor,
+                seq: change.seq(),
+                time: change.timestamp(),
+                device,
+            });
+        }
+        Ok(out)
+    }
+
     pub fn devices(&self) -> Result<Vec<Device>, ApiError> {
         self.storage().devices().map_err(unavailable)
     }
@@ -751,6 +825,23 @@ mod tests {
         central.charge(&other, 1000, 10).unwrap();
         *clock.lock().unwrap() += Duration::hours(2);
         central.charge(&device, 1000, 10).unwrap();
+        // A home's devices together are bounded too.
+        let limited = Central::new(
+            Box::new(sqlite::SqliteStorage::open(&dir.path().join("other.db")).unwrap()),
+            None,
+            Box::new(move || *clock.lock().unwrap()),
+        )
+        .with_limits(Limits {
+            daily_bytes: 1000,
+            home_daily_bytes: 1500,
+            ..Limits::default()
+        });
+        limited.charge(&device, 1000, 0).unwrap();
+        assert!(
+            limited.charge(&other, 600, 0).is_err(),
+            "the home's day is spent"
+        );
+        limited.charge(&other, 500, 0).unwrap();
     }
 
     #[test]
