@@ -372,6 +372,36 @@ pub(crate) fn hostile_pins_staff_and_residents_keep_their_shape(backend: &Backen
         put(&mut home, key, &value);
         refused(push(&link, &cred, "home", &mut home), "not a staff record");
     }
+    // A new manager, or a manager's own demotion, without a manager of the home named as who
+    // made the change (S19).
+    let claire = a
+        .bedside
+        .store()
+        .staff_member("st-claire")
+        .unwrap()
+        .unwrap();
+    let evil = medround_domain::staff::Staff {
+        id: medround_domain::StaffId::new("st-evil"),
+        name: "Eve Vil".into(),
+        initials: "EV".into(),
+        ..claire.clone()
+    };
+    let demoted = medround_domain::staff::Staff {
+        role: medround_domain::staff::Role::Carer,
+        ..claire.clone()
+    };
+    for (staff, by, because) in [
+        (&evil, None, "without naming who made the change"),
+        (&evil, Some("st-amy"), "not a manager of the home"),
+        (&evil, Some("st-nobody"), "not a manager of the home"),
+        (&demoted, Some("st-claire"), "their own role"),
+    ] {
+        let mut home = copy_of(&mut a, "home");
+        let entry = medround_record::staff_entry(staff, by).unwrap();
+        put(&mut home, &format!("staff/{}", staff.id), &entry);
+        refused(push(&link, &cred, "home", &mut home), because);
+    }
+
     // A resident's given name set to a number, and a resident holding only a given name.
     let resident = a.bedside.store().residents().unwrap()[0].id.clone();
     let doc_id = format!("resident:{resident}");

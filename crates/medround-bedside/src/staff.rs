@@ -107,7 +107,9 @@ impl Bedside {
             return Err(refused(f));
         }
         let now = self.now();
-        self.store_mut().put_staff(&after, now).map_err(storage)?;
+        self.store_mut()
+            .put_staff(&after, Some(&me.id), now)
+            .map_err(storage)?;
         let message = match &before {
             None => format!(
                 "{} added as {}. Now set their PIN: hand them the tablet to type it.",

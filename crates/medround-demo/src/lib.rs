@@ -543,7 +543,7 @@ pub fn build(store: &mut Store, spec: &HomeSpec) -> Result<Built, StoreError> {
     }
     let staff = staff();
     for (s, (_, _, _, _, pin)) in staff.iter().zip(DEMO_STAFF) {
-        store.put_staff(s, setup_time)?;
+        store.put_staff(s, None, setup_time)?;
         store.set_pin(&s.id, pin, None, setup_time)?;
     }
     let remedies = remedies();

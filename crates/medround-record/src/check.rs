@@ -289,9 +289,93 @@ impl Roster {
         Ok(Roster(staff))
     }
 
+    /// The staff entries of a home document as they stood at `heads`.
+    pub fn of_home_at(
+        doc: &AutoCommit,
+        heads: &[automerge::ChangeHash],
+    ) -> Result<Roster, RecordError> {
+        let mut staff = std::collections::HashMap::new();
+        if heads.is_empty() {
+            return Ok(Roster(staff));
+        }
+        for k in doc.keys_at(ROOT, heads) {
+            if let Some(id) = k.strip_prefix("staff/") {
+                if let Some((Value::Scalar(s), _)) = doc.get_at(ROOT, k.as_str(), heads)? {
+                    if let ScalarValue::Str(json) = s.as_ref() {
+                        if let Ok(member) = serde_json::from_str::<Staff>(json) {
+                            staff.insert(id.to_string(), member);
+                        }
+                    }
+                }
+            }
+        }
+        Ok(Roster(staff))
+    }
+
     pub fn get(&self, id: &str) -> Option<&Staff> {
         self.0.get(id)
     }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// Who added or changed a member of staff: the staff entry names them beside the record
+/// (`changed_by`), as a PIN verifier names who reset it.
+#[derive(Debug, serde::Deserialize)]
+struct StaffChangedBy {
+    #[serde(default)]
+    changed_by: Option<String>,
+}
+
+/// The staff entry a manager writes: the member of staff and who made the change (S19).
+pub fn staff_entry(staff: &Staff, changed_by: Option<&str>) -> Result<String, RecordError> {
+    let mut v = serde_json::to_value(staff)?;
+    if let (Some(by), serde_json::Value::Object(map)) = (changed_by, &mut v) {
+        map.insert("changed_by".into(), serde_json::Value::String(by.into()));
+    }
+    Ok(serde_json::to_string(&v)?)
+}
+
+/// A member of staff added or changed after the home was set up names a manager of the home as
+/// who made the change, and no manager changes their own role or closes their own account
+/// (S19, `staff::check_staff_change`). `roster` is the home's staff as it stood before this
+/// change, and takes it.
+fn check_staff_op(key: &str, json: &str, roster: &mut Roster) -> Result<(), RecordError> {
+    let (Ok(after), Ok(by)) = (
+        serde_json::from_str::<Staff>(json),
+        serde_json::from_str::<StaffChangedBy>(json),
+    ) else {
+        // Its shape is checked with the rest of the entry's values.
+        return Ok(());
+    };
+    if key.strip_prefix("staff/") != Some(after.id.as_str()) {
+        return Ok(());
+    }
+    let refused = |why: &str| {
+        Err(RecordError::Refused(format!(
+            "{key} is {why}: only a manager of the home adds staff or changes their details (S19)"
+        )))
+    };
+    let Some(by) = by.changed_by else {
+        return refused("written without naming who made the change");
+    };
+    match roster.get(&by) {
+        Some(m) if m.role == medround_domain::staff::Role::Manager => {}
+        _ => {
+            return refused(&format!(
+                "written by {by}, who is not a manager of the home"
+            ))
+        }
+    }
+    if let Some(before) = roster.get(after.id.as_str()) {
+        if before.id.as_str() == by && (after.role != before.role || !after.active) {
+            return refused("a manager's change to their own role or account");
+        }
+    }
+    roster.0.insert(after.id.to_string(), after);
+    Ok(())
 }
 
 /// What the receiver of changes knows when it checks them.
@@ -329,6 +413,13 @@ pub fn check_changes(
 ) -> Result<std::collections::BTreeSet<String>, RecordError> {
     check_doc_id(doc_id)?;
     let is_cycle = doc_id.starts_with("cycle:");
+    // The home's staff before these changes, taken forward change by change: once a home has
+    // staff, each one added or changed names the manager who did it. A home that had none is
+    // being set up, and its first staff name nobody.
+    let mut staff_so_far = match doc_id {
+        "home" => Some(Roster::of_home_at(doc, since)?).filter(|r| !r.is_empty()),
+        _ => None,
+    };
     // Each key's new values, and whether one of them replaced a value it had seen.
     let mut written: std::collections::BTreeMap<String, (Vec<String>, bool)> = Default::default();
     for change in doc.get_changes(since) {
@@ -366,6 +457,9 @@ pub fn check_changes(
                     "{key} in {doc_id} is {} bytes, more than a value may hold ({MAX_VALUE_BYTES})",
                     json.len()
                 )));
+            }
+            if let (Some(roster), true) = (&mut staff_so_far, key.starts_with("staff/")) {
+                check_staff_op(&key, &json, roster)?;
             }
             let replaces = !op.pred.is_empty();
             if replaces && is_cycle && key.as_str() != SCHEMA_KEY {

@@ -7,8 +7,8 @@
 pub mod check;
 
 pub use check::{
-    check_changes, check_doc_id, check_entry, doc_schema, Arrival, PinVerifier, Roster,
-    CLOCK_SKEW_MINUTES, DOC_SCHEMA, MAX_VALUE_BYTES, SCHEMA_KEY,
+    check_changes, check_doc_id, check_entry, doc_schema, staff_entry, Arrival, PinVerifier,
+    Roster, CLOCK_SKEW_MINUTES, DOC_SCHEMA, MAX_VALUE_BYTES, SCHEMA_KEY,
 };
 
 use chrono::{DateTime, Utc};

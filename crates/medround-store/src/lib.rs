@@ -732,12 +732,11 @@ impl Store {
         )
     }
 
-    pub fn put_staff(&mut self, s: &Staff, now: DateTime<Utc>) -> Result<()> {
-        self.write(
-            "home",
-            now,
-            &[(format!("staff/{}", s.id), serde_json::to_string(s)?)],
-        )
+    /// Adds or changes a member of staff; `by` is the manager who made the change (S19),
+    /// none only while the home is first set up.
+    pub fn put_staff(&mut self, s: &Staff, by: Option<&StaffId>, now: DateTime<Utc>) -> Result<()> {
+        let entry = medround_record::staff_entry(s, by.map(|b| b.as_str()))?;
+        self.write("home", now, &[(format!("staff/{}", s.id), entry)])
     }
 
     pub fn put_remedy(&mut self, r: &HomelyRemedy, now: DateTime<Utc>) -> Result<()> {

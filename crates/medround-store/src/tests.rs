@@ -133,6 +133,7 @@ fn fill(s: &mut Store) {
             homely_authorised: false,
             active: true,
         },
+        None,
         now(),
     )
     .unwrap();
