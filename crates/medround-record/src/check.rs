@@ -101,33 +101,62 @@ pub struct PinVerifier {
     pub set_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
-/// The shapes a document id may take: `home`, `resident:<id>`, `cycle:<resident>:<n>`.
-pub fn check_doc_id(doc_id: &str) -> Result<(), RecordError> {
-    let ok_id = |s: &str| {
-        !s.is_empty()
-            && s.len() <= 64
-            && s.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-    };
-    let ok = if doc_id == "home" {
-        true
-    } else if let Some(r) = doc_id.strip_prefix("resident:") {
-        ok_id(r)
-    } else if let Some(rest) = doc_id.strip_prefix("cycle:") {
-        match rest.rsplit_once(':') {
-            Some((r, n)) => ok_id(r) && n.parse::<i64>().is_ok(),
-            None => false,
-        }
-    } else {
-        false
-    };
-    if ok {
-        Ok(())
-    } else {
-        Err(RecordError::Corrupt(format!(
-            "{doc_id:?} is not a document name"
-        )))
+/// A document's name: the home's, a resident's, or one resident's 28-day cycle of records.
+/// Written `home`, `resident:<id>`, `cycle:<resident>:<n>`; a resident id is 1 to 64 letters,
+/// digits, `-` and `_`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum DocId {
+    Home,
+    Resident(medround_domain::ResidentId),
+    Cycle(medround_domain::ResidentId, i64),
+}
+
+impl DocId {
+    pub fn parse(doc_id: &str) -> Result<DocId, RecordError> {
+        let ok_id = |s: &str| {
+            !s.is_empty()
+                && s.len() <= 64
+                && s.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        };
+        let id = |s: &str| medround_domain::ResidentId::new(s);
+        let parsed = if doc_id == "home" {
+            Some(DocId::Home)
+        } else if let Some(r) = doc_id.strip_prefix("resident:") {
+            ok_id(r).then(|| DocId::Resident(id(r)))
+        } else if let Some(rest) = doc_id.strip_prefix("cycle:") {
+            rest.rsplit_once(':').and_then(|(r, n)| {
+                let n = n.parse::<i64>().ok()?;
+                ok_id(r).then(|| DocId::Cycle(id(r), n))
+            })
+        } else {
+            None
+        };
+        parsed.ok_or_else(|| RecordError::Corrupt(format!("{doc_id:?} is not a document name")))
     }
+
+    /// The resident a resident's or a cycle document belongs to.
+    pub fn resident(&self) -> Option<&medround_domain::ResidentId> {
+        match self {
+            DocId::Home => None,
+            DocId::Resident(r) | DocId::Cycle(r, _) => Some(r),
+        }
+    }
+}
+
+impl std::fmt::Display for DocId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DocId::Home => f.write_str("home"),
+            DocId::Resident(r) => write!(f, "resident:{r}"),
+            DocId::Cycle(r, n) => write!(f, "cycle:{r}:{n}"),
+        }
+    }
+}
+
+/// Whether `doc_id` is a document name ([`DocId`]).
+pub fn check_doc_id(doc_id: &str) -> Result<(), RecordError> {
+    DocId::parse(doc_id).map(|_| ())
 }
 
 /// Checks one entry against the document it sits in.
@@ -265,6 +294,11 @@ pub const CLOCK_SKEW_MINUTES: i64 = 10;
 /// The largest value one key may hold. A record, an order or a resident's detail is a few
 /// hundred bytes; a larger value is a device filling the home's storage.
 pub const MAX_VALUE_BYTES: usize = 64 * 1024;
+
+/// New changes, and operations in them, one document may take at once: a resident's 28-day
+/// cycle holds a few hundred records, each one operation, so these are far above honest use.
+pub const MAX_NEW_CHANGES: usize = 20_000;
+pub const MAX_NEW_OPERATIONS: usize = 100_000;
 
 /// The home's staff as its home document holds them: whom a record may name as its author or
 /// witness, and who may reset a PIN. Staff who have left stay on it, since their records stay.
@@ -422,7 +456,17 @@ pub fn check_changes(
     };
     // Each key's new values, and whether one of them replaced a value it had seen.
     let mut written: std::collections::BTreeMap<String, (Vec<String>, bool)> = Default::default();
-    for change in doc.get_changes(since) {
+    let changes = doc.get_changes(since);
+    if changes.len() > MAX_NEW_CHANGES
+        || changes.iter().map(|c| c.len()).sum::<usize>() > MAX_NEW_OPERATIONS
+    {
+        return Err(RecordError::Refused(format!(
+            "{} new changes to {doc_id} at once: more than a document takes ({MAX_NEW_CHANGES} \
+             changes, {MAX_NEW_OPERATIONS} operations)",
+            changes.len()
+        )));
+    }
+    for change in changes {
         for op in change.decode().operations {
             let key = match (op.obj, op.key) {
                 (automerge::legacy::ObjectId::Root, automerge::legacy::Key::Map(k)) => k,
@@ -738,10 +782,33 @@ mod tests {
     }
 
     #[test]
+    fn a_document_takes_at_most_so_many_new_changes_at_once() {
+        use automerge::transaction::Transactable;
+        let r = Roster::default();
+        let mut doc = AutoCommit::new();
+        for i in 0..=MAX_NEW_CHANGES {
+            doc.put(ROOT, "home/name", format!("\"Larch House {i}\""))
+                .unwrap();
+            doc.commit();
+        }
+        let e = check_changes("home", &mut doc, &[], &from(None, &r)).unwrap_err();
+        assert!(e.to_string().contains("more than a document takes"), "{e}");
+        let heads = doc.get_heads();
+        doc.put(ROOT, "home/name", "\"Larch House\"").unwrap();
+        doc.commit();
+        assert!(check_changes("home", &mut doc, &heads, &from(None, &r)).is_ok());
+    }
+
+    #[test]
     fn document_names_are_checked() {
         for ok in ["home", "resident:res-01", "cycle:res-01:700"] {
             assert!(check_doc_id(ok).is_ok(), "{ok}");
+            assert_eq!(DocId::parse(ok).unwrap().to_string(), ok);
         }
+        assert_eq!(
+            DocId::parse("cycle:res-01:700").unwrap(),
+            DocId::Cycle(medround_domain::ResidentId::new("res-01"), 700)
+        );
         for bad in [
             "",
             "homes",

@@ -7,7 +7,7 @@
 pub mod check;
 
 pub use check::{
-    check_changes, check_doc_id, check_entry, doc_schema, staff_entry, Arrival, PinVerifier,
+    check_changes, check_doc_id, check_entry, doc_schema, staff_entry, Arrival, DocId, PinVerifier,
     Roster, CLOCK_SKEW_MINUTES, DOC_SCHEMA, MAX_VALUE_BYTES, SCHEMA_KEY,
 };
 

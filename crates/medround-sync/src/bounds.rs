@@ -18,6 +18,9 @@ pub const MAX_BLOOM_ENTRIES: u64 = 10_000_000;
 /// Heads and needs a message may list, and the Bloom filters it may carry.
 pub const MAX_HASHES: usize = 100_000;
 pub const MAX_HAVES: usize = 16;
+/// Change chunks one message may carry (a document's changes arrive as one chunk, or one per
+/// change from an older peer).
+pub const MAX_CHUNKS: usize = 100_000;
 
 /// Reads an unsigned LEB128 number from the front of `bytes`.
 fn leb128(bytes: &mut &[u8]) -> Option<u64> {
@@ -40,6 +43,12 @@ pub fn check(msg: &Message) -> Result<(), String> {
             "it lists {} heads and {} needed changes; at most {MAX_HASHES} each",
             msg.heads.len(),
             msg.need.len()
+        ));
+    }
+    if msg.changes.len() > MAX_CHUNKS {
+        return Err(format!(
+            "it carries {} change chunks; at most {MAX_CHUNKS}",
+            msg.changes.len()
         ));
     }
     if msg.have.len() > MAX_HAVES {
