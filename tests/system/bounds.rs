@@ -142,6 +142,32 @@ pub(crate) fn bounds_a_device_over_its_day_is_told_when_to_come_back(backend: &B
         .http_status_as_error(false)
         .build()
         .into();
+    // A request naming more documents than a tablet ever sends at once, or one twice.
+    let link = medround_link::Link::new(&server.url()).unwrap();
+    let many = |ids: Vec<String>| {
+        medround_sync::wire::Envelope {
+            kind: medround_sync::wire::Kind::Request,
+            cursor: 0,
+            flag: false,
+            start: true,
+            docs: ids
+                .into_iter()
+                .map(|d| (d, vec![0x42, 0, 0, 0, 0]))
+                .collect(),
+        }
+        .encode()
+    };
+    let e = link
+        .exchange(
+            &cred,
+            &many((0..201).map(|i| format!("resident:r{i}")).collect()),
+        )
+        .unwrap_err();
+    assert!(e.message.contains("at most 200"), "{}", e.message);
+    let e = link
+        .exchange(&cred, &many(vec!["home".into(), "home".into()]))
+        .unwrap_err();
+    assert!(e.message.contains("twice"), "{}", e.message);
     let body = vec![7u8; 20 * 1024 * 1024];
     let mut statuses = Vec::new();
     for _ in 0..3 {
