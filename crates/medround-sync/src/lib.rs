@@ -172,13 +172,6 @@ pub fn serve<R: Replica + Feed>(replica: &mut R, request: &[u8]) -> Result<Vec<u
             req.docs.len()
         )));
     }
-    // A document is spoken of once per request: a request naming one twice is not a tablet's.
-    let mut named = BTreeSet::new();
-    if let Some((id, _)) = req.docs.iter().find(|(id, _)| !named.insert(id.as_str())) {
-        return Err(SyncError::Malformed(format!(
-            "{id} is named twice in one request"
-        )));
-    }
     if req.start {
         replica.begin();
     }
