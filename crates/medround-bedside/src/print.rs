@@ -128,7 +128,14 @@ impl Bedside {
                 .unwrap_or_default(),
         };
         let title = format!("MAR {who} {start}");
-        let (bytes, pages) = medround_print::document(&inputs, &title);
+        let (bytes, pages) = medround_print::document(&inputs, &title).map_err(|e| {
+            IpcError::new(
+                ErrorCode::Internal,
+                format!(
+                    "The chart could not be made ({e}). Nothing was changed; tell the provider."
+                ),
+            )
+        })?;
         let slug: String = who
             .chars()
             .map(|c| {

@@ -32,6 +32,9 @@ pub enum ErrorCode {
     BadInput,
     NotAllowed,
     Storage,
+    /// Something inside the app failed that the person cannot put right (a chart that could not
+    /// be written as PDF); nothing was changed.
+    Internal,
     /// A sync message was refused (damaged, hostile, or from another version).
     SyncRefused,
     /// The central record cannot be reached (no network, or it is down); records wait here.

@@ -300,7 +300,8 @@ fn draw_header(p: &mut Page, input: &MarInput<'_>) {
             .join(", ")
     };
     p.text(x, M + 42.0, 9.0, Font::Bold, "ALLERGIES:");
-    p.text_fit(x + 58.0, M + 42.0, 9.0, Font::Bold, &allergies, 420.0);
+    let after = x + pdf::text_width("ALLERGIES: ", 9.0, Font::Bold);
+    p.text_fit(after, M + 42.0, 9.0, Font::Bold, &allergies, 420.0);
     let right = PAGE_W - M - 230.0;
     p.text(
         right,
@@ -615,7 +616,7 @@ fn section_lines(input: &MarInput<'_>) -> Vec<(Font, String)> {
 
 /// The charts of one or more residents as one PDF, each resident's pages numbered on their own
 /// ("Page 2 of 3") and footed with the time it was printed.
-pub fn document(inputs: &[MarInput<'_>], title: &str) -> (Vec<u8>, u32) {
+pub fn document(inputs: &[MarInput<'_>], title: &str) -> Result<(Vec<u8>, u32), pdf::PdfError> {
     let mut all = Vec::new();
     for input in inputs {
         let mut pages = resident_pages(input);
@@ -632,7 +633,7 @@ pub fn document(inputs: &[MarInput<'_>], title: &str) -> (Vec<u8>, u32) {
         all.extend(pages);
     }
     let n = all.len() as u32;
-    (pdf::write(&all, title), n)
+    Ok((pdf::write(&all, title)?, n))
 }
 
 #[cfg(test)]
@@ -821,7 +822,7 @@ mod tests {
         );
         assert_eq!(rows[2].cells[1], Cell::Blank);
         // And the document carries one page for it.
-        let (pdf, pages) = document(&[input], "MAR");
+        let (pdf, pages) = document(&[input], "MAR").unwrap();
         assert_eq!(pages, 1);
         assert!(pdf.starts_with(b"%PDF"));
     }
