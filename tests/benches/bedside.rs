@@ -296,4 +296,65 @@ fn main() {
     println!(
         "pages one commit writes, median of 50     bare insert {bare_pages}, dose day 1 {pages1}, day 365 {pages365}"
     );
+
+    use medround_tests::figures::{against, row};
+    row(
+        "Record a dose, day 1, median (p99)",
+        &format!(
+            "{:.3} ms ({:.3} ms); bare durable SQLCipher insert {:.3} ms ({:.3} ms)",
+            r1.median, r1.p99, bare.median, bare.p99
+        ),
+        &against("p99 <= 5 ms", r1.p99 <= 5.0),
+    );
+    row(
+        "Record a dose, p99 / bare insert p99",
+        &format!("{:.2}x", r1.p99 / bare.p99),
+        &against("<= 1.5x", r1.p99 / bare.p99 <= 1.5),
+    );
+    row(
+        "Record a dose, median / bare insert median",
+        &format!("{:.2}x", r1.median / bare.median),
+        "reported",
+    );
+    row(
+        "Record a dose, median day 365 / day 1",
+        &format!(
+            "{:.2}x ({:.3} / {:.3} ms)",
+            r365.median / r1.median,
+            r365.median,
+            r1.median
+        ),
+        &against("<= 1.2x", r365.median / r1.median <= 1.2),
+    );
+    row(
+        "Pages one commit writes",
+        &format!("dose {pages1} (day 365: {pages365}), bare insert {bare_pages}"),
+        "reported",
+    );
+    row(
+        "Round screen, 60 residents, a year of history, median (p99)",
+        &format!("{:.2} ms ({:.2} ms)", round.median, round.p99),
+        &against("<= 10 ms", round.median <= 10.0),
+    );
+    row(
+        "The manager's review, 60 residents, 28 days of a year, median (p99 of 20)",
+        &format!(
+            "{:.1} ms ({:.1} ms); reading the month's dose facts alone {:.1} ms",
+            review.median, review.p99, read.median
+        ),
+        &against("<= 50 ms at the median", review.median <= 50.0),
+    );
+    row(
+        "The MAR PDF, one resident, median (p99)",
+        &format!(
+            "{:.1} ms ({:.1} ms); reading their cycle {:.1} ms",
+            mar.median, mar.p99, mar_read.median
+        ),
+        &against("<= 200 ms", mar.median <= 200.0),
+    );
+    row(
+        &format!("The MAR PDF, a {in_unit}-resident unit ({unit_pages} pages), median"),
+        &format!("{:.0} ms", unit_mar.median),
+        &against("<= 3 s", unit_mar.median <= 3000.0),
+    );
 }

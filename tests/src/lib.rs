@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 
 pub mod central;
 pub mod checks;
+pub mod figures;
 pub mod postgres;
 pub mod storm;
 
