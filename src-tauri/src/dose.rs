@@ -1,7 +1,7 @@
 //! Scanning and recording at the bedside.
 
 use crate::AppState;
-use medround_domain::rules::Assessment;
+use medround_domain::finding::Assessment;
 use medround_ipc::*;
 use tauri::State;
 

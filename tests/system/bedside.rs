@@ -3,10 +3,11 @@
 use chrono::Duration;
 use medround_demo::{demo_gtin, who};
 use medround_domain::barcode::label_code;
+use medround_domain::finding::FindingCode;
 use medround_domain::outcome::OutcomeCode;
 use medround_domain::qty::Qty;
 use medround_domain::record::Subject;
-use medround_domain::rules::{DoseAttempt, FindingCode};
+use medround_domain::rules::DoseAttempt;
 use medround_domain::{OrderId, RemedyId, ResidentId};
 use medround_ipc::{DoseRow, DoseState, ErrorCode, IpcError, WitnessPin};
 use medround_store::Item;

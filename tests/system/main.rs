@@ -9,6 +9,7 @@ mod crash;
 mod e2e;
 mod fuzz;
 mod hostile;
+mod layout;
 mod print;
 mod residents;
 mod review;

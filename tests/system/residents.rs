@@ -4,6 +4,7 @@
 use medround_demo::demo_gtin;
 use medround_domain::admission::ResidentDetails;
 use medround_domain::barcode::parse_scan;
+use medround_domain::finding::FindingCode;
 use medround_domain::order::{Dose, OrderStatus, Route};
 use medround_domain::order_entry::OrderDraft;
 use medround_domain::outcome::OutcomeCode;
@@ -11,7 +12,6 @@ use medround_domain::qty::Qty;
 use medround_domain::record::Subject;
 use medround_domain::resident::Allergy;
 use medround_domain::rules::DoseAttempt;
-use medround_domain::rules::FindingCode;
 use medround_domain::{OrderId, ResidentId, StaffId, UnitId};
 use medround_ipc::{ErrorCode, IpcError, WitnessPin};
 use medround_tests::{edith_clarke, give, monday_morning, pin, row, signed_in, Tablet};

@@ -8,6 +8,7 @@
 use chrono::{DateTime, NaiveTime, Utc};
 use medround_demo::{demo_gtin, who};
 use medround_domain::cd::CdMovement;
+use medround_domain::finding::{FindingCode, Severity};
 use medround_domain::incident::IncidentKind;
 use medround_domain::order::{Dose, OrderStatus, Route};
 use medround_domain::order_entry::OrderDraft;
@@ -15,7 +16,7 @@ use medround_domain::outcome::OutcomeCode;
 use medround_domain::qty::Qty;
 use medround_domain::record::Subject;
 use medround_domain::resident::Allergy;
-use medround_domain::rules::{DoseAttempt, FindingCode, Severity};
+use medround_domain::rules::DoseAttempt;
 use medround_domain::schedule::{slots_between, HOME_TZ};
 use medround_domain::{OrderId, RemedyId, ResidentId};
 use medround_ipc::{CheckInAnswers, ErrorCode, IpcError, WitnessPin};

@@ -297,10 +297,11 @@ fn an_incident_acknowledged_on_one_tablet_is_closed_on_the_other_and_a_cd_count_
 /// another tablet must still reach the rules at the first dose after the sync (S5).
 #[test]
 fn s05_an_order_stopped_on_one_tablet_is_refused_on_the_other_after_sync() {
+    use medround_domain::finding::FindingCode;
     use medround_domain::order::OrderStatus;
     use medround_domain::outcome::OutcomeCode;
     use medround_domain::record::Subject;
-    use medround_domain::rules::{DoseAttempt, FindingCode};
+    use medround_domain::rules::DoseAttempt;
     use medround_domain::OrderId;
     let (mut server, mut a, mut b) = home_with_two_tablets();
     // B reads the chart (and so the orders) before the order is stopped.

@@ -8,10 +8,10 @@ use crate::{AppState, Screen};
 use chrono::NaiveTime;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use medround_domain::finding::Finding;
 use medround_domain::order::{CdSchedule, Dose, PrnProtocol, Route};
 use medround_domain::order_entry::OrderDraft;
 use medround_domain::qty::Qty;
-use medround_domain::rules::Finding;
 use medround_ipc::*;
 
 impl AppState {

@@ -9,8 +9,8 @@ use chrono::{Datelike, NaiveDate};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use medround_domain::admission::ResidentDetails;
+use medround_domain::finding::Finding;
 use medround_domain::resident::Allergy;
-use medround_domain::rules::Finding;
 use medround_domain::UnitId;
 use medround_ipc::*;
 

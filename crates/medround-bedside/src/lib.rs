@@ -19,14 +19,15 @@ pub use clock::{Clock, FakeClock, SystemClock, TrainingClock};
 use chrono::{DateTime, Duration, Utc};
 use medround_domain::admission::name_alert;
 use medround_domain::barcode::{parse_scan, Scan};
+use medround_domain::fact::DoseFact;
+use medround_domain::finding::{Assessment, FindingCode};
 use medround_domain::order::{Application, Order};
 use medround_domain::outcome::OutcomeCode;
 use medround_domain::qty::Qty;
 use medround_domain::record::{
     Administration, PatchRemoval, PrnFollowUp, ResidentChange, ResidentEvent, Subject,
 };
-use medround_domain::review::DoseFact;
-use medround_domain::rules::{self, Assessment, DoseAttempt, DoseContext, Witness};
+use medround_domain::rules::{self, DoseAttempt, DoseContext, Witness};
 use medround_domain::schedule::HOME_TZ;
 use medround_domain::staff::Staff;
 use medround_domain::{OrderId, RecordId, ResidentId};
@@ -426,8 +427,7 @@ impl Bedside {
         let ctx = parts.ctx(self.clock.now(), &author, None, cd_balance);
         let mut a = rules::assess(&ctx, attempt);
         // The witness is asked for after the rest is right; do not show it as a problem yet.
-        a.findings
-            .retain(|f| f.code != rules::FindingCode::WitnessNeeded);
+        a.findings.retain(|f| f.code != FindingCode::WitnessNeeded);
         Ok(a)
     }
 
@@ -473,7 +473,7 @@ impl Bedside {
             cd_balance,
         );
         let record_id = self.new_record_id("adm");
-        let (rec, entailed) = rules::record_dose(
+        let (rec, entailed) = medround_domain::entail::record_dose(
             &ctx,
             attempt,
             record_id.clone(),
@@ -882,7 +882,7 @@ impl Bedside {
             .filter(|n| !n.is_empty());
         let mut acknowledged = check.acknowledged.clone();
         if note.is_some() {
-            acknowledged.push(rules::FindingCode::DuplicateTherapy);
+            acknowledged.push(FindingCode::DuplicateTherapy);
         }
         let today = now.with_timezone(&HOME_TZ).date_naive();
         let resident = self
@@ -920,7 +920,7 @@ impl Bedside {
                 .store
                 .slot_facts(std::slice::from_ref(&old.id), PER_ORDER_RECORDS)
                 .map_err(storage)?;
-            let answered = medround_domain::review::standing_facts(&facts).filter_map(|f| f.slot);
+            let answered = medround_domain::fact::standing_facts(&facts).filter_map(|f| f.slot);
             let (new, old) = medround_domain::order::take_over(&o, old, answered, now);
             return self.store.put_orders(&[new, old], now).map_err(storage);
         }

@@ -3,8 +3,8 @@
 use crate::review::{bounds, may_review};
 use crate::{storage, Bedside};
 use chrono::{Duration, NaiveDate};
+use medround_domain::fact::DoseFact;
 use medround_domain::record::{Administration, PrnFollowUp, Subject};
-use medround_domain::review::DoseFact;
 use medround_domain::schedule::HOME_TZ;
 use medround_domain::ResidentId;
 use medround_ipc::{ErrorCode, IpcError};

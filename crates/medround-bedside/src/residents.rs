@@ -6,10 +6,10 @@
 
 use crate::{storage, Bedside};
 use medround_domain::admission::{avatar, check_resident_details, ResidentDetails};
+use medround_domain::finding::{Finding, FindingCode, Severity};
 use medround_domain::order_entry::{check_order_draft, OrderDraft};
 use medround_domain::record::ResidentChange;
 use medround_domain::resident::Resident;
-use medround_domain::rules::{Finding, FindingCode, Severity};
 use medround_domain::schedule::HOME_TZ;
 use medround_domain::OrderId;
 use medround_domain::{ResidentId, UnitId};

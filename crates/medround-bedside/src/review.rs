@@ -228,7 +228,7 @@ impl Bedside {
         };
         let earlier = self.store().acknowledgements(&i.id).map_err(storage)?;
         acknowledge(&i, &earlier, &me, action).map_err(|f| IpcError {
-            code: if f.code == medround_domain::rules::FindingCode::RoleNotAllowed {
+            code: if f.code == medround_domain::finding::FindingCode::RoleNotAllowed {
                 ErrorCode::NotAllowed
             } else {
                 ErrorCode::Blocked

@@ -3,8 +3,8 @@
 
 use crate::views::{local, staff_card};
 use crate::{storage, Bedside};
-use medround_domain::rules::Finding;
-use medround_domain::rules::FindingCode;
+use medround_domain::finding::Finding;
+use medround_domain::finding::FindingCode;
 use medround_domain::staff::{check_pin_reset, check_staff_change, pin_is_acceptable, Role, Staff};
 use medround_domain::StaffId;
 use medround_ipc::{Done, ErrorCode, IpcError, SaveStaff, StaffPinRow, StaffPinsView, StaffSaved};

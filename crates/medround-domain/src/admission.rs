@@ -5,9 +5,9 @@
 //! assumed.
 
 use crate::checks::nhs_number_is_valid;
+use crate::finding::{Finding, FindingCode, Rule};
 use crate::ids::{ResidentId, UnitId};
 use crate::resident::{Allergy, Presence, Resident};
-use crate::rules::{Finding, FindingCode, Rule};
 use crate::staff::Staff;
 use crate::text::{readable, tidy};
 use chrono::{Datelike, NaiveDate};

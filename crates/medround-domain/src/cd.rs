@@ -1,9 +1,9 @@
 //! The controlled drugs register (S7): every movement with a running balance that can never go
 //! negative; a count that disagrees opens an incident.
 
+use crate::finding::{Finding, FindingCode, Rule};
 use crate::ids::{DeviceId, OrderId, RecordId, ResidentId, StaffId};
 use crate::qty::Qty;
-use crate::rules::{Finding, FindingCode, Rule};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 

@@ -6,6 +6,8 @@
 //! time.
 
 use crate::cd::{CdEntry, CdMovement};
+use crate::fact::DoseFact;
+use crate::finding::{Assessment, Finding, FindingCode, Severity};
 use crate::ids::{DeviceId, RecordId, StaffId};
 use crate::incident::{Incident, IncidentKind};
 use crate::mar::omission_review;
@@ -13,8 +15,7 @@ use crate::order::{Application, Order};
 use crate::outcome::OutcomeCode;
 use crate::qty::Qty;
 use crate::record::{Administration, PatchRemoval};
-use crate::review::DoseFact;
-use crate::rules::{DoseContext, Finding, FindingCode, Severity};
+use crate::rules::{self, DoseAttempt, DoseContext};
 use crate::stock::{StockMovement, StockReason};
 use chrono::{DateTime, Utc};
 
@@ -24,6 +25,25 @@ pub struct Entailed {
     /// The register line of a controlled drug (S7).
     pub cd_entry: Option<CdEntry>,
     pub incidents: Vec<Incident>,
+}
+
+/// Records a dose with all that it entails ([`dose`]: its register entry, the
+/// incidents it raises), if nothing blocks and every warning is acknowledged. `new_id` makes
+/// the ids of what follows, given a prefix.
+pub fn record_dose(
+    ctx: &DoseContext<'_>,
+    a: &DoseAttempt,
+    id: RecordId,
+    device: DeviceId,
+    new_id: &mut dyn FnMut(&str) -> RecordId,
+) -> Result<(Administration, Entailed), Assessment> {
+    let assessment = rules::assess(ctx, a);
+    if !assessment.ready() {
+        return Err(assessment);
+    }
+    let rec = rules::make_record(ctx, a, id, device);
+    let entailed = dose(ctx, &rec, &assessment.findings, new_id);
+    Ok((rec, entailed))
 }
 
 /// What follows from a dose `rec` recorded in `ctx`, with the `findings` it was recorded

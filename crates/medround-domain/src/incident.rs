@@ -1,10 +1,10 @@
 //! Incidents found by looking across records, in particular after two devices' records merge (S18).
 
+use crate::finding::{Finding, FindingCode, Rule};
 use crate::homely::HomelyRemedy;
 use crate::ids::RecordId;
 use crate::order::Order;
 use crate::record::{standing, Administration, Subject};
-use crate::rules::{Finding, FindingCode, Rule};
 use crate::staff::Staff;
 use chrono::Duration;
 use serde::{Deserialize, Serialize};

@@ -1,7 +1,7 @@
 //! The medication round's rules, as pure functions over plain data.
 //!
 //! This crate does no IO and reads no clock: every function that needs the time takes `now`, and
-//! every record's id is made by the caller. Clinical checks return [`rules::Finding`]s (block or warn,
+//! every record's id is made by the caller. Clinical checks return [`finding::Finding`]s (block or warn,
 //! each naming its safety rule S1-S19 from `shared/domain.md`) as data; `Result` is kept for input
 //! that cannot be understood at all, such as a malformed barcode.
 
@@ -11,6 +11,8 @@ pub mod barcode;
 pub mod cd;
 pub mod checks;
 pub mod entail;
+pub mod fact;
+pub mod finding;
 pub mod homely;
 pub mod ids;
 pub mod incident;

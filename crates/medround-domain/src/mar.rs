@@ -1,12 +1,12 @@
 //! The state of each dose slot, the round overview, closing unresolved slots (S8, S15) and
 //! repeated omissions (S11).
 
+use crate::fact::{standing_facts, DoseFact};
 use crate::ids::{OrderId, ResidentId};
 use crate::order::{Order, OrderStatus};
 use crate::outcome::OutcomeCode;
 use crate::record::{standing, Administration, ResidentChange, ResidentEvent, Subject};
 use crate::resident::{Presence, Resident};
-use crate::review::{standing_facts, DoseFact};
 use crate::schedule::{slots_between, window, SlotWindow};
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;

@@ -4,13 +4,13 @@
 //! allergy and 24-hour checks read), then kept as pending until a senior and a second trained
 //! person check it against the letter (`rules::check_in`).
 
+use crate::finding::{Finding, FindingCode, Rule};
 use crate::ids::{OrderId, ResidentId};
 use crate::medicine::{parse_ingredient, IngredientLimit, Medicine};
 use crate::order::{
     Application, CdSchedule, Dose, Order, OrderSource, OrderStatus, PrnProtocol, Route, Schedule,
 };
 use crate::resident::Resident;
-use crate::rules::{Finding, FindingCode, Rule};
 use crate::staff::Staff;
 use crate::text::tidy;
 use chrono::{NaiveDate, NaiveTime};
@@ -314,9 +314,9 @@ pub fn check_order_draft(
 mod tests {
     use super::*;
     use crate::admission::ResidentDetails;
+    use crate::finding::Severity;
     use crate::qty::Qty;
     use crate::resident::Allergy;
-    use crate::rules::Severity;
     use crate::staff::Role;
     use crate::UnitId;
 

@@ -4,6 +4,8 @@
 
 use crate::cd::{CdEntry, CdMovement};
 use crate::entail;
+use crate::entail::record_dose;
+use crate::fact::DoseFact;
 use crate::ids::{DeviceId, OrderId, RecordId, StaffId};
 use crate::incident::{possible_double_doses, DoubleDose, Incident, IncidentKind};
 use crate::mar::{close, closing_from};
@@ -12,9 +14,8 @@ use crate::order::{Dose, Order};
 use crate::outcome::OutcomeCode;
 use crate::qty::Qty;
 use crate::record::{standing, Administration, Subject};
-use crate::review::DoseFact;
 use crate::rules::tests::{hm, medicine, paracetamol, prn, regular, resident, staff, utc};
-use crate::rules::{record_dose, Corrector, DoseAttempt, DoseContext, Witness};
+use crate::rules::{Corrector, DoseAttempt, DoseContext, Witness};
 use crate::schedule::{slots_between, window, HOME_TZ};
 use crate::staff::Role;
 use crate::stock::{StockMovement, StockReason};

@@ -2,10 +2,10 @@
 //! the record they void. Every record names its author and device.
 
 use crate::barcode::Scan;
+use crate::finding::FindingCode;
 use crate::ids::{DeviceId, OrderId, RecordId, RemedyId, ResidentId, StaffId};
 use crate::outcome::OutcomeCode;
 use crate::qty::Qty;
-use crate::rules::FindingCode;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 

@@ -4,67 +4,17 @@
 //! It works from [`DoseFact`]s, the few fields of an administration that the review and the
 //! printed MAR need, so that a month of a large home can be read without decoding every record.
 
+use crate::fact::{standing_facts, DoseFact};
 use crate::ids::{OrderId, RecordId, ResidentId, StaffId};
 use crate::mar::slot_outcome_by;
 use crate::order::{Order, OrderStatus};
 use crate::outcome::OutcomeCode;
-use crate::record::Administration;
 use crate::resident::Resident;
 use crate::schedule::{local_to_utc, slots_between, window};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap, HashSet};
-
-/// The fields of one administration record that the review and the MAR read.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DoseFact {
-    pub id: RecordId,
-    pub resident: ResidentId,
-    /// The order of a scheduled or PRN dose; none for a homely remedy.
-    pub order: Option<OrderId>,
-    /// The scheduled slot, for a scheduled dose.
-    pub slot: Option<DateTime<Utc>>,
-    pub outcome: OutcomeCode,
-    pub occurred_at: DateTime<Utc>,
-    pub recorded_at: DateTime<Utc>,
-    /// Given after its window, with a reason (S3).
-    pub late: bool,
-    pub author: StaffId,
-    /// Set on a correction: the record it voids (S9).
-    pub voids: Option<RecordId>,
-}
-
-impl From<&Administration> for DoseFact {
-    fn from(a: &Administration) -> Self {
-        DoseFact {
-            id: a.id.clone(),
-            resident: a.resident.clone(),
-            order: a.subject.order().cloned(),
-            slot: a.subject.slot().map(|(_, at)| at),
-            outcome: a.outcome,
-            occurred_at: a.occurred_at,
-            recorded_at: a.recorded_at,
-            late: a.is_late(),
-            author: a.author.clone(),
-            voids: a.voids.clone(),
-        }
-    }
-}
-
-impl DoseFact {
-    pub fn is_system(&self) -> bool {
-        self.outcome == OutcomeCode::Missed
-    }
-}
-
-/// The facts that still stand: not voided by a correction, and not corrections themselves (S9).
-pub fn standing_facts(facts: &[DoseFact]) -> impl Iterator<Item = &DoseFact> {
-    let voided: HashSet<&RecordId> = facts.iter().filter_map(|f| f.voids.as_ref()).collect();
-    facts
-        .iter()
-        .filter(move |f| f.voids.is_none() && !voided.contains(&f.id))
-}
+use std::collections::{BTreeMap, HashMap};
 
 /// What became of one scheduled dose, as the review counts it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

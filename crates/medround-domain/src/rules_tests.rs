@@ -3,6 +3,8 @@
 use super::*;
 use crate::barcode::{label_code, parse_scan};
 use crate::cd::CdMovement;
+use crate::entail::record_dose;
+use crate::fact::DoseFact;
 use crate::ids::*;
 use crate::incident::{possible_double_doses, DoubleDose, Incident, IncidentKind};
 use crate::mar::{closures, omission_review, resident_round};
@@ -10,7 +12,6 @@ use crate::medicine::Ingredient;
 use crate::order::*;
 use crate::record::ResidentEvent;
 use crate::resident::*;
-use crate::review::DoseFact;
 use crate::schedule::HOME_TZ;
 use crate::staff::Role;
 use chrono::{NaiveDate, NaiveTime};

@@ -1,7 +1,7 @@
 //! Staff, roles and PIN lockout (S19).
 
+use crate::finding::{Finding, FindingCode, Rule};
 use crate::ids::StaffId;
-use crate::rules::{Finding, FindingCode, Rule};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

@@ -1,11 +1,12 @@
 //! The typed boundary between the UI (wasm) and the shell: one Rust definition per command, with
 //! its arguments, its result, and a serializable error code, so the UI never matches on strings.
 
+use medround_domain::finding::{Finding, FindingCode};
 use medround_domain::incident::IncidentKind;
 use medround_domain::outcome::OutcomeCode;
 use medround_domain::qty::Qty;
 pub use medround_domain::review::{Counts, DoseClass};
-use medround_domain::rules::{DoseAttempt, Finding, FindingCode};
+use medround_domain::rules::DoseAttempt;
 use medround_domain::staff::Role;
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
@@ -593,7 +594,7 @@ command!(
 command!(
     AssessDose,
     "assess_dose",
-    medround_domain::rules::Assessment {
+    medround_domain::finding::Assessment {
         resident: String,
         attempt: DoseAttempt
     }
@@ -654,7 +655,7 @@ command!(CheckInOrder, "check_in_order", () {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct CheckInAnswers {
     #[serde(default)]
-    pub acknowledged: Vec<medround_domain::rules::FindingCode>,
+    pub acknowledged: Vec<medround_domain::finding::FindingCode>,
     #[serde(default)]
     pub both_intended: Option<String>,
 }

@@ -34,6 +34,7 @@ use automerge::{
     transaction::Transactable, ActorId, AutoCommit, ReadDoc, ScalarValue, Value, ROOT,
 };
 use chrono::{DateTime, NaiveDate, Utc};
+use medround_domain::fact::DoseFact;
 use medround_domain::homely::HomelyRemedy;
 use medround_domain::incident::{Incident, IncidentAck};
 use medround_domain::medicine::IngredientLimit;
@@ -42,7 +43,6 @@ use medround_domain::outcome::OutcomeCode;
 use medround_domain::qty::Qty;
 use medround_domain::record::{Administration, ResidentEvent};
 use medround_domain::resident::Resident;
-use medround_domain::review::DoseFact;
 use medround_domain::schedule::HOME_TZ;
 use medround_domain::staff::Staff;
 use medround_domain::tablet::Tablet;
