@@ -150,9 +150,21 @@ impl Bedside {
         may_review(&me)?;
         let v = self.stock_view(&me)?;
         let store = self.store();
-        let mut csv = String::from(
-            "resident,nhs_number,room,medicine,dmd_code,unit,in_stock,per_day,quantity_to_order\r\n",
-        );
+        let mut out = csv::WriterBuilder::new()
+            .terminator(csv::Terminator::CRLF)
+            .from_writer(Vec::new());
+        let header = [
+            "resident",
+            "nhs_number",
+            "room",
+            "medicine",
+            "dmd_code",
+            "unit",
+            "in_stock",
+            "per_day",
+            "quantity_to_order",
+        ];
+        out.write_record(header).map_err(export_failed)?;
         let residents: HashMap<String, Resident> = store
             .residents()
             .map_err(storage)?
@@ -178,10 +190,18 @@ impl Bedside {
                 r.per_day.to_string(),
                 r.reorder.to_string(),
             ];
-            let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
-            csv.push_str(&line.join(","));
-            csv.push_str("\r\n");
+            out.write_record(fields.iter().map(|f| defused(f).into_owned()))
+                .map_err(export_failed)?;
         }
+        let bytes = out
+            .into_inner()
+            .map_err(|e| export_failed(e.into_error()))?;
+        let csv = String::from_utf8(bytes).map_err(|_| {
+            IpcError::new(
+                ErrorCode::Internal,
+                "The reorder list could not be written as text. Nothing was saved.",
+            )
+        })?;
         let today = self.now().with_timezone(&HOME_TZ).date_naive();
         Ok((format!("reorder-{today}.csv"), csv))
     }
@@ -468,31 +488,48 @@ fn movement_text(m: &CdMovement, unit: &str) -> String {
     }
 }
 
-/// A CSV field, quoted when it holds a comma, quote or line break (RFC 4180). A field that a
-/// spreadsheet would run as a formula is prefixed with an apostrophe.
-fn csv_field(s: &str) -> String {
-    let s = if s.starts_with(['=', '+', '-', '@']) && s.parse::<f64>().is_err() {
-        format!("'{s}")
+/// A field a spreadsheet would run as a formula (it starts with `=`, `+`, `-`, `@`, a tab or a
+/// carriage return, and is not a number) gets an apostrophe first, so the pharmacy's
+/// spreadsheet shows it as text. Quoting is the csv writer's.
+fn defused(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) && s.parse::<f64>().is_err() {
+        format!("'{s}").into()
     } else {
-        s.to_string()
-    };
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s
+        s.into()
     }
+}
+
+fn export_failed(e: impl std::fmt::Display) -> IpcError {
+    IpcError::new(
+        ErrorCode::Internal,
+        format!("The reorder list could not be written ({e}). Nothing was saved."),
+    )
 }
 
 #[cfg(test)]
 mod tests {
-    use super::csv_field;
+    use super::defused;
+
+    fn line(fields: &[&str]) -> String {
+        let mut w = csv::WriterBuilder::new()
+            .terminator(csv::Terminator::CRLF)
+            .from_writer(Vec::new());
+        w.write_record(fields.iter().map(|f| defused(f).into_owned()))
+            .unwrap();
+        String::from_utf8(w.into_inner().unwrap()).unwrap()
+    }
 
     #[test]
     fn csv_fields_are_quoted_and_formulas_defused() {
-        assert_eq!(csv_field("Co-codamol 30mg/500mg"), "Co-codamol 30mg/500mg");
-        assert_eq!(csv_field("Walker, Edith"), "\"Walker, Edith\"");
-        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
-        assert_eq!(csv_field("=HYPERLINK(1)"), "'=HYPERLINK(1)");
-        assert_eq!(csv_field("-2.5"), "-2.5");
+        assert_eq!(
+            line(&["Co-codamol 30mg/500mg"]),
+            "Co-codamol 30mg/500mg\r\n"
+        );
+        assert_eq!(line(&["Walker, Edith", "x"]), "\"Walker, Edith\",x\r\n");
+        assert_eq!(line(&["say \"hi\""]), "\"say \"\"hi\"\"\"\r\n");
+        assert_eq!(line(&["=HYPERLINK(1)"]), "'=HYPERLINK(1)\r\n");
+        assert_eq!(line(&["@SUM(A1)", "\t=1"]), "'@SUM(A1),'\t=1\r\n");
+        assert_eq!(line(&["-2.5"]), "-2.5\r\n");
+        assert_eq!(line(&["two\nlines"]), "\"two\nlines\"\r\n");
     }
 }
