@@ -1,6 +1,7 @@
 //! The Tauri shell: opens the store, owns the window and the timer, and maps each IPC command to
 //! one call into `medround-bedside`. No rules and no SQL live here.
 
+mod config;
 mod dose;
 mod residents;
 mod review;
@@ -39,7 +40,7 @@ impl AppState {
 
 pub fn internal(e: impl std::fmt::Display) -> IpcError {
     IpcError::new(
-        ErrorCode::Storage,
+        ErrorCode::Internal,
         format!("Something went wrong inside the app: {e}"),
     )
 }
@@ -47,13 +48,16 @@ pub fn internal(e: impl std::fmt::Display) -> IpcError {
 pub fn run() {
     tauri::Builder::default()
         .setup(|app| {
-            let state = setup::open_state(app).map_err(|e| {
+            let config = config::AppConfig::from_env()
+                .and_then(|c| setup::open_state(app, &c).map(|state| (c, state)));
+            let (config, state) = config.map_err(|e| {
                 eprintln!("medround: cannot start: {e:#}");
                 e
             })?;
             setup::british_webview(app);
             setup::start_window_timer(app.handle().clone());
             use tauri::Manager;
+            app.manage(config);
             app.manage(state);
             let worker = sync::SyncWorker::default();
             worker.start(app.handle().clone());

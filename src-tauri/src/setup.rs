@@ -1,5 +1,6 @@
 //! Where the data lives, which clock runs, and the timer that closes dose windows (S8).
 
+use crate::config::AppConfig;
 use crate::AppState;
 use anyhow::Context;
 use medround_bedside::{Bedside, Clock, SystemClock, TrainingClock};
@@ -8,15 +9,15 @@ use std::sync::Mutex;
 use tauri::Manager;
 
 /// The database goes in the app's data directory and its key in the config directory, so the key
-/// never sits beside the file it opens. `MEDROUND_DATA_DIR` / `MEDROUND_KEY_DIR` override both
-/// (tests run several tablets side by side).
-fn dirs(app: &tauri::App) -> anyhow::Result<(PathBuf, PathBuf)> {
-    let data = match std::env::var_os("MEDROUND_DATA_DIR") {
-        Some(d) => PathBuf::from(d),
+/// never sits beside the file it opens. The settings may name others (tests run several
+/// tablets side by side).
+fn dirs(app: &tauri::App, config: &AppConfig) -> anyhow::Result<(PathBuf, PathBuf)> {
+    let data = match &config.data_dir {
+        Some(d) => d.clone(),
         None => app.path().app_data_dir().context("no app data directory")?,
     };
-    let keys = match std::env::var_os("MEDROUND_KEY_DIR") {
-        Some(d) => PathBuf::from(d),
+    let keys = match &config.key_dir {
+        Some(d) => d.clone(),
         None => app
             .path()
             .app_config_dir()
@@ -26,35 +27,59 @@ fn dirs(app: &tauri::App) -> anyhow::Result<(PathBuf, PathBuf)> {
     Ok((data, keys))
 }
 
-/// The training home may run on a shifted clock (`MEDROUND_TRAINING_START`, RFC 3339) so that a
-/// round is always due when it is opened. A real home always runs on the system clock.
-fn clock() -> anyhow::Result<Box<dyn Clock>> {
-    match std::env::var("MEDROUND_TRAINING_START") {
-        Ok(s) if !s.is_empty() => {
-            let start = chrono::DateTime::parse_from_rfc3339(&s)
-                .with_context(|| format!("MEDROUND_TRAINING_START is not an RFC 3339 time: {s}"))?;
-            Ok(Box::new(TrainingClock::starting_at(
-                start.with_timezone(&chrono::Utc),
-            )))
-        }
-        _ => Ok(Box::new(SystemClock)),
+/// The training home may run on a shifted clock so that a round is always due when it is
+/// opened. A real home always runs on the system clock.
+fn clock(config: &AppConfig) -> Box<dyn Clock> {
+    match config.training_start {
+        Some(start) => Box::new(TrainingClock::starting_at(start)),
+        None => Box::new(SystemClock),
     }
 }
 
-pub fn open_state(app: &tauri::App) -> anyhow::Result<AppState> {
-    let (data, keys) = dirs(app)?;
+/// The app's log: a file a day in the data directory's `logs` folder, the last 14 kept, as
+/// well as standard error. Log lines name codes, ids and counts, never a resident.
+fn start_logging(data: &std::path::Path, config: &AppConfig) -> anyhow::Result<()> {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let file = tracing_appender::rolling::RollingFileAppender::builder()
+        .rotation(tracing_appender::rolling::Rotation::DAILY)
+        .filename_prefix("medround")
+        .filename_suffix("log")
+        .max_log_files(14)
+        .build(data.join("logs"))
+        .context("opening the log folder")?;
+    let filter = tracing_subscriber::EnvFilter::try_new(&config.log).with_context(|| {
+        format!(
+            "MEDROUND_LOG is not a log filter such as info: {}",
+            config.log
+        )
+    })?;
+    // A second start in one process (the shell's own tests) keeps the first subscriber.
+    let _ = tracing_subscriber::registry()
+        .with(filter)
+        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_ansi(false)
+                .with_writer(file),
+        )
+        .try_init();
+    Ok(())
+}
+
+pub fn open_state(app: &tauri::App, config: &AppConfig) -> anyhow::Result<AppState> {
+    let (data, keys) = dirs(app, config)?;
+    std::fs::create_dir_all(&data)
+        .with_context(|| format!("creating the data folder {}", data.display()))?;
+    start_logging(&data, config)?;
     let mut bedside = Bedside::open(
         &data.join("medround.db"),
         &keys.join("medround.key"),
-        clock()?,
+        clock(config),
     )
     .with_context(|| format!("opening the store in {}", data.display()))?;
-    if std::env::var("MEDROUND_DEMO")
-        .map(|v| v != "0")
-        .unwrap_or(true)
-        && bedside.seed_demo_if_empty()?
-    {
-        eprintln!("medround: built the demo home in {}", data.display());
+    if config.demo && bedside.seed_demo_if_empty()? {
+        tracing::info!("built the demo home");
     }
     bedside
         .close_windows()
@@ -68,18 +93,18 @@ pub fn start_window_timer(handle: tauri::AppHandle) {
         std::thread::sleep(std::time::Duration::from_secs(60));
         if let Some(state) = handle.try_state::<AppState>() {
             if let Err(e) = state.with(|b| b.close_windows()) {
-                eprintln!("medround: closing windows failed: {}", e.message);
+                tracing::error!(code = ?e.code, "closing windows failed");
             }
         }
     });
 }
 
-/// Where printed charts are saved: `MEDROUND_EXPORT_DIR`, else a Medround folder in the
+/// Where printed charts are saved: the configured folder, else a Medround folder in the
 /// person's documents, else beside the data. A chart holds personal data in clear, as a paper
 /// MAR does; it is for printing, not for keeping on the tablet.
 pub fn export_dir(app: &tauri::AppHandle) -> anyhow::Result<PathBuf> {
-    if let Some(d) = std::env::var_os("MEDROUND_EXPORT_DIR") {
-        return Ok(PathBuf::from(d));
+    if let Some(d) = &app.state::<AppConfig>().export_dir {
+        return Ok(d.clone());
     }
     if let Ok(d) = app.path().document_dir() {
         return Ok(d.join("Medround"));

@@ -3,8 +3,9 @@
 //! once in the nightly window. The bedside is locked only for each step of an exchange, never
 //! while bytes travel, so the screens never wait for the network.
 
+use crate::config::AppConfig;
 use crate::AppState;
-use chrono::{Local, NaiveTime};
+use medround_domain::schedule::HOME_TZ;
 use medround_ipc::*;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
@@ -26,30 +27,6 @@ struct Runtime {
 #[derive(Debug, Clone, Default)]
 pub struct SyncWorker(Arc<(Mutex<Runtime>, Condvar)>);
 
-/// The nightly window, "HH:MM-HH:MM" in the tablet's local time (`MEDROUND_NIGHTLY`).
-fn nightly() -> (NaiveTime, NaiveTime, String) {
-    let text = std::env::var("MEDROUND_NIGHTLY").unwrap_or_else(|_| "02:00-04:00".into());
-    let parse = |s: &str| NaiveTime::parse_from_str(s.trim(), "%H:%M").ok();
-    match text.split_once('-').map(|(a, b)| (parse(a), parse(b))) {
-        Some((Some(a), Some(b))) => (a, b, text),
-        _ => {
-            eprintln!("medround: MEDROUND_NIGHTLY {text:?} is not HH:MM-HH:MM; using 02:00-04:00");
-            let t = |h| NaiveTime::from_hms_opt(h, 0, 0).expect("valid time");
-            (t(2), t(4), "02:00-04:00".into())
-        }
-    }
-}
-
-/// Minutes between syncs while the central record answers (`MEDROUND_SYNC_MINUTES`).
-fn every() -> Duration {
-    let m = std::env::var("MEDROUND_SYNC_MINUTES")
-        .ok()
-        .and_then(|m| m.parse::<u64>().ok())
-        .filter(|m| *m > 0)
-        .unwrap_or(5);
-    Duration::from_secs(m * 60)
-}
-
 /// After `failures` failed attempts in a row: 15 s, 30 s, 1 min ... at most 15 min.
 fn backoff(failures: u32) -> Duration {
     Duration::from_secs((15u64 << failures.saturating_sub(1).min(6)).min(900))
@@ -67,7 +44,7 @@ impl SyncWorker {
     }
 
     /// The store's figures with the worker's.
-    pub fn status(&self, app: &AppState) -> Result<SyncStatus, IpcError> {
+    pub fn status(&self, app: &AppState, config: &AppConfig) -> Result<SyncStatus, IpcError> {
         let mut s = app.with(|b| b.sync_status())?;
         let r = self.runtime();
         s.running = r.running;
@@ -76,7 +53,7 @@ impl SyncWorker {
         s.last_error = r.last_error.as_ref().map(|e| e.message.clone());
         s.last_error_code = r.last_error.as_ref().map(|e| e.code);
         s.incidents_found = r.incidents_found;
-        s.nightly = nightly().2;
+        s.nightly = config.nightly.text.clone();
         Ok(s)
     }
 
@@ -87,9 +64,14 @@ impl SyncWorker {
     }
 
     fn run(&self, handle: tauri::AppHandle) {
-        let (night_from, night_to, _) = nightly();
-        let in_window = |t: NaiveTime| t >= night_from && t < night_to;
-        let mut was_in_window = in_window(Local::now().time());
+        let config = handle.state::<AppConfig>().inner().clone();
+        // The window is the home's night, in Europe/London, whatever zone the tablet is set to.
+        let in_window = || {
+            config
+                .nightly
+                .contains(chrono::Utc::now().with_timezone(&HOME_TZ).time())
+        };
+        let mut was_in_window = in_window();
         let mut next = Instant::now() + Duration::from_secs(5);
         loop {
             // Sleep until the next attempt is due, someone asks for one, or the nightly window
@@ -104,7 +86,7 @@ impl SyncWorker {
                         .wait_timeout(r, wait.min(Duration::from_secs(30)))
                         .unwrap_or_else(|p| p.into_inner())
                         .0;
-                    let inside = in_window(Local::now().time());
+                    let inside = in_window();
                     let opened = inside && !was_in_window;
                     was_in_window = inside;
                     if opened {
@@ -119,7 +101,7 @@ impl SyncWorker {
             };
             let enrolled = matches!(app.with(|b| b.enrolment()), Ok(Some(_)));
             if !enrolled {
-                next = Instant::now() + every();
+                next = Instant::now() + config.sync_every;
                 continue;
             }
             self.runtime().running = true;
@@ -141,12 +123,12 @@ impl SyncWorker {
                     r.failures = 0;
                     r.last_error = None;
                     r.incidents_found += summary.incidents.len() as u64;
-                    next = Instant::now() + every();
+                    next = Instant::now() + config.sync_every;
                 }
                 Err(e) => {
                     r.online = false;
                     r.failures += 1;
-                    eprintln!("medround: sync failed: {}", e.message);
+                    tracing::warn!(code = ?e.code, "sync failed");
                     // A revoked tablet stops trying: only the provider can change that.
                     next = if e.code == ErrorCode::DeviceRevoked {
                         Instant::now() + Duration::from_secs(24 * 3600)
@@ -164,21 +146,23 @@ impl SyncWorker {
 pub fn get_sync_status(
     state: State<'_, AppState>,
     worker: State<'_, SyncWorker>,
+    config: State<'_, AppConfig>,
     args: GetSyncStatus,
 ) -> Result<SyncStatus, IpcError> {
     let GetSyncStatus {} = args;
-    worker.status(&state)
+    worker.status(&state, &config)
 }
 
 #[tauri::command(async)]
 pub fn sync_now(
     state: State<'_, AppState>,
     worker: State<'_, SyncWorker>,
+    config: State<'_, AppConfig>,
     args: SyncNow,
 ) -> Result<SyncStatus, IpcError> {
     let SyncNow {} = args;
     worker.wake();
-    let mut s = worker.status(&state)?;
+    let mut s = worker.status(&state, &config)?;
     s.running = true;
     Ok(s)
 }
@@ -190,9 +174,11 @@ pub async fn enrol(app: tauri::AppHandle, args: Enrol) -> Result<SyncStatus, Ipc
     tauri::async_runtime::spawn_blocking(move || {
         let state = h.state::<AppState>();
         let worker = h.state::<SyncWorker>();
-        medround_link::enrol(&state.0, &args.server, &args.code, &args.device_name)?;
+        let config = h.state::<AppConfig>();
+        let link = medround_link::Link::for_provider(&args.server, config.ca_cert.as_deref())?;
+        medround_link::enrol_via(&state.0, &link, &args.code, &args.device_name)?;
         worker.wake();
-        worker.status(&state)
+        worker.status(&state, &config)
     })
     .await
     .map_err(crate::internal)?

@@ -53,6 +53,8 @@ impl ServerProcess {
             ])
             .arg(db)
             .env("MEDROUND_ADMIN_TOKEN", TOKEN)
+            // A line per request would bury the figures the storm prints.
+            .env("MEDROUND_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()

@@ -705,7 +705,17 @@ fn central_admin_endpoints_need_the_admin_token(backend: &Backend) {
         400
     );
     let mut resp = agent.get(url("/v1/health")).call().unwrap();
+    // Every answer carries the id its log lines carry, so a report can be found in the log;
+    // one the caller sent is kept.
+    let id = resp.headers().get("x-request-id").expect("a request id");
+    assert_eq!(id.to_str().unwrap().len(), 36, "a UUID: {id:?}");
     assert_eq!(resp.body_mut().read_to_string().unwrap(), "ok");
+    let resp = agent
+        .get(url("/v1/health"))
+        .header("x-request-id", "tablet-report-17")
+        .call()
+        .unwrap();
+    assert_eq!(resp.headers()["x-request-id"], "tablet-report-17");
 }
 
 /// A tablet restored from its own backup is brought back to everything it lost on its next

@@ -108,25 +108,28 @@ fn plain_http_is_refused_off_this_machine() {
 
 impl Link {
     /// `base` is the central record's address, `https://...` (or `http://` to this machine,
-    /// for development and tests).
-    /// The server's certificate is checked against the public roots, or, when the environment
-    /// names one in `MEDROUND_CA_CERT`, against the provider's own certificate authority.
+    /// for development and tests). The server's certificate is checked against the public
+    /// roots.
     pub fn new(base: &str) -> Result<Link, IpcError> {
-        match std::env::var_os("MEDROUND_CA_CERT") {
-            Some(path) => {
-                let pem = std::fs::read(&path).map_err(|e| {
-                    IpcError::new(
-                        ErrorCode::BadInput,
-                        format!(
-                            "The provider's certificate {} cannot be read: {e}",
-                            std::path::Path::new(&path).display()
-                        ),
-                    )
-                })?;
-                Link::with_ca(base, &pem)
-            }
-            None => Link::build(base, None, None),
-        }
+        Link::build(base, None, None)
+    }
+
+    /// A link for enrolment: against the public roots, or, when the shell's settings name
+    /// one, against the provider's own certificate authority (a PEM file).
+    pub fn for_provider(base: &str, ca_cert: Option<&std::path::Path>) -> Result<Link, IpcError> {
+        let Some(path) = ca_cert else {
+            return Link::new(base);
+        };
+        let pem = std::fs::read(path).map_err(|e| {
+            IpcError::new(
+                ErrorCode::BadInput,
+                format!(
+                    "The provider's certificate {} cannot be read: {e}",
+                    path.display()
+                ),
+            )
+        })?;
+        Link::with_ca(base, &pem)
     }
 
     /// A link that trusts only the certificate authority in `ca_pem` (a provider's own CA).

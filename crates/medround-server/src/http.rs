@@ -7,11 +7,16 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use axum_extra::headers::authorization::Bearer;
+use axum_extra::headers::{Authorization, HeaderMapExt};
 use medround_sync::api::{
     gunzip, gzip, ApiCode, ApiError, EnrolRequest, ENROL_PATH, GZIP, HEALTH_PATH, SYNC_PATH,
 };
 use serde::Deserialize;
 use std::sync::Arc;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
 
 /// A first sync of a large home sends up to 200 whole documents in one reply.
 const MAX_BODY: usize = 64 * 1024 * 1024;
@@ -57,7 +62,7 @@ async fn blocking<T: Send + 'static>(
         // What failed stays in the server's log: a panic's text names code and values that
         // are no business of the caller, who may be an attacker probing for them.
         Err(e) => {
-            eprintln!("medround-server: a request failed inside: {e}");
+            tracing::error!(error = %e, "a request failed inside");
             Err(Failure(api_error(
                 ApiCode::Unavailable,
                 "The central record could not complete this request, and stored nothing. Try \
@@ -82,11 +87,8 @@ async fn a_request_that_fails_inside_says_nothing_of_why() {
 
 fn bearer(headers: &HeaderMap) -> Option<String> {
     headers
-        .get(header::AUTHORIZATION)?
-        .to_str()
-        .ok()?
-        .strip_prefix("Bearer ")
-        .map(|t| t.trim().to_string())
+        .typed_get::<Authorization<Bearer>>()
+        .map(|a| a.token().to_string())
 }
 
 pub fn router(central: Arc<Central>) -> Router {
@@ -104,6 +106,23 @@ pub fn router(central: Arc<Central>) -> Router {
         .route("/admin/v1/devices", get(devices))
         .route("/admin/v1/devices/{device}/revoke", post(revoke))
         .layer(DefaultBodyLimit::max(MAX_BODY))
+        // Each request gets an id (or keeps the one the client sent), which its log lines carry
+        // and its answer returns, so a tablet's report can be found in the server's log. The
+        // span names the method and path only: paths hold ids, never a name or an NHS number.
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|req: &axum::http::Request<_>| {
+                    let id = req
+                        .headers()
+                        .get("x-request-id")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("-");
+                    tracing::info_span!("request", id, method = %req.method(), path = req.uri().path())
+                })
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(central)
 }
 

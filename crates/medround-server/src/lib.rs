@@ -5,6 +5,7 @@
 //! [`Central`] is the service without HTTP: enrolment, authentication, revocation and one sync
 //! step, each a plain function that tests can call. [`http`] puts it behind axum.
 
+pub mod config;
 pub mod http;
 pub mod postgres;
 pub mod replica;
@@ -196,7 +197,7 @@ pub fn api_error(code: ApiCode, message: impl Into<String>) -> ApiError {
 }
 
 fn unavailable(e: StorageError) -> ApiError {
-    eprintln!("medround-server: storage: {e}");
+    tracing::error!(error = %e, "storage failed");
     api_error(
         ApiCode::Unavailable,
         "The central record could not store this just now; nothing was changed. Try again.",
@@ -315,10 +316,7 @@ impl Central {
                 .and_hms_opt(0, 0, 0)
                 .expect("midnight")
                 .and_utc();
-            eprintln!(
-                "medround-server: {} ({}) of {} reached a daily limit",
-                device.id, device.name, device.home
-            );
+            tracing::warn!(device = %device.id, home = %device.home, "a daily limit was reached");
             return Err(ApiError {
                 code: ApiCode::Limited,
                 message: "This tablet, or its home, has sent more today than the central record \
@@ -361,7 +359,7 @@ impl Central {
                                 storage: Some(s),
                             };
                         }
-                        Err(e) => eprintln!("medround-server: another connection: {e}"),
+                        Err(e) => tracing::error!(error = %e, "opening another storage connection"),
                     }
                 }
             }
@@ -667,10 +665,10 @@ impl Central {
                 .note_cursor(&device.id, cursor, start)
                 .map_err(unavailable)?;
             if restored {
-                eprintln!(
-                    "medround-server: {} ({}) starts from an older store than it had; it is \
-                     brought back to everything",
-                    device.id, device.name
+                tracing::warn!(
+                    device = %device.id,
+                    "the device starts from an older store than it had (restored); it is brought \
+                     back to everything"
                 );
                 self.live
                     .lock()
@@ -724,7 +722,7 @@ impl Central {
             }
             Err(e @ SyncError::Refused { .. }) => Err(api_error(ApiCode::Refused, e.to_string())),
             Err(e @ (SyncError::NoProgress(_) | SyncError::Storage(_))) => {
-                eprintln!("medround-server: sync for {}: {e}", device.id);
+                tracing::error!(device = %device.id, error = %e, "sync step failed");
                 Err(api_error(
                     ApiCode::Unavailable,
                     "The central record could not store this just now; nothing was changed. Try again.",

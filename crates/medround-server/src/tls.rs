@@ -62,7 +62,7 @@ impl TlsListener {
                     Ok(c) => c,
                     Err(e) => {
                         // Out of file descriptors and the like: wait, then carry on.
-                        eprintln!("medround-server: accept: {e}");
+                        tracing::warn!(error = %e, "accept failed");
                         tokio::time::sleep(Duration::from_millis(100)).await;
                         continue;
                     }
@@ -73,8 +73,8 @@ impl TlsListener {
                         Ok(Ok(tls)) => {
                             let _ = tx.send((tls, addr)).await;
                         }
-                        Ok(Err(e)) => eprintln!("medround-server: TLS handshake with {addr}: {e}"),
-                        Err(_) => eprintln!("medround-server: TLS handshake with {addr} timed out"),
+                        Ok(Err(e)) => tracing::debug!(%addr, error = %e, "TLS handshake failed"),
+                        Err(_) => tracing::debug!(%addr, "TLS handshake timed out"),
                     }
                 });
             }
