@@ -4,7 +4,8 @@
 //! refused whole, and the document stays as it was.
 
 use crate::check::{Arrival, Roster};
-use crate::{project_entry, project_resident, Store, StoreError};
+use crate::projection::{project_entry, project_resident};
+use crate::{Store, StoreError};
 use automerge::sync;
 use automerge::AutoCommit;
 use chrono::{DateTime, Utc};

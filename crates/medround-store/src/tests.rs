@@ -1,13 +1,24 @@
 use super::*;
+use crate::records::{
+    ADMINISTRATIONS_SINCE_SQL, COUNT_KIND_SQL, DOSE_FACTS_SQL, HOMELY_SQL, INCIDENTS_SQL,
+    ITEMS_OF_KIND_SINCE_SQL, OPEN_INCIDENTS_SQL, SLOT_FACTS_SQL, STOCK_LEVELS_SQL,
+    WHEN_REQUIRED_SINCE_SQL,
+};
+use automerge::{ReadDoc, ROOT};
 use chrono::NaiveTime;
+use medround_domain::fact::DoseFact;
+use medround_domain::incident::{Incident, IncidentAck};
 use medround_domain::medicine::{Ingredient, Medicine};
 use medround_domain::order::*;
 use medround_domain::outcome::OutcomeCode;
 use medround_domain::qty::Qty;
 use medround_domain::record::Subject;
 use medround_domain::resident::{Allergy, Presence};
+use medround_domain::schedule::HOME_TZ;
 use medround_domain::staff::Role;
+use medround_domain::staff::Staff;
 use medround_domain::UnitId;
+use medround_domain::{OrderId, RecordId, StaffId};
 
 fn now() -> DateTime<Utc> {
     "2026-11-20T08:00:00Z".parse().unwrap()
