@@ -325,6 +325,9 @@ pub fn assess(ctx: &DoseContext<'_>, a: &DoseAttempt) -> Assessment {
     }
 }
 
+/// Every finding about giving (or not giving) one order's dose, step by step: the right
+/// person (S1), an active order (S5), the right slot and time (S3, S8) or a when-required
+/// protocol (S4), the register (S7), covert administration (S12) and the site (S13).
 fn assess_order(
     ctx: &DoseContext<'_>,
     a: &DoseAttempt,
@@ -333,9 +336,29 @@ fn assess_order(
     today: chrono::NaiveDate,
     f: &mut Vec<Finding>,
 ) {
-    let taken = a.outcome.is_taken();
-    // S1: the order must be this resident's, and any label scanned must be this resident's and
-    // this order's.
+    assess_right_person(ctx, a, o, f);
+    assess_active_order(ctx, a, o, today, f);
+    match &a.subject {
+        Subject::Slot { at, .. } => assess_slot(ctx, a, o, *at, t, f),
+        Subject::Prn { .. } => {
+            if o.prn.is_none() {
+                f.push(Finding::block(
+                    Rule::S4,
+                    FindingCode::NoPrnProtocol,
+                    "No when-required dose without a protocol: ask the prescriber for one.",
+                ));
+            }
+        }
+        Subject::Homely { .. } => {}
+    }
+    assess_register(ctx, a, o, f);
+    assess_covert(ctx, a, o, today, f);
+    assess_site(ctx, a, o, t, f);
+}
+
+/// S1: the order must be this resident's, and any label scanned must be this resident's and
+/// this order's.
+fn assess_right_person(ctx: &DoseContext<'_>, a: &DoseAttempt, o: &Order, f: &mut Vec<Finding>) {
     if o.resident != ctx.resident.id {
         f.push(Finding::block(
             Rule::S1,
@@ -367,8 +390,16 @@ fn assess_order(
             }
         }
     }
+}
 
-    // S5: active orders only.
+/// S5: only an active order that has started and not ended can be given.
+fn assess_active_order(
+    ctx: &DoseContext<'_>,
+    a: &DoseAttempt,
+    o: &Order,
+    today: chrono::NaiveDate,
+    f: &mut Vec<Finding>,
+) {
     match &o.status {
         OrderStatus::Pending => f.push(Finding::block(
             Rule::S5,
@@ -402,104 +433,105 @@ fn assess_order(
             }
         }
     }
+}
 
-    match &a.subject {
-        Subject::Slot { at, .. } => {
-            // S8: one outcome per slot; a MISSED set by the system may be answered by staff.
-            let order = a.subject.order();
-            let existing = standing(ctx.history).any(|r| r.subject == a.subject && !r.is_system())
-                || standing_facts(ctx.slot_history)
-                    .any(|f| f.order.as_ref() == order && f.slot == Some(*at) && !f.is_system());
-            if existing {
-                f.push(Finding::block(
-                    Rule::S8,
-                    FindingCode::AlreadyRecorded,
-                    "This dose already has an outcome. To change it, correct the earlier record.",
-                ));
-            }
-            if o.is_prn() {
-                f.push(Finding::block(
-                    Rule::S4,
-                    FindingCode::NoPrnProtocol,
-                    "A when-required medicine has no scheduled doses.",
-                ));
-            }
-            if a.outcome == OutcomeCode::NotRequired && !o.dose.is_variable() {
-                f.push(Finding::block(
-                    Rule::S8,
-                    FindingCode::OutcomeNotAllowed,
-                    "NOT_REQUIRED is only for when-required or variable doses.",
-                ));
-            }
-            // S3/S5: the time named must be one the order schedules. The chart offers only
-            // real slots, but a record can name any time: methotrexate on a Tuesday when it
-            // is ordered on Mondays, or an every-other-day order on its day off.
-            let scheduled =
-                crate::schedule::slots_between(o, *at, *at + Duration::seconds(1), ctx.tz).first()
-                    == Some(at);
-            let runs = o.runs_on(at.with_timezone(&ctx.tz).date_naive());
-            let answered_before = o.slots_after.is_some_and(|after| *at <= after);
-            if !o.is_prn() && runs && answered_before {
-                f.push(Finding::block(
-                    Rule::S8,
-                    FindingCode::AlreadyRecorded,
-                    format!(
-                        "The {} dose was already recorded under the order this one replaced: \
-                         the new dose starts from the next one.",
-                        at.with_timezone(&ctx.tz).format("%H:%M")
-                    ),
-                ));
-            } else if !o.is_prn() && runs && !scheduled {
-                f.push(Finding::block(
-                    Rule::S3,
-                    FindingCode::NotAScheduledDose,
-                    format!(
-                        "{} is not due at {}: its order does not schedule a dose then.",
-                        o.medicine.label(),
-                        at.with_timezone(&ctx.tz).format("%H:%M on %a %-d %b")
-                    ),
-                ));
-            }
-            // S3: right time, judged at the moment it happened.
-            let w = window(o, *at, ctx.tz);
-            let away_outcome = matches!(a.outcome, OutcomeCode::Hospital | OutcomeCode::Leave);
-            if t < w.opens && !away_outcome {
-                f.push(Finding::block(
-                    Rule::S3,
-                    FindingCode::TooEarly,
-                    format!(
-                        "Too early: this dose can be given from {}.",
-                        w.opens.with_timezone(&ctx.tz).format("%H:%M")
-                    ),
-                ));
-            } else if t > w.closes && !away_outcome {
-                f.push(Finding::block(
-                    Rule::S3,
-                    FindingCode::SlotClosed,
-                    "This dose's window has closed and it is recorded as MISSED. If it was given \
-                     earlier, record it with the time it was given.",
-                ));
-            } else if t > w.late_after && taken && !filled(&a.late_reason) {
-                f.push(Finding::block(
-                    Rule::S3,
-                    FindingCode::LateReasonNeeded,
-                    "This dose is late: give a reason.",
-                ));
-            }
-        }
-        Subject::Prn { .. } => {
-            if o.prn.is_none() {
-                f.push(Finding::block(
-                    Rule::S4,
-                    FindingCode::NoPrnProtocol,
-                    "No when-required dose without a protocol: ask the prescriber for one.",
-                ));
-            }
-        }
-        Subject::Homely { .. } => {}
+/// A scheduled dose: one outcome per slot (S8), a slot the order really schedules (S3, S5),
+/// and the right time, judged at the moment it happened (S3).
+fn assess_slot(
+    ctx: &DoseContext<'_>,
+    a: &DoseAttempt,
+    o: &Order,
+    at: DateTime<Utc>,
+    t: DateTime<Utc>,
+    f: &mut Vec<Finding>,
+) {
+    let taken = a.outcome.is_taken();
+    // S8: one outcome per slot; a MISSED set by the system may be answered by staff.
+    let order = a.subject.order();
+    let existing = standing(ctx.history).any(|r| r.subject == a.subject && !r.is_system())
+        || standing_facts(ctx.slot_history)
+            .any(|f| f.order.as_ref() == order && f.slot == Some(at) && !f.is_system());
+    if existing {
+        f.push(Finding::block(
+            Rule::S8,
+            FindingCode::AlreadyRecorded,
+            "This dose already has an outcome. To change it, correct the earlier record.",
+        ));
     }
+    if o.is_prn() {
+        f.push(Finding::block(
+            Rule::S4,
+            FindingCode::NoPrnProtocol,
+            "A when-required medicine has no scheduled doses.",
+        ));
+    }
+    if a.outcome == OutcomeCode::NotRequired && !o.dose.is_variable() {
+        f.push(Finding::block(
+            Rule::S8,
+            FindingCode::OutcomeNotAllowed,
+            "NOT_REQUIRED is only for when-required or variable doses.",
+        ));
+    }
+    // S3/S5: the time named must be one the order schedules. The chart offers only
+    // real slots, but a record can name any time: methotrexate on a Tuesday when it
+    // is ordered on Mondays, or an every-other-day order on its day off.
+    let scheduled = crate::schedule::slots_between(o, at, at + Duration::seconds(1), ctx.tz)
+        .first()
+        == Some(&at);
+    let runs = o.runs_on(at.with_timezone(&ctx.tz).date_naive());
+    let answered_before = o.slots_after.is_some_and(|after| at <= after);
+    if !o.is_prn() && runs && answered_before {
+        f.push(Finding::block(
+            Rule::S8,
+            FindingCode::AlreadyRecorded,
+            format!(
+                "The {} dose was already recorded under the order this one replaced: \
+                 the new dose starts from the next one.",
+                at.with_timezone(&ctx.tz).format("%H:%M")
+            ),
+        ));
+    } else if !o.is_prn() && runs && !scheduled {
+        f.push(Finding::block(
+            Rule::S3,
+            FindingCode::NotAScheduledDose,
+            format!(
+                "{} is not due at {}: its order does not schedule a dose then.",
+                o.medicine.label(),
+                at.with_timezone(&ctx.tz).format("%H:%M on %a %-d %b")
+            ),
+        ));
+    }
+    // S3: right time, judged at the moment it happened.
+    let w = window(o, at, ctx.tz);
+    let away_outcome = matches!(a.outcome, OutcomeCode::Hospital | OutcomeCode::Leave);
+    if t < w.opens && !away_outcome {
+        f.push(Finding::block(
+            Rule::S3,
+            FindingCode::TooEarly,
+            format!(
+                "Too early: this dose can be given from {}.",
+                w.opens.with_timezone(&ctx.tz).format("%H:%M")
+            ),
+        ));
+    } else if t > w.closes && !away_outcome {
+        f.push(Finding::block(
+            Rule::S3,
+            FindingCode::SlotClosed,
+            "This dose's window has closed and it is recorded as MISSED. If it was given \
+             earlier, record it with the time it was given.",
+        ));
+    } else if t > w.late_after && taken && !filled(&a.late_reason) {
+        f.push(Finding::block(
+            Rule::S3,
+            FindingCode::LateReasonNeeded,
+            "This dose is late: give a reason.",
+        ));
+    }
+}
 
-    // S7: controlled drugs need a witness, and the register can never go negative.
+/// S7: controlled drugs need a witness, and the register can never go negative.
+fn assess_register(ctx: &DoseContext<'_>, a: &DoseAttempt, o: &Order, f: &mut Vec<Finding>) {
+    let taken = a.outcome.is_taken();
     if o.cd.is_some() && (taken || a.outcome == OutcomeCode::Destroyed) {
         assess_witness(ctx, f);
         let q = a.quantity.unwrap_or(o.dose.max());
@@ -516,8 +548,16 @@ fn assess_order(
             ));
         }
     }
+}
 
-    // S12: covert only with an in-date plan that covers this medicine.
+/// S12: covert only with an in-date plan that covers this medicine.
+fn assess_covert(
+    ctx: &DoseContext<'_>,
+    a: &DoseAttempt,
+    o: &Order,
+    today: chrono::NaiveDate,
+    f: &mut Vec<Finding>,
+) {
     if a.covert {
         match &ctx.resident.covert_plan {
             Some(p) if p.in_date(today) => {
@@ -541,8 +581,18 @@ fn assess_order(
             )),
         }
     }
+}
 
-    // S13: patches and creams.
+/// S13: a patch or cream needs its site; a patch needs the previous one's removal first, and a
+/// site used too recently warns.
+fn assess_site(
+    ctx: &DoseContext<'_>,
+    a: &DoseAttempt,
+    o: &Order,
+    t: DateTime<Utc>,
+    f: &mut Vec<Finding>,
+) {
+    let taken = a.outcome.is_taken();
     if taken && o.application.needs_site() {
         let site = a.site.as_deref().map(str::trim).unwrap_or("");
         if site.is_empty() {
