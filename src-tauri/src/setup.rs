@@ -41,6 +41,8 @@ fn clock(config: &AppConfig) -> Box<dyn Clock> {
 fn start_logging(data: &std::path::Path, config: &AppConfig) -> anyhow::Result<()> {
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
+    // The appender looks in the folder for old files to prune before it writes the first.
+    std::fs::create_dir_all(data.join("logs")).context("creating the log folder")?;
     let file = tracing_appender::rolling::RollingFileAppender::builder()
         .rotation(tracing_appender::rolling::Rotation::DAILY)
         .filename_prefix("medround")

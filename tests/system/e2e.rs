@@ -863,8 +863,8 @@ async fn manager_review(data: PathBuf, groups: Groups) {
     back(&c).await;
     click(&c, "[data-test='admit-resident']").await;
     for (field, text) in [
-        ("given-name", "Edith"),
-        ("family-name", "Clarke"),
+        ("given-name", "Łucja"),
+        ("family-name", "Wiśniewska"),
         ("dob-day", "12"),
         ("dob-month", "4"),
         ("dob-year", "1938"),
@@ -885,8 +885,13 @@ async fn manager_review(data: PathBuf, groups: Groups) {
     type_into(&c, "allergy-substance", "Penicillin").await;
     type_into(&c, "allergy-reaction", "rash").await;
     click(&c, "[data-test='resident-save']").await;
-    wait_text(&c, "[data-test='banner']", "Edith Clarke admitted to Rowan").await;
-    wait_text(&c, "[data-test='resident-name']", "Edith Clarke").await;
+    wait_text(
+        &c,
+        "[data-test='banner']",
+        "Łucja Wiśniewska admitted to Rowan",
+    )
+    .await;
+    wait_text(&c, "[data-test='resident-name']", "Łucja Wiśniewska").await;
     wait_text(&c, ".allergy-box", "Penicillin (rash)").await;
     wait_text(&c, "[data-test='nhs']", "943 476 5919").await;
     click(&c, "[data-test='change-details']").await;
@@ -918,7 +923,7 @@ async fn manager_review(data: PathBuf, groups: Groups) {
     wait_text(
         &c,
         "[data-test='banner']",
-        "Furosemide 40mg tablets written up for Edith Clarke",
+        "Furosemide 40mg tablets written up for Łucja Wiśniewska",
     )
     .await;
     click(&c, "[data-test^='check-in-']").await;
@@ -957,10 +962,15 @@ async fn manager_review(data: PathBuf, groups: Groups) {
     c.execute("window.scrollTo(0, 0)", vec![]).await.unwrap();
     shot(&c, "19-allergy-class-at-write-up.png").await;
     back(&c).await;
-    wait_text(&c, "[aria-label='Willow (first floor)']", "Edith Clarke").await;
+    wait_text(
+        &c,
+        "[aria-label='Willow (first floor)']",
+        "Łucja Wiśniewska",
+    )
+    .await;
 
     // Discharged, she leaves the round and is listed apart; her chart stays (S15).
-    click(&c, "[aria-label^='Edith Clarke, room']").await;
+    click(&c, "[aria-label^='Łucja Wiśniewska, room']").await;
     click(&c, "[data-test='presence-discharged']").await;
     wait_text(
         &c,
@@ -978,7 +988,7 @@ async fn manager_review(data: PathBuf, groups: Groups) {
             .text()
             .await
             .unwrap()
-            .contains("Edith Clarke"),
+            .contains("Łucja Wiśniewska"),
         "a discharged resident is still on the round"
     );
     end(c, driver).await;

@@ -7,6 +7,7 @@ mod bounds;
 mod central;
 mod crash;
 mod e2e;
+mod fixtures;
 mod fuzz;
 mod hostile;
 mod layout;

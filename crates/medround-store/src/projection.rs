@@ -9,6 +9,55 @@ use crate::documents::doc_entries;
 use crate::{check, ts, Item, Reference, Result, Store};
 
 impl Store {
+    /// Every row of every projection table, one line each (`table<TAB>row as JSON`), for tests
+    /// that pin what documents project to. A column holding JSON is shown parsed, with its keys
+    /// in order, so that the line does not depend on how a map was laid out when it was written.
+    pub fn projection_rows(&self) -> Result<Vec<String>> {
+        let tables: Vec<String> = self
+            .conn
+            .prepare(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'p\\_%' \
+                 ESCAPE '\\' ORDER BY name",
+            )?
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut out = Vec::new();
+        for table in tables {
+            let mut stmt = self.conn.prepare(&format!("SELECT * FROM \"{table}\""))?;
+            let names: Vec<String> = stmt.column_names().map(|c| c.to_string()).collect();
+            let mut rows = stmt.query([])?;
+            while let Some(row) = rows.next()? {
+                let mut cells = serde_json::Map::new();
+                for (i, name) in names.iter().enumerate() {
+                    use rusqlite::types::ValueRef;
+                    let v = match row.get_ref(i)? {
+                        ValueRef::Null => serde_json::Value::Null,
+                        ValueRef::Integer(n) => n.into(),
+                        ValueRef::Real(x) => x.into(),
+                        ValueRef::Text(t) => {
+                            let t = String::from_utf8_lossy(t);
+                            match serde_json::from_str::<serde_json::Value>(&t) {
+                                Ok(
+                                    j
+                                    @ (serde_json::Value::Object(_) | serde_json::Value::Array(_)),
+                                ) => j,
+                                _ => t.into_owned().into(),
+                            }
+                        }
+                        ValueRef::Blob(b) => b
+                            .iter()
+                            .map(|x| format!("{x:02x}"))
+                            .collect::<String>()
+                            .into(),
+                    };
+                    cells.insert(name.clone(), v);
+                }
+                out.push(format!("{table}\t{}", serde_json::Value::Object(cells)));
+            }
+        }
+        Ok(out)
+    }
+
     /// Drops every projection and rebuilds it from the documents.
     pub fn rebuild_projections(&mut self) -> Result<()> {
         self.forget_reference();

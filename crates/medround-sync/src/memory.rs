@@ -60,6 +60,14 @@ impl MemoryReplica {
         self.bump(doc_id);
     }
 
+    /// A whole saved document, as if it had arrived here: for tests that bring in documents
+    /// written elsewhere (by an older build, say). The bytes must load.
+    pub fn insert_saved(&mut self, doc_id: &str, bytes: &[u8]) {
+        AutoCommit::load(bytes).expect("a saved Automerge document");
+        self.docs.insert(doc_id.to_string(), bytes.to_vec());
+        self.bump(doc_id);
+    }
+
     /// The documents written here since the last call.
     pub fn take_dirty(&mut self) -> Vec<String> {
         std::mem::take(&mut self.dirty).into_iter().collect()
