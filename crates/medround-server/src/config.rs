@@ -8,11 +8,12 @@ use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-/// What the configuration file may hold. An unknown key is refused, so a misspelt setting is
-/// said rather than silently ignored.
+/// Settings as one source gives them (the configuration file, or the command line and the
+/// environment as clap read them), each one optional. In a file, an unknown key is refused, so
+/// a misspelt setting is said rather than silently ignored.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct FileConfig {
+pub struct Settings {
     pub database: Option<String>,
     pub listen: Option<SocketAddr>,
     pub tls_cert: Option<PathBuf>,
@@ -21,8 +22,8 @@ pub struct FileConfig {
     pub log: Option<String>,
 }
 
-impl FileConfig {
-    pub fn read(path: &Path) -> Result<FileConfig, ConfigError> {
+impl Settings {
+    pub fn read(path: &Path) -> Result<Settings, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
             path: path.to_path_buf(),
             source: e,
@@ -32,17 +33,6 @@ impl FileConfig {
             message: e.to_string(),
         })
     }
-}
-
-/// The settings the command line and the environment gave (clap fills these).
-#[derive(Debug, Clone, Default)]
-pub struct Overrides {
-    pub database: Option<String>,
-    pub listen: Option<SocketAddr>,
-    pub tls_cert: Option<PathBuf>,
-    pub tls_key: Option<PathBuf>,
-    pub admin_token: Option<String>,
-    pub log: Option<String>,
 }
 
 /// The settings in force.
@@ -76,7 +66,7 @@ pub enum ConfigError {
 }
 
 impl Config {
-    pub fn resolve(file: FileConfig, given: Overrides) -> Result<Config, ConfigError> {
+    pub fn resolve(file: Settings, given: Settings) -> Result<Config, ConfigError> {
         let tls = match (
             given.tls_cert.or(file.tls_cert),
             given.tls_key.or(file.tls_key),
@@ -123,15 +113,15 @@ mod tests {
 
     #[test]
     fn the_command_line_wins_over_the_file_and_the_file_over_defaults() {
-        let file: FileConfig = toml::from_str(
+        let file: Settings = toml::from_str(
             "database = \"from-file.db\"\nlisten = \"127.0.0.1:9000\"\nlog = \"debug\"",
         )
         .unwrap();
         let c = Config::resolve(
             file,
-            Overrides {
+            Settings {
                 database: Some("given.db".into()),
-                ..Overrides::default()
+                ..Settings::default()
             },
         )
         .unwrap();
@@ -139,21 +129,21 @@ mod tests {
         assert_eq!(c.listen, "127.0.0.1:9000".parse().unwrap());
         assert_eq!(c.log, "debug");
         assert!(c.tls.is_none() && c.admin_token.is_none());
-        let d = Config::resolve(FileConfig::default(), Overrides::default()).unwrap();
+        let d = Config::resolve(Settings::default(), Settings::default()).unwrap();
         assert_eq!(d.database, DEFAULT_DATABASE);
         assert_eq!(d.listen, DEFAULT_LISTEN.parse().unwrap());
     }
 
     #[test]
     fn a_misspelt_setting_or_half_of_tls_is_refused() {
-        let e = toml::from_str::<FileConfig>("databse = \"x.db\"").unwrap_err();
+        let e = toml::from_str::<Settings>("databse = \"x.db\"").unwrap_err();
         assert!(e.to_string().contains("databse"), "{e}");
         let half = Config::resolve(
-            FileConfig {
+            Settings {
                 tls_cert: Some("cert.pem".into()),
-                ..FileConfig::default()
+                ..Settings::default()
             },
-            Overrides::default(),
+            Settings::default(),
         );
         assert!(matches!(half, Err(ConfigError::HalfTls)));
     }
@@ -161,11 +151,11 @@ mod tests {
     #[test]
     fn a_database_password_never_reaches_a_message() {
         let c = Config::resolve(
-            FileConfig::default(),
-            Overrides {
+            Settings::default(),
+            Settings {
                 database: Some("postgres://medround:s3cret@db.example/central".into()),
                 admin_token: Some(String::new()),
-                ..Overrides::default()
+                ..Settings::default()
             },
         )
         .unwrap();

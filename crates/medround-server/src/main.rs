@@ -5,7 +5,7 @@
 
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
-use medround_server::config::{Config, FileConfig, Overrides};
+use medround_server::config::{Config, Settings};
 use medround_server::Central;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -64,13 +64,13 @@ enum Command {
 
 fn config(cli: &Cli) -> anyhow::Result<Config> {
     let file = match &cli.config {
-        Some(path) => FileConfig::read(path)?,
-        None => FileConfig::default(),
+        Some(path) => Settings::read(path)?,
+        None => Settings::default(),
     };
-    let mut given = Overrides {
+    let mut given = Settings {
         database: cli.database.clone(),
         log: cli.log.clone(),
-        ..Overrides::default()
+        ..Settings::default()
     };
     if let Command::Serve {
         listen,
